@@ -1,0 +1,71 @@
+# Every target installs what it needs: a fresh clone needs only `make run` or `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAM_VENV := .venv-sam
+PORT ?= 3000
+export PYTHONDONTWRITEBYTECODE := 1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help install run test lint lint-template unit integration e2e bench build deploy clean
+
+help:
+	@echo "make run            the whole stack on http://127.0.0.1:$(PORT) (no Docker, no AWS)"
+	@echo "make test           lint (ruff, mypy, template) and every test"
+	@echo "make install        create or update .venv"
+	@echo "make lint           ruff and mypy"
+	@echo "make lint-template  sam validate --lint and cfn-lint"
+	@echo "make bench          the benchmarks (figures, one per line)"
+	@echo "make build / deploy sam build / sam deploy --guided"
+
+# Re-installs only when pyproject.toml changed since the last install.
+$(BIN)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/.installed
+
+$(SAM_VENV)/.installed:
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	# aws-sam-cli pins boto3 exactly: it lives in its own venv.
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli cfn-lint
+	@touch $@
+
+run: install
+	$(BIN)/tidewater local --demo --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+lint-template: $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/sam validate --lint --region us-east-1 --template template.yaml
+	$(SAM_VENV)/bin/cfn-lint template.yaml
+
+test: lint lint-template
+	$(BIN)/pytest -n 2
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+integration: install
+	$(BIN)/pytest tests/integration
+
+e2e: install
+	$(BIN)/pytest tests/e2e
+
+bench: install
+	$(BIN)/python bench/run.py
+
+build: $(SAM_VENV)/.installed
+	PYENV_VERSION=$${PYENV_VERSION:-3.12.1} $(SAM_VENV)/bin/sam build
+
+deploy: build
+	$(SAM_VENV)/bin/sam deploy --guided
+
+clean:
+	rm -rf .aws-sam .tidewater .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Request/response plumbing shared by the HTTP functions."""

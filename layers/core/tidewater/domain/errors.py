@@ -1,0 +1,60 @@
+"""Errors the services raise; `tidewater.api.errors` renders each one once, by type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a request, pointing at the offending field (JSON Pointer)."""
+
+    pointer: str
+    code: str
+    title: str
+    detail: str
+
+
+class TidewaterError(Exception):
+    status = 500
+    code = "internal-error"
+    title = "internal error"
+
+    def __init__(self, detail: str = "", *, code: str | None = None) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        if code:
+            self.code = code
+
+
+class Unauthorized(TidewaterError):
+    status, code, title = 401, "unauthorized", "authentication required"
+
+
+class Forbidden(TidewaterError):
+    status, code, title = 403, "forbidden", "not allowed"
+
+
+class NotFound(TidewaterError):
+    status, code, title = 404, "not-found", "not found"
+
+
+class Conflict(TidewaterError):
+    status, code, title = 409, "conflict", "conflict"
+
+
+class PayloadTooLarge(TidewaterError):
+    status, code, title = 413, "payload-too-large", "request too large"
+
+
+@dataclass
+class InvalidData(TidewaterError):
+    """Every problem found in a request; nothing of it was stored."""
+
+    errors: list[Problem] = field(default_factory=list)
+    status = 400
+    code = "invalid-data"
+    title = "invalid data"
+
+    def __post_init__(self) -> None:
+        TidewaterError.__init__(self, f"{len(self.errors)} problem(s) in the request")

@@ -1,0 +1,105 @@
+"""moto's server playing DynamoDB and S3 for the local stack, with every table and bucket
+created from the template's own properties."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from tidewater.local.cfn import Template
+
+REGION = "us-east-1"
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+# Table properties CreateTable understands; the others are applied by their own calls.
+_CREATE_TABLE_KEYS = (
+    "AttributeDefinitions",
+    "KeySchema",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "BillingMode",
+    "StreamSpecification",
+)
+
+
+class MotoServer:
+    """moto's threaded server on 127.0.0.1 and a free port, in this process."""
+
+    def __init__(self) -> None:
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.endpoint = ""
+
+    def start(self) -> str:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per SDK call
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        return self.endpoint
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def point_sdk_at(endpoint: str) -> None:
+    """Make boto3 and PynamoDB (botocore underneath) talk to `endpoint` with fake keys."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE"):
+        os.environ.pop(name, None)
+    os.environ.update(LOCAL_CREDENTIALS)
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+
+
+def table_arguments(properties: dict[str, Any], name: str) -> dict[str, Any]:
+    args = {k: properties[k] for k in _CREATE_TABLE_KEYS if k in properties}
+    args["TableName"] = name
+    if "SSESpecification" in properties:  # CloudFormation spells the API's `Enabled` so
+        args["SSESpecification"] = {"Enabled": properties["SSESpecification"]["SSEEnabled"]}
+    if args.get("BillingMode", "PROVISIONED") == "PROVISIONED":
+        throughput = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+        args["ProvisionedThroughput"] = properties.get("ProvisionedThroughput", throughput)
+    return args
+
+
+def create_resources(template: Template, session: boto3.session.Session | None = None) -> None:
+    """Create every DynamoDB table and S3 bucket the template declares, as it declares them."""
+    session = session or boto3.session.Session(region_name=REGION)
+    dynamodb = session.client("dynamodb")
+    s3 = session.client("s3")
+    existing = set(dynamodb.list_tables()["TableNames"])
+    for logical_id, resource in template.of_type("AWS::DynamoDB::Table").items():
+        props, name = resource["Properties"], template.physical_name(logical_id)
+        if name in existing:
+            continue
+        dynamodb.create_table(**table_arguments(props, name))
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+    for logical_id, resource in template.of_type("AWS::S3::Bucket").items():
+        props, name = resource.get("Properties", {}), template.physical_name(logical_id)
+        s3.create_bucket(Bucket=name)
+        if "VersioningConfiguration" in props:
+            s3.put_bucket_versioning(
+                Bucket=name, VersioningConfiguration=props["VersioningConfiguration"]
+            )
+        if "BucketEncryption" in props:
+            rules = [  # CloudFormation's ServerSideEncryptionByDefault is the API's Apply…
+                {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+                for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            ]
+            s3.put_bucket_encryption(
+                Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules}
+            )
+        if "PublicAccessBlockConfiguration" in props:
+            s3.put_public_access_block(
+                Bucket=name,
+                PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"],
+            )

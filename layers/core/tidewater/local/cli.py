@@ -1,0 +1,142 @@
+"""`tidewater`: the local stack and the scripts around it.
+
+tidewater local [--demo] [--port 3000] [--data-dir .tidewater]   the whole stack
+tidewater invoke summarize|export [--port 3000]                    a scheduled run, now
+tidewater login EMAIL [--port 3000]                                a session token
+tidewater summary FILE.json                                        a summary, offline
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+
+def find_template(start: Path | None = None) -> Path:
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "template.yaml").exists():
+            return folder / "template.yaml"
+    raise SystemExit("tidewater: no template.yaml here or above; run it from the project")
+
+
+def _post(url: str, data: bytes = b"", headers: dict[str, str] | None = None) -> Any:
+    # Only ever http://127.0.0.1:<port>/…, built by this module.
+    request = urllib.request.Request(url, data=data, method="POST", headers=headers or {})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+            return json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        detail = error.read().decode(errors="replace")
+        raise SystemExit(f"tidewater: {error.code} {detail}") from None
+    except urllib.error.URLError as error:
+        raise SystemExit(
+            f"tidewater: no local stack answers at {url} ({error.reason}); start it: make run"
+        ) from None
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    from tidewater.local.stack import LocalStack, StackOptions
+
+    data_dir = None if args.no_persist else Path(args.data_dir)
+    stack = LocalStack(
+        StackOptions(
+            template=Path(args.template) if args.template else find_template(),
+            port=args.port,
+            data_dir=data_dir,
+            schedules=not args.no_schedules,
+            verbose=args.verbose,
+        )
+    )
+    stopping = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        stack.start()
+    except OSError as error:
+        stack.stop()
+        message = f"tidewater: cannot listen on 127.0.0.1:{args.port}: {error.strerror}"
+        raise SystemExit(message) from None
+    except BaseException:
+        stack.stop()
+        raise
+    print(f"Tidewater local stack: {stack.url}")
+    print("  DynamoDB and S3 are played by moto's server, in memory", end="")
+    print(f"; saved to {data_dir}/ on stop and restored on start." if data_dir else " only.")
+    if args.demo:
+        print("  Demo accounts: none yet (identity and accounts are not part of this build).")
+    for schedule in stack.template.schedules() if not args.no_schedules else []:
+        name = stack.functions.specs[schedule.function].name
+        print(f"  Schedule: {name} every {schedule.every} s (+{schedule.offset} s)")
+    print("  Press Ctrl-C to stop.", flush=True)
+    stopping.wait()
+    print("Stopping…", flush=True)
+    stack.stop()
+    return 0
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    result = _post(f"http://127.0.0.1:{args.port}/_local/invoke/{args.name}")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    print("tidewater login: accounts are not part of this build yet.", file=sys.stderr)
+    return 2
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    print("tidewater summary: the summary engine is not part of this build yet.", file=sys.stderr)
+    return 2
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="tidewater", description=__doc__.splitlines()[0])
+    commands = main.add_subparsers(dest="command", required=True)
+
+    local = commands.add_parser("local", help="run the whole stack on 127.0.0.1")
+    local.add_argument("--port", type=int, default=3000)
+    local.add_argument("--demo", action="store_true", help="create demo accounts and data")
+    local.add_argument("--data-dir", default=".tidewater", help="where state is kept")
+    local.add_argument("--no-persist", action="store_true", help="keep state in memory only")
+    local.add_argument("--no-schedules", action="store_true", help="fire no schedules")
+    local.add_argument("--template", help="template.yaml (default: found from here up)")
+    local.add_argument("--verbose", action="store_true", help="access and function logs")
+    local.set_defaults(run=cmd_local)
+
+    invoke = commands.add_parser("invoke", help="run a scheduled function once, now")
+    invoke.add_argument("name", choices=["summarize", "export"])
+    invoke.add_argument("--port", type=int, default=3000)
+    invoke.set_defaults(run=cmd_invoke)
+
+    login = commands.add_parser("login", help="print a session token for scripts")
+    login.add_argument("email")
+    login.add_argument("--port", type=int, default=3000)
+    login.set_defaults(run=cmd_login)
+
+    summary = commands.add_parser("summary", help="summarise a JSON file of datums")
+    summary.add_argument("file")
+    summary.set_defaults(run=cmd_summary)
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""The whole stack on one machine, with no Docker and no AWS account: moto's server plays
+DynamoDB and S3, our HTTP front plays API Gateway, our scheduler plays EventBridge and the
+summariser workflow, and the very handlers Lambda would run answer."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tidewater.local import aws, snapshot
+from tidewater.local.cfn import Template
+from tidewater.local.front import Gateway, HttpFront
+from tidewater.local.runtime import Functions
+from tidewater.local.scheduler import Scheduler
+
+
+@dataclass
+class StackOptions:
+    template: Path
+    port: int = 3000
+    data_dir: Path | None = None
+    schedules: bool = True
+    verbose: bool = False
+    log: Callable[[str], None] = field(default=print)
+
+
+class LocalStack:
+    def __init__(self, options: StackOptions) -> None:
+        self.options = options
+        self.template = Template(options.template)
+        self.moto = aws.MotoServer()
+        self.front: HttpFront | None = None
+        self.scheduler: Scheduler | None = None
+        self.functions = Functions(self.template)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.front.port}" if self.front else ""
+
+    def start(self) -> None:
+        endpoint = self.moto.start()
+        aws.point_sdk_at(endpoint)
+        # The functions' environment is the template's, resolved for this stack.
+        os.environ.update(self.template.environment({"Stage": "local"}))
+        if not self.options.verbose:
+            os.environ["LOG_LEVEL"] = os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+            os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+        aws.create_resources(self.template)
+        if self.options.data_dir:
+            restored = snapshot.load(self.template, self.options.data_dir)
+            if restored:
+                self.options.log(f"restored {restored} items from {self.options.data_dir}")
+        schedules = self.template.schedules()
+        scheduled = {self.functions.specs[s.function].name: s.payload for s in schedules}
+        gateway = Gateway(self.functions, scheduled)
+        self.front = HttpFront(gateway, self.options.port, quiet=not self.options.verbose)
+        self.front.start()
+        if self.options.schedules:
+            self.scheduler = Scheduler(schedules, self.functions.invoke, self._schedule_failed)
+            self.scheduler.start()
+
+    def _schedule_failed(self, function: str, error: Exception) -> None:
+        self.options.log(f"scheduled {function} failed: {type(error).__name__}")
+
+    def invoke(self, name: str, payload: dict[str, Any] | None = None) -> Any:
+        logical_id = self.functions.by_name(name)
+        if logical_id is None:
+            raise KeyError(name)
+        return self.functions.invoke(logical_id, payload or {})
+
+    def stop(self) -> None:
+        if self.scheduler:
+            self.scheduler.stop()
+        if self.front:
+            self.front.stop()
+        if self.options.data_dir:
+            saved = snapshot.save(self.template, self.options.data_dir)
+            self.options.log(f"saved {saved} items to {self.options.data_dir}")
+        self.moto.stop()

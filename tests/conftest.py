@@ -1,0 +1,60 @@
+"""Shared fixtures: AWS played by moto in process, with the template's tables and settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+
+
+@pytest.fixture(scope="session")
+def template():  # type: ignore[no-untyped-def]
+    from tidewater.local.cfn import Template
+
+    return Template(TEMPLATE)
+
+
+@pytest.fixture
+def aws(template, monkeypatch) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """moto's mock_aws with every table and bucket of the template, and the functions'
+    environment resolved as the local stack resolves it."""
+    from moto import mock_aws
+
+    from tidewater.local.aws import LOCAL_CREDENTIALS, create_resources
+    from tidewater.store import repos
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {**LOCAL_CREDENTIALS, **template.environment({"Stage": "test"})}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    from tidewater import settings
+
+    settings.current.cache_clear()
+    repos.repositories.cache_clear()
+    with mock_aws():
+        create_resources(template)
+        yield
+    settings.current.cache_clear()
+    repos.repositories.cache_clear()
+
+
+@pytest.fixture
+def lambda_context():  # type: ignore[no-untyped-def]
+    from tidewater.local.runtime import LambdaContext
+
+    return LambdaContext(function_name="test")
+
+
+def load_event(name: str) -> dict:
+    import json
+
+    return json.loads((ROOT / "events" / name).read_text())
+
+
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")

@@ -1,0 +1,102 @@
+"""One local stack per test session, started as a user starts it, and driven over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Stack:
+    url: str
+    process: subprocess.Popen[str]
+
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> Reply:
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers=all_headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return Reply(response.status, dict(response.headers), response.read())
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, dict(error.headers), error.read())
+
+
+def start_stack(data_dir: Path | None = None, *extra: str) -> Stack:
+    port = free_port()
+    persist = ["--data-dir", str(data_dir)] if data_dir else ["--no-persist"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tidewater.local.cli", "local", "--port", str(port), *persist,
+         *extra],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    stack = Stack(f"http://127.0.0.1:{port}", process)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the local stack exited: {process.stdout.read()}")  # type: ignore[union-attr]
+        try:
+            if stack.request("GET", "/status").status == 200:
+                return stack
+        except OSError:
+            time.sleep(0.2)
+    stop_stack(stack)
+    raise RuntimeError("the local stack did not answer within 60 s")
+
+
+def stop_stack(stack: Stack) -> str:
+    """Ctrl-C's equivalent; returns what the stack printed."""
+    stack.process.send_signal(signal.SIGINT)
+    try:
+        output, _ = stack.process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        stack.process.kill()
+        output, _ = stack.process.communicate()
+        raise
+    return output
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    running = start_stack(None, "--demo")
+    yield running
+    stop_stack(running)

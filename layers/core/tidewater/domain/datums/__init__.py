@@ -1,0 +1,86 @@
+"""Device data types, one module each, and the checks an upload passes before it is stored.
+
+`validate_all` reports every problem of a whole upload at once; `normalize` turns one valid
+datum into its stored form (mmol/L, canonical UTC `time`, client-owned fields only).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from tidewater.domain.datums import (
+    basal,
+    bolus,
+    cbg,
+    cgm_settings,
+    common,
+    device_event,
+    food,
+    pump_settings,
+    smbg,
+    upload,
+    wizard,
+)
+from tidewater.domain.datums.common import Datum, DatumType, Problems
+from tidewater.domain.errors import InvalidData, Problem
+
+TYPES: Final[dict[str, DatumType]] = {
+    basal.TYPE: basal,
+    bolus.TYPE: bolus,
+    cbg.TYPE: cbg,
+    cgm_settings.TYPE: cgm_settings,
+    device_event.TYPE: device_event,
+    food.TYPE: food,
+    pump_settings.TYPE: pump_settings,
+    smbg.TYPE: smbg,
+    upload.TYPE: upload,
+    wizard.TYPE: wizard,
+}
+_KNOWN: Final = ", ".join(sorted(TYPES))
+
+__all__ = ["TYPES", "Datum", "DatumType", "Problems", "normalize", "validate", "validate_all"]
+
+
+def validate(datum: object, pointer: str, problems: Problems) -> None:
+    """Append the problems of one element of an upload (`pointer` is its own, e.g. `/3`)."""
+    if type(datum) is not dict:
+        common.problem(problems, pointer, common.TYPE_NOT_VALID, "each datum must be an object")
+        return
+    kind = datum.get("type")
+    module = TYPES.get(kind) if type(kind) is str else None
+    if module is not None:
+        module.validate(datum, pointer, problems)
+        return
+    at = common.child(pointer, "type")
+    if kind is None:
+        common.problem(problems, at, common.VALUE_MISSING, "`type` is required")
+    elif type(kind) is not str:
+        common.problem(problems, at, common.TYPE_NOT_VALID, "`type` must be a string")
+    else:
+        common.problem(problems, at, common.VALUE_NOT_VALID, f"`type` must be one of: {_KNOWN}")
+
+
+def validate_all(datums: object) -> list[Datum]:
+    """The upload as a list of objects, or InvalidData listing every problem in it."""
+    if type(datums) is not list:
+        raise InvalidData(
+            errors=[
+                Problem(
+                    pointer="",
+                    code=common.TYPE_NOT_VALID,
+                    title="wrong type of value",
+                    detail="the body must be an array of data",
+                )
+            ]
+        )
+    problems: Problems = []
+    for i, datum in enumerate(datums):
+        validate(datum, f"/{i}", problems)
+    if problems:
+        raise InvalidData(errors=problems)
+    return datums
+
+
+def normalize(datum: Datum) -> Datum:
+    """The stored form of one valid datum; the input is not modified."""
+    return TYPES[datum["type"]].normalize(datum)

@@ -1,0 +1,90 @@
+"""`basal`: background insulin delivered at a rate for a duration."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from tidewater.domain.datums import common
+from tidewater.domain.datums.common import Datum, Problems
+
+TYPE: Final = "basal"
+DELIVERY_TYPES: Final = ("scheduled", "temp", "suspend", "automated")
+FIELDS: Final = (
+    "deliveryType",
+    "rate",
+    "percent",
+    "duration",
+    "expectedDuration",
+    "scheduleName",
+    "suppressed",
+)
+RATE_MAX: Final = 100.0  # U/h
+PERCENT_MAX: Final = 10.0  # a temp basal's fraction of the scheduled rate (1 = 100 %)
+DURATION_MAX: Final = 604_800_000  # ms: one week
+# A suspended pump delivers nothing, so `rate` is required of every other deliveryType.
+RATE_REQUIRED: Final = frozenset({"scheduled", "temp", "automated"})
+SUPPRESSED_DEPTH_MAX: Final = 5
+
+
+def validate(datum: Datum, pointer: str, problems: Problems) -> None:
+    common.validate_base(datum, pointer, problems)
+    delivery_type = common.string(
+        datum, "deliveryType", pointer, problems, required=True, one_of=DELIVERY_TYPES
+    )
+    common.number(
+        datum,
+        "rate",
+        pointer,
+        problems,
+        0,
+        RATE_MAX,
+        required=delivery_type in RATE_REQUIRED,
+        unit="U/h",
+    )
+    common.number(datum, "percent", pointer, problems, 0, PERCENT_MAX)
+    duration = common.number(
+        datum,
+        "duration",
+        pointer,
+        problems,
+        0,
+        DURATION_MAX,
+        required=True,
+        integer=True,
+        unit="ms",
+    )
+    common.at_least(
+        datum,
+        "expectedDuration",
+        pointer,
+        problems,
+        DURATION_MAX,
+        "duration",
+        duration,
+        integer=True,
+        unit="ms",
+    )
+    common.string(datum, "scheduleName", pointer, problems)
+    _suppressed(datum, pointer, problems, SUPPRESSED_DEPTH_MAX)
+
+
+def _suppressed(datum: Datum, pointer: str, problems: Problems, depth: int) -> None:
+    """The basal a temp or suspend replaced; it may itself have replaced another."""
+    suppressed = common.obj(datum, "suppressed", pointer, problems)
+    if suppressed is None:
+        return
+    at = common.child(pointer, "suppressed")
+    if depth == 0:
+        common.problem(problems, at, common.VALUE_NOT_VALID, "`suppressed` is nested too deeply")
+        return
+    common.string(suppressed, "deliveryType", at, problems, one_of=DELIVERY_TYPES)
+    common.number(suppressed, "rate", at, problems, 0, RATE_MAX, unit="U/h")
+    common.number(suppressed, "percent", at, problems, 0, PERCENT_MAX)
+    common.string(suppressed, "scheduleName", at, problems)
+    _suppressed(suppressed, at, problems, depth - 1)
+
+
+def normalize(datum: Datum) -> Datum:
+    out = common.normalize_base(datum)
+    common.integral(out, "duration", "expectedDuration")
+    return out

@@ -1,0 +1,157 @@
+"""An upload, from the request body to the items the store writes.
+
+Validate the whole array first (one InvalidData listing every problem, nothing stored),
+then normalise, link and give every datum its id and dedup key. The store keys a datum by
+`type#time#dedupKey`, so a datum sent again replaces the copy stored before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from tidewater.domain.datums import linking, normalize, validate_all
+from tidewater.domain.datums.common import Datum
+from tidewater.domain.datums.ids import dedup_key, legacy_id, random_id
+from tidewater.domain.timeutil import format_utc
+
+GLUCOSE_TYPES: Final = ("cbg", "smbg")
+# Samples outside this window are stored but do not mark the summary outdated.
+WINDOW_YEARS_BACK: Final = 2
+WINDOW_AHEAD: Final = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class GlucoseSpan:
+    """The accepted samples of one glucose type within the window."""
+
+    count: int
+    earliest: str  # canonical UTC time strings
+    latest: str
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the store needs: the items, and what they change for the summariser."""
+
+    items: list[Datum]
+    glucose: dict[str, GlucoseSpan]  # by type (cbg, smbg), window samples only
+    # Legacy path only: ids of items that arrived only embedded in another datum. The same
+    # datum may have been uploaded on its own before, with more fields, under the same id:
+    # a store may keep that copy. (On the platform path an embedded datum's id is new and
+    # the outer points at it, so it must be written.)
+    embedded_only: frozenset[str]
+
+    @property
+    def has_glucose(self) -> bool:
+        return bool(self.glucose)
+
+    @property
+    def earliest_glucose_time(self) -> str | None:
+        return min((s.earliest for s in self.glucose.values()), default=None)
+
+    @property
+    def latest_glucose_time(self) -> str | None:
+        return max((s.latest for s in self.glucose.values()), default=None)
+
+
+@dataclass(slots=True)
+class _Slot:
+    item: Datum
+    embedded: bool
+
+
+def glucose_window(now: datetime) -> tuple[str, str]:
+    """The (inclusive) times between which a new sample makes a summary outdated."""
+    try:
+        start = now.replace(year=now.year - WINDOW_YEARS_BACK)
+    except ValueError:  # 29 February
+        start = now.replace(year=now.year - WINDOW_YEARS_BACK, day=28)
+    return format_utc(start), format_utc(now + WINDOW_AHEAD)
+
+
+def prepare(
+    datums: object,
+    *,
+    legacy: bool,
+    user_id: str,
+    upload_id: str,
+    now: datetime,
+    new_id: Callable[[], str] = random_id,
+) -> list[Datum]:
+    """The items to store for an upload; InvalidData (nothing prepared) if any datum is bad."""
+    return prepare_batch(
+        datums, legacy=legacy, user_id=user_id, upload_id=upload_id, now=now, new_id=new_id
+    ).items
+
+
+def prepare_batch(
+    datums: object,
+    *,
+    legacy: bool,
+    user_id: str,
+    upload_id: str,
+    now: datetime,
+    new_id: Callable[[], str] = random_id,
+) -> Prepared:
+    """`prepare`, with what the upload means for the summariser."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    valid = validate_all(datums)
+    created = format_utc(now)
+    # (type, time, dedupKey) -> [item, embedded only]; one item per store key.
+    slots: dict[tuple[str, str, str], _Slot] = {}
+
+    def put(item: Datum, embedded: bool) -> str:
+        if legacy:
+            key = legacy_id(item)
+            item_id = key
+        else:
+            key = dedup_key(item)
+            item_id = ""
+        slot_key = (item["type"], item["time"], key)
+        slot = slots.get(slot_key)
+        if slot is None:
+            item["id"] = item_id or new_id()
+            slots[slot_key] = _Slot(item, embedded)
+        else:
+            # The same event twice: one item keeps the first id (links already point at it).
+            # The later copy wins, except that an embedded copy never replaces one sent
+            # on its own, which may carry more fields; so upload order does not matter.
+            item["id"] = slot.item["id"]
+            if not embedded or slot.embedded:
+                slot.item, slot.embedded = item, embedded
+        item["dedupKey"] = key
+        item["userId"] = user_id
+        item["uploadId"] = upload_id
+        item["createdTime"] = created
+        return str(item["id"])
+
+    for datum in valid:
+        item = normalize(datum)
+        linking.split(item, put)
+        put(item, False)
+
+    items: list[Datum] = []
+    embedded_only: set[str] = set()
+    for slot in slots.values():
+        items.append(slot.item)
+        if legacy and slot.embedded:
+            embedded_only.add(slot.item["id"])
+    return Prepared(
+        items=items, glucose=_glucose(items, now), embedded_only=frozenset(embedded_only)
+    )
+
+
+def _glucose(items: list[Datum], now: datetime) -> dict[str, GlucoseSpan]:
+    start, end = glucose_window(now)
+    spans: dict[str, GlucoseSpan] = {}
+    for kind in GLUCOSE_TYPES:
+        times = [
+            item["time"] for item in items if item["type"] == kind and start <= item["time"] <= end
+        ]
+        if times:
+            spans[kind] = GlucoseSpan(count=len(times), earliest=min(times), latest=max(times))
+    return spans

@@ -25,23 +25,45 @@ def aws(template, monkeypatch) -> Iterator[None]:  # type: ignore[no-untyped-def
     environment resolved as the local stack resolves it."""
     from moto import mock_aws
 
+    from tidewater import settings
     from tidewater.local.aws import LOCAL_CREDENTIALS, create_resources
     from tidewater.store import repos
 
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
-    for name, value in {**LOCAL_CREDENTIALS, **template.environment({"Stage": "test"})}.items():
+    for name, value in LOCAL_CREDENTIALS.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    from tidewater import settings
+    from tidewater.api import tokens
 
-    settings.current.cache_clear()
-    repos.repositories.cache_clear()
+    # In process, mock_aws intercepts the SDK but not a plain HTTPS fetch: the keys moto signs
+    # its tokens with are handed to the verifier directly (over HTTP in tests/e2e).
+    monkeypatch.setattr(tokens, "http_jwks", lambda url: moto_jwks)
+    tokens.verifier_for.cache_clear()
     with mock_aws():
-        create_resources(template)
+        refs = create_resources(template)
+        for name, value in template.environment({"Stage": "test", **refs}).items():
+            monkeypatch.setenv(name, value)
+        settings.current.cache_clear()
+        repos.repositories.cache_clear()
         yield
     settings.current.cache_clear()
     repos.repositories.cache_clear()
+
+
+def moto_jwks() -> dict:
+    """The public keys moto's Cognito signs tokens with."""
+    from moto.utilities.utils import load_resource
+
+    loaded: dict = load_resource("cognitoidp/resources/jwks-public.json")
+    return loaded
+
+
+def moto_signing_key() -> dict:
+    from moto.utilities.utils import load_resource
+
+    loaded: dict = load_resource("cognitoidp/resources/jwks-private.json")
+    return loaded
 
 
 @pytest.fixture

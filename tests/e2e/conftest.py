@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -100,3 +101,41 @@ def stack() -> Iterator[Stack]:
     running = start_stack(None, "--demo")
     yield running
     stop_stack(running)
+
+
+DEMO_PASSWORD = "Tidewater-demo-1"
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in demo user: `headers` carry the session token."""
+
+    email: str
+    user_id: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-Tidepool-Session-Token": self.token}
+
+
+def login(stack: Stack, email: str, password: str = DEMO_PASSWORD) -> Session:
+    basic = base64.b64encode(f"{email}:{password}".encode()).decode()
+    reply = stack.request("POST", "/auth/login", headers={"Authorization": f"Basic {basic}"})
+    assert reply.status == 200, reply.body
+    return Session(email, reply.json()["userId"], reply.headers["X-Tidepool-Session-Token"])
+
+
+@pytest.fixture(scope="session")
+def alice(stack: Stack) -> Session:
+    return login(stack, "alice@tidewater.test")
+
+
+@pytest.fixture(scope="session")
+def bob(stack: Stack) -> Session:
+    return login(stack, "bob@tidewater.test")
+
+
+@pytest.fixture(scope="session")
+def clinician(stack: Stack) -> Session:
+    return login(stack, "carol@tidewater.test")

@@ -33,16 +33,27 @@ def _template_shape(props: dict[str, Any]) -> dict[str, Any]:
     return {"keys": _keys(props["KeySchema"]), "types": types, "indexes": indexes}
 
 
-def test_every_template_table_has_a_model_that_matches_it(template) -> None:
+def test_every_template_table_has_models_that_match_it(template) -> None:
     settings = Settings.from_env(template.environment())
     models.bind(settings)
-    by_table = {m.Meta.table_name: m for m in models.MODELS}
     tables = template.of_type("AWS::DynamoDB::Table")
-    assert len(tables) == len(models.MODELS)
+    names = {template.physical_name(logical_id): logical_id for logical_id in tables}
+    indexes_seen: dict[str, dict[str, Any]] = {logical_id: {} for logical_id in tables}
+    for model in models.MODELS:
+        logical_id = names.get(model.Meta.table_name)
+        assert logical_id, f"{model.__name__} reads a table the template does not declare"
+        table, shape = _template_shape(tables[logical_id]["Properties"]), _model_shape(model)
+        assert shape["keys"] == table["keys"], model.__name__
+        for name, attribute_type in shape["types"].items():
+            assert table["types"].get(name) == attribute_type, (model.__name__, name)
+        for name, index in shape["indexes"].items():
+            assert table["indexes"].get(name) == index, (model.__name__, name)
+        indexes_seen[logical_id].update(shape["indexes"])
     for logical_id, resource in tables.items():
-        model = by_table.get(template.physical_name(logical_id))
-        assert model is not None, f"no model reads {logical_id} (check the env var it names)"
-        assert _model_shape(model) == _template_shape(resource["Properties"]), logical_id
+        declared = _template_shape(resource["Properties"])
+        assert indexes_seen[logical_id] == declared["indexes"], (
+            f"{logical_id}: an index no model has"
+        )
 
 
 @pytest.mark.parametrize("variable", ["DATUMS_TABLE", "ACCOUNTS_TABLE", "DONATIONS_BUCKET"])

@@ -25,6 +25,20 @@ class Settings:
     donations_bucket: str
     summary_batch_size: int = 250
     summary_batches: int = 4
+    user_pool_id: str = ""
+    user_pool_client_id: str = ""
+    # Set only where something plays AWS locally (moto's server): then Cognito's keys are
+    # served there too, under the same path as in AWS.
+    aws_endpoint_url: str = ""
+
+    @property
+    def token_issuer(self) -> str:
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+    @property
+    def jwks_url(self) -> str:
+        base = self.aws_endpoint_url.rstrip("/") or self.token_issuer.rsplit("/", 1)[0]
+        return f"{base}/{self.user_pool_id}/.well-known/jwks.json"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -40,6 +54,9 @@ class Settings:
             donations_bucket=env.get("DONATIONS_BUCKET", "donationsbucket"),
             summary_batch_size=int(env.get("SUMMARY_BATCH_SIZE", "250")),
             summary_batches=int(env.get("SUMMARY_BATCHES", "4")),
+            user_pool_id=env.get("USER_POOL_ID", ""),
+            user_pool_client_id=env.get("USER_POOL_CLIENT_ID", ""),
+            aws_endpoint_url=env.get("AWS_ENDPOINT_URL", ""),
         )
 
 

@@ -69,8 +69,57 @@ def table_arguments(properties: dict[str, Any], name: str) -> dict[str, Any]:
     return args
 
 
-def create_resources(template: Template, session: boto3.session.Session | None = None) -> None:
-    """Create every DynamoDB table and S3 bucket the template declares, as it declares them."""
+# User pool and client properties that CreateUserPool / CreateUserPoolClient take as they are.
+_USER_POOL_KEYS = (
+    "Policies",
+    "UsernameAttributes",
+    "AutoVerifiedAttributes",
+    "AdminCreateUserConfig",
+    "Schema",
+    "AccountRecoverySetting",
+    "MfaConfiguration",
+    "UserPoolAddOns",
+)
+_CLIENT_KEYS = (
+    "GenerateSecret",
+    "ExplicitAuthFlows",
+    "PreventUserExistenceErrors",
+    "EnableTokenRevocation",
+    "IdTokenValidity",
+    "AccessTokenValidity",
+    "RefreshTokenValidity",
+    "TokenValidityUnits",
+    "ReadAttributes",
+    "WriteAttributes",
+)
+
+
+def create_identity(template: Template, session: boto3.session.Session) -> dict[str, str]:
+    """Create the template's Cognito user pools and clients; returns what `!Ref` of each
+    resolves to (the generated pool and client ids)."""
+    cognito = session.client("cognito-idp")
+    refs: dict[str, str] = {}
+    for logical_id, resource in template.of_type("AWS::Cognito::UserPool").items():
+        props = resource.get("Properties", {})
+        args = {k: props[k] for k in _USER_POOL_KEYS if k in props}
+        pool = cognito.create_user_pool(PoolName=template.physical_name(logical_id), **args)
+        refs[logical_id] = pool["UserPool"]["Id"]
+    for logical_id, resource in template.of_type("AWS::Cognito::UserPoolClient").items():
+        props = resource["Properties"]
+        args = {k: props[k] for k in _CLIENT_KEYS if k in props}
+        pool_id = template.resolve(props["UserPoolId"], refs) or ""
+        client = cognito.create_user_pool_client(
+            UserPoolId=pool_id, ClientName=template.physical_name(logical_id), **args
+        )
+        refs[logical_id] = client["UserPoolClient"]["ClientId"]
+    return refs
+
+
+def create_resources(
+    template: Template, session: boto3.session.Session | None = None
+) -> dict[str, str]:
+    """Create every DynamoDB table, S3 bucket and Cognito user pool the template declares, as
+    it declares them; returns the ids `!Ref` resolves to where AWS would generate them."""
     session = session or boto3.session.Session(region_name=REGION)
     dynamodb = session.client("dynamodb")
     s3 = session.client("s3")
@@ -103,3 +152,4 @@ def create_resources(template: Template, session: boto3.session.Session | None =
                 Bucket=name,
                 PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"],
             )
+    return create_identity(template, session)

@@ -9,7 +9,10 @@ tidewater summary FILE.json                                        a summary, of
 from __future__ import annotations
 
 import argparse
+import base64
+import getpass
 import json
+import os
 import signal
 import sys
 import threading
@@ -53,6 +56,7 @@ def cmd_local(args: argparse.Namespace) -> int:
             port=args.port,
             data_dir=data_dir,
             schedules=not args.no_schedules,
+            demo=args.demo,
             verbose=args.verbose,
         )
     )
@@ -73,10 +77,17 @@ def cmd_local(args: argparse.Namespace) -> int:
         stack.stop()
         raise
     print(f"Tidewater local stack: {stack.url}")
-    print("  DynamoDB and S3 are played by moto's server, in memory", end="")
-    print(f"; saved to {data_dir}/ on stop and restored on start." if data_dir else " only.")
-    if args.demo:
-        print("  Demo accounts: none yet (identity and accounts are not part of this build).")
+    print("  DynamoDB, S3 and Cognito are played by moto's server, in memory", end="")
+    print(f"; tables and buckets are saved to {data_dir}/ on stop and restored on start"
+          " (Cognito users are not: accounts other than the demo ones sign up again)."
+          if data_dir else " only.")  # fmt: skip
+    if stack.demo_accounts:
+        from tidewater.local.demo import DEMO_PASSWORD
+
+        print(f"  Demo accounts (password {DEMO_PASSWORD}):")
+        for account in stack.demo_accounts:
+            print(f"    {account.email:<24} {account.role:<10} userId {account.user_id}")
+        print(f"  A session token for scripts: tidewater login EMAIL --port {args.port}")
     for schedule in stack.template.schedules() if not args.no_schedules else []:
         name = stack.functions.specs[schedule.function].name
         print(f"  Schedule: {name} every {schedule.every} s (+{schedule.offset} s)")
@@ -94,8 +105,25 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    print("tidewater login: accounts are not part of this build yet.", file=sys.stderr)
-    return 2
+    """Print a session token: the password comes from TIDEWATER_PASSWORD or a prompt."""
+    password = os.environ.get("TIDEWATER_PASSWORD") or getpass.getpass(
+        f"Password for {args.email}: "
+    )
+    basic = base64.b64encode(f"{args.email}:{password}".encode()).decode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{args.port}/auth/login", method="POST",
+        headers={"Authorization": f"Basic {basic}"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            print(response.headers["X-Tidepool-Session-Token"])
+            return 0
+    except urllib.error.HTTPError as error:
+        print(f"tidewater login: {error.code}: wrong email or password", file=sys.stderr)
+    except urllib.error.URLError as error:
+        print(f"tidewater login: no local stack on port {args.port} ({error.reason})",
+              file=sys.stderr)  # fmt: skip
+    return 1
 
 
 def cmd_summary(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ class StackOptions:
     port: int = 3000
     data_dir: Path | None = None
     schedules: bool = True
+    demo: bool = False
     verbose: bool = False
     log: Callable[[str], None] = field(default=print)
 
@@ -35,6 +36,7 @@ class LocalStack:
         self.front: HttpFront | None = None
         self.scheduler: Scheduler | None = None
         self.functions = Functions(self.template)
+        self.demo_accounts: list[Any] = []
 
     @property
     def url(self) -> str:
@@ -43,16 +45,21 @@ class LocalStack:
     def start(self) -> None:
         endpoint = self.moto.start()
         aws.point_sdk_at(endpoint)
+        refs = aws.create_resources(self.template)
         # The functions' environment is the template's, resolved for this stack.
-        os.environ.update(self.template.environment({"Stage": "local"}))
+        os.environ.update(self.template.environment({"Stage": "local", **refs}))
         if not self.options.verbose:
             os.environ["LOG_LEVEL"] = os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
             os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-        aws.create_resources(self.template)
         if self.options.data_dir:
             restored = snapshot.load(self.template, self.options.data_dir)
             if restored:
                 self.options.log(f"restored {restored} items from {self.options.data_dir}")
+        if self.options.demo:
+            from tidewater.local.demo import create_demo_accounts
+            from tidewater.store.repos import repositories
+
+            self.demo_accounts = create_demo_accounts(repositories())
         schedules = self.template.schedules()
         scheduled = {self.functions.specs[s.function].name: s.payload for s in schedules}
         gateway = Gateway(self.functions, scheduled)

@@ -26,3 +26,20 @@ def datum_sk(datum_type: str, time: str, dedup_key: str) -> str:
 def datum_sk_range(datum_type: str, start: str, end: str) -> tuple[str, str]:
     """Sort-key bounds of a type's datums with start <= time <= end (canonical UTC strings)."""
     return f"{datum_type}#{start}", f"{datum_type}#{end}#\uffff"
+
+
+CLINIC_PATIENT = "patient#"
+CLINIC_CLINICIAN = "clinician#"
+
+
+def clinic_patient_sk(user_id: str) -> str:
+    return f"{CLINIC_PATIENT}{user_id}"
+
+
+def clinic_clinician_sk(user_id: str) -> str:
+    return f"{CLINIC_CLINICIAN}{user_id}"
+
+
+def nightscout_secret_key(digest: str) -> str:
+    """The accounts-table key under which a Nightscout secret's digest names its owner."""
+    return f"nightscout#{digest}"

@@ -91,7 +91,19 @@ class AccountModel(Model):
     outdated_since = UnicodeAttribute(null=True, attr_name="outdatedSince")
     profile = MapAttribute[str, object](null=True)
     summary = JSONAttribute(null=True)
+    nightscout_digest = UnicodeAttribute(null=True, attr_name="nightscoutDigest")
     outdated_index = OutdatedIndex()
+
+
+class NightscoutSecretModel(Model):
+    """In the accounts table: `nightscout#<digest>` → the owner, so that an api-secret is
+    resolved with one GetItem. Only a digest of the secret is stored (domain.identity)."""
+
+    class Meta:
+        table_name = "AccountsTable"
+
+    key = UnicodeAttribute(hash_key=True, attr_name="userId")
+    owner = UnicodeAttribute()
 
 
 class BucketsModel(Model):
@@ -141,6 +153,7 @@ TABLE_SETTINGS: dict[type[Model], str] = {
     DatumModel: "datums_table",
     DatasetModel: "datasets_table",
     AccountModel: "accounts_table",
+    NightscoutSecretModel: "accounts_table",
     BucketsModel: "buckets_table",
     ClinicModel: "clinics_table",
     DonationModel: "donations_table",

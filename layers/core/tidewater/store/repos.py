@@ -7,6 +7,8 @@ from functools import lru_cache
 
 from tidewater.settings import Settings, current
 from tidewater.store.accounts import AccountsRepository
+from tidewater.store.clinics import ClinicsRepository
+from tidewater.store.identity import CognitoIdentity
 from tidewater.store.models import bind
 
 
@@ -14,11 +16,20 @@ from tidewater.store.models import bind
 class Repositories:
     settings: Settings
     accounts: AccountsRepository
+    clinics: ClinicsRepository
+    identity: CognitoIdentity
 
 
 def build(settings: Settings) -> Repositories:
     bind(settings)
-    return Repositories(settings=settings, accounts=AccountsRepository())
+    return Repositories(
+        settings=settings,
+        accounts=AccountsRepository(settings.region),
+        clinics=ClinicsRepository(),
+        identity=CognitoIdentity(
+            settings.user_pool_id, settings.user_pool_client_id, settings.region
+        ),
+    )
 
 
 @lru_cache(maxsize=1)

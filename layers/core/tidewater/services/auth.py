@@ -1,0 +1,132 @@
+"""Sign-up, login, profiles and Nightscout secrets."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tidewater.domain.errors import Conflict, InvalidData, Problem, Unauthorized
+from tidewater.domain.identity import (
+    MIN_NIGHTSCOUT_SECRET,
+    PASSWORD_RULE,
+    Action,
+    Caller,
+    Role,
+    nightscout_digest,
+)
+from tidewater.domain.timeutil import format_utc
+from tidewater.services.access import require
+from tidewater.store.accounts import Profile
+from tidewater.store.identity import CognitoIdentity, NewUser
+from tidewater.store.repos import Repositories
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A failed login takes at least this long, whether or not the email exists, so that its
+# timing does not tell which (Cognito itself is set to answer alike: PreventUserExistenceErrors).
+LOGIN_FAILURE_FLOOR_S = 0.4
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    user_id: str
+
+
+def _basic_credentials(authorization: str | None) -> tuple[str, str]:
+    scheme, _, encoded = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise Unauthorized("HTTP Basic credentials (email:password) are required")
+    try:
+        email, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthorized("HTTP Basic credentials (email:password) are required") from None
+    if not sep or not email or not password:
+        raise Unauthorized("HTTP Basic credentials (email:password) are required")
+    return email.strip().lower(), password
+
+
+def login(
+    authorization: str | None,
+    identity: CognitoIdentity,
+    verify: Callable[[str], Caller],
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Session:
+    email, password = _basic_credentials(authorization)
+    started = clock()
+    try:
+        token = identity.authenticate(email, password)
+    except Unauthorized:
+        sleep(max(0.0, LOGIN_FAILURE_FLOOR_S - (clock() - started)))
+        raise
+    return Session(token, verify(token).user_id)
+
+
+def _new_user_problems(body: Any) -> list[Problem]:
+    if not isinstance(body, dict):
+        return [Problem("", "type-not-valid", "invalid body", "the body must be a JSON object")]
+    problems = []
+    email = body.get("email")
+    if not isinstance(email, str) or not _EMAIL.match(email) or len(email) > 254:
+        problems.append(Problem("/email", "value-not-valid", "invalid email",
+                                "an email address is required"))  # fmt: skip
+    password = body.get("password")
+    if not isinstance(password, str) or len(password) < 12:
+        problems.append(
+            Problem("/password", "password-too-weak", "password too weak", PASSWORD_RULE)
+        )
+    name = body.get("fullName")
+    if not isinstance(name, str) or not name.strip() or len(name) > 256:
+        problems.append(Problem("/fullName", "value-not-valid", "invalid name",
+                                "a full name of 1 to 256 characters is required"))  # fmt: skip
+    if body.get("role") not in {r.value for r in Role}:
+        problems.append(Problem("/role", "value-not-valid", "invalid role",
+                                "role must be patient, clinician or researcher"))  # fmt: skip
+    return problems
+
+
+def sign_up(body: Any, repos: Repositories, now: datetime, user_id: str | None = None) -> Profile:
+    """A new account: the Tidewater account (profile) and its Cognito user, or neither."""
+    problems = _new_user_problems(body)
+    if problems:
+        raise InvalidData(problems)
+    for _ in range(5):  # Tidepool-style ids are 10 hex: a collision is rare, and retried
+        profile = Profile(user_id or secrets.token_hex(5), body["fullName"].strip(), body["role"],
+                          format_utc(now))  # fmt: skip
+        try:
+            repos.accounts.create(profile)
+            break
+        except Conflict:
+            if user_id:
+                raise
+    else:
+        raise Conflict("could not allocate an account id", code="id-taken")
+    try:
+        repos.identity.create_user(NewUser(body["email"].strip().lower(), body["password"],
+                                     profile.full_name, profile.user_id, profile.role))  # fmt: skip
+    except Exception:
+        repos.accounts.delete(profile.user_id)  # no account without its credentials
+        raise
+    return profile
+
+
+def profile(caller: Caller, user_id: str, repos: Repositories) -> Profile:
+    require(caller, Action.READ, user_id, repos)
+    return repos.accounts.profile(user_id)
+
+
+def set_nightscout_secret(caller: Caller, user_id: str, body: Any, repos: Repositories) -> None:
+    require(caller, Action.WRITE, user_id, repos)
+    secret = body.get("secret") if isinstance(body, dict) else None
+    if not isinstance(secret, str) or len(secret) < MIN_NIGHTSCOUT_SECRET:
+        detail = f"a secret of at least {MIN_NIGHTSCOUT_SECRET} characters"
+        raise InvalidData([Problem("/secret", "value-not-valid", "invalid secret", detail)])
+    repos.accounts.set_nightscout_secret(user_id, nightscout_digest(secret))

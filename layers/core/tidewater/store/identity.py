@@ -1,0 +1,95 @@
+"""Accounts' credentials live in the Cognito user pool, never in our tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from tidewater.domain.errors import Conflict, InvalidData, Problem, Unauthorized
+from tidewater.domain.identity import PASSWORD_RULE
+
+# Cognito's answers to a failed login, whatever the reason: all become the same 401.
+_LOGIN_FAILURES = {"NotAuthorizedException", "UserNotFoundException", "UserNotConfirmedException",
+                   "PasswordResetRequiredException", "InvalidParameterException"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class NewUser:
+    email: str
+    password: str
+    full_name: str
+    user_id: str
+    role: str
+
+
+class CognitoIdentity:
+    def __init__(self, user_pool_id: str, client_id: str, region: str) -> None:
+        self.user_pool_id = user_pool_id
+        self.client_id = client_id
+        self._region = region
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client("cognito-idp", region_name=self._region)
+        return self._client
+
+    def authenticate(self, email: str, password: str) -> str:
+        """The ID token for a correct email and password; Unauthorized otherwise."""
+        try:
+            answer = self.client.initiate_auth(
+                ClientId=self.client_id,
+                AuthFlow="USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": email, "PASSWORD": password},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] in _LOGIN_FAILURES:
+                raise Unauthorized("wrong email or password", code="login-failed") from None
+            raise
+        token = answer.get("AuthenticationResult", {}).get("IdToken")
+        if not token:  # a challenge (MFA, new password) this API does not speak
+            raise Unauthorized("this account needs another sign-in step", code="login-challenge")
+        return str(token)
+
+    def create_user(self, user: NewUser) -> None:
+        """A confirmed user with a permanent password; Conflict if the email is taken."""
+        attributes = [
+            {"Name": "email", "Value": user.email},
+            {"Name": "email_verified", "Value": "true"},
+            {"Name": "name", "Value": user.full_name},
+            {"Name": "custom:userId", "Value": user.user_id},
+            {"Name": "custom:role", "Value": user.role},
+        ]
+        try:
+            self.client.admin_create_user(
+                UserPoolId=self.user_pool_id,
+                Username=user.email,
+                UserAttributes=attributes,
+                MessageAction="SUPPRESS",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "UsernameExistsException":
+                raise Conflict("an account with this email exists", code="user-exists") from None
+            raise
+        try:
+            self.client.admin_set_user_password(
+                UserPoolId=self.user_pool_id,
+                Username=user.email,
+                Password=user.password,
+                Permanent=True,
+            )
+        except ClientError as error:
+            self.client.admin_delete_user(UserPoolId=self.user_pool_id, Username=user.email)
+            if error.response["Error"]["Code"] == "InvalidPasswordException":
+                problem = Problem(
+                    "/password", "password-too-weak", "password too weak", PASSWORD_RULE
+                )
+                raise InvalidData([problem]) from None
+            raise
+
+    def delete_user(self, email: str) -> None:
+        self.client.admin_delete_user(UserPoolId=self.user_pool_id, Username=email)

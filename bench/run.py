@@ -22,6 +22,8 @@ ENV = {
     "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "core"), str(ROOT)]),
     "AWS_DEFAULT_REGION": "us-east-1",
     "PYTHONDONTWRITEBYTECODE": "",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_METRICS_DISABLED": "true",
     # Compiled caches go outside the tree: unchecked-hash .pyc files are never re-validated
     # against their source, so left in the tree they would run stale code after an edit.
     "PYTHONPYCACHEPREFIX": str(Path(tempfile.gettempdir()) / "tidewater-bench-pycache"),

@@ -10,5 +10,8 @@ from tidewater.store.repos import repositories
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    result = exporter.run(repositories())
+    # `keepSeconds` (tidewater invoke export --keep-seconds) overrides the deployment's
+    # DonationKeepSeconds for this run only.
+    keep = event.get("keepSeconds") if isinstance(event, dict) else None
+    result = exporter.run(repositories(), keep_seconds=keep if isinstance(keep, bool) else None)
     return result.as_dict()

@@ -62,14 +62,22 @@ def start_stack(data_dir: Path | None = None, *extra: str) -> Stack:
     port = free_port()
     persist = ["--data-dir", str(data_dir)] if data_dir else ["--no-persist"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "tidewater.local.cli", "local", "--port", str(port), *persist,
-         *extra],
+        [
+            sys.executable,
+            "-m",
+            "tidewater.local.cli",
+            "local",
+            "--port",
+            str(port),
+            *persist,
+            *extra,
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+    )
     stack = Stack(f"http://127.0.0.1:{port}", process)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

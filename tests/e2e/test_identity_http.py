@@ -22,8 +22,12 @@ def test_demo_login_round_trip(stack, alice) -> None:
 
 def test_sign_up_then_log_in(stack) -> None:
     email = f"new-{uuid.uuid4().hex[:8]}@example.org"
-    body = {"email": email, "password": "Another-good-pw-7", "fullName": "New Person",
-            "role": "patient"}  # fmt: skip
+    body = {
+        "email": email,
+        "password": "Another-good-pw-7",
+        "fullName": "New Person",
+        "role": "patient",
+    }
     created = stack.request("POST", "/v1/users", body)
     assert created.status == 201
     assert login(stack, email, "Another-good-pw-7").user_id == created.json()["data"]["userId"]

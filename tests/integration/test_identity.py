@@ -52,9 +52,16 @@ def _verifier() -> TokenVerifier:
 def _claims(**overrides: Any) -> dict[str, Any]:
     settings = repositories().settings
     now = int(time.time())
-    claims = {"iss": settings.token_issuer, "aud": settings.user_pool_client_id,
-              "token_use": "id", "iat": now, "exp": now + 600, "sub": "s",
-              "custom:userId": "0123456789", "custom:role": "patient"}  # fmt: skip
+    claims = {
+        "iss": settings.token_issuer,
+        "aud": settings.user_pool_client_id,
+        "token_use": "id",
+        "iat": now,
+        "exp": now + 600,
+        "sub": "s",
+        "custom:userId": "0123456789",
+        "custom:role": "patient",
+    }
     claims.update(overrides)
     return claims
 
@@ -82,8 +89,12 @@ def test_login_round_trip_gives_a_token_for_the_account(aws, lambda_context) -> 
 def test_sign_up_over_http_answers_201_with_a_session(aws, lambda_context) -> None:
     from functions.auth import app
 
-    body = {"email": "new@example.org", "password": PASSWORD, "fullName": "New One",
-            "role": "clinician"}  # fmt: skip
+    body = {
+        "email": "new@example.org",
+        "password": PASSWORD,
+        "fullName": "New One",
+        "role": "clinician",
+    }
     response = app.handler(_http("POST", "/v1/users", body), lambda_context)
     assert response["statusCode"] == 201
     data = json.loads(response["body"])["data"]
@@ -98,15 +109,22 @@ def test_sign_up_over_http_answers_201_with_a_session(aws, lambda_context) -> No
 
 def test_sign_up_points_at_every_bad_field(aws) -> None:
     with pytest.raises(InvalidData) as raised:
-        auth.sign_up({"email": "no", "password": "short", "fullName": "", "role": "admin"},
-                     repositories(), utcnow())  # fmt: skip
+        auth.sign_up(
+            {"email": "no", "password": "short", "fullName": "", "role": "admin"},
+            repositories(),
+            utcnow(),
+        )
     assert [p.pointer for p in raised.value.errors] == ["/email", "/password", "/fullName", "/role"]
     assert "short" not in json.dumps([p.detail for p in raised.value.errors])
 
 
 def test_weak_password_is_refused_and_leaves_no_account(aws) -> None:
-    body = {"email": "weak@example.org", "password": "alllowercase-no-digits", "fullName": "W",
-            "role": "patient"}  # fmt: skip
+    body = {
+        "email": "weak@example.org",
+        "password": "alllowercase-no-digits",
+        "fullName": "W",
+        "role": "patient",
+    }
     with pytest.raises(InvalidData) as raised:
         auth.sign_up(body, repositories(), utcnow(), user_id="abcdef0123")
     assert raised.value.errors[0].pointer == "/password"
@@ -119,8 +137,9 @@ def test_a_taken_id_is_a_conflict_not_an_overwrite(aws) -> None:
     body = {"email": "a@example.org", "password": PASSWORD, "fullName": "A", "role": "patient"}
     auth.sign_up(body, repositories(), utcnow(), user_id="abcdef0123")
     with pytest.raises(Conflict):
-        auth.sign_up({**body, "email": "b@example.org"}, repositories(), utcnow(),
-                     user_id="abcdef0123")  # fmt: skip
+        auth.sign_up(
+            {**body, "email": "b@example.org"}, repositories(), utcnow(), user_id="abcdef0123"
+        )
     assert repositories().accounts.profile("abcdef0123").full_name == "A"
 
 
@@ -128,12 +147,14 @@ def test_wrong_password_and_unknown_email_look_the_same(aws, lambda_context) -> 
     from functions.auth import app
 
     _sign_up("pat@example.org")
-    wrong = app.handler(_http("POST", "/auth/login",
-                              headers={"Authorization": _basic("pat@example.org", "nope")}),
-                        lambda_context)  # fmt: skip
-    unknown = app.handler(_http("POST", "/auth/login",
-                                headers={"Authorization": _basic("who@example.org", "nope")}),
-                          lambda_context)  # fmt: skip
+    wrong = app.handler(
+        _http("POST", "/auth/login", headers={"Authorization": _basic("pat@example.org", "nope")}),
+        lambda_context,
+    )
+    unknown = app.handler(
+        _http("POST", "/auth/login", headers={"Authorization": _basic("who@example.org", "nope")}),
+        lambda_context,
+    )
     assert wrong["statusCode"] == unknown["statusCode"] == 401
     assert wrong["body"] == unknown["body"]
     assert json.loads(wrong["body"])["errors"][0]["code"] == "login-failed"
@@ -144,8 +165,13 @@ def test_a_failed_login_always_takes_the_same_minimum_time(aws) -> None:
     slept: list[float] = []
     ticks = iter([0.0, 0.05])  # Cognito answered in 50 ms
     with pytest.raises(Unauthorized):
-        auth.login(_basic("pat@example.org", "nope"), repositories().identity, _verifier().verify,
-                   clock=lambda: next(ticks), sleep=slept.append)  # fmt: skip
+        auth.login(
+            _basic("pat@example.org", "nope"),
+            repositories().identity,
+            _verifier().verify,
+            clock=lambda: next(ticks),
+            sleep=slept.append,
+        )
     assert slept == [pytest.approx(auth.LOGIN_FAILURE_FLOOR_S - 0.05)]
 
 
@@ -171,10 +197,15 @@ def test_wrong_signature_is_refused(aws) -> None:
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"aud": "another-client"}, {"iss": "https://cognito-idp.us-east-1.amazonaws.com/other"},
-     {"token_use": "access"}, {"custom:userId": None}, {"exp": int(time.time()) - 1}],
+    [
+        {"aud": "another-client"},
+        {"iss": "https://cognito-idp.us-east-1.amazonaws.com/other"},
+        {"token_use": "access"},
+        {"custom:userId": None},
+        {"exp": int(time.time()) - 1},
+    ],
     ids=["wrong-audience", "wrong-issuer", "access-token", "no-user-id", "expired"],
-)  # fmt: skip
+)
 def test_tokens_not_meant_for_us_are_refused(aws, overrides) -> None:
     claims = {k: v for k, v in _claims(**overrides).items() if v is not None}
     with pytest.raises(InvalidToken):
@@ -184,8 +215,12 @@ def test_tokens_not_meant_for_us_are_refused(aws, overrides) -> None:
 def test_expiry_follows_the_injected_clock(aws) -> None:
     token = _moto_signed(_claims())
     settings = repositories().settings
-    later = TokenVerifier(settings.token_issuer, settings.user_pool_client_id, moto_jwks,
-                          clock=lambda: time.time() + 601)  # fmt: skip
+    later = TokenVerifier(
+        settings.token_issuer,
+        settings.user_pool_client_id,
+        moto_jwks,
+        clock=lambda: time.time() + 601,
+    )
     with pytest.raises(InvalidToken):
         later.verify(token)
 
@@ -198,18 +233,26 @@ def test_an_unsigned_token_is_refused(aws) -> None:
 
 @pytest.mark.parametrize(
     ("headers", "expected"),
-    [({"X-Tidepool-Session-Token": "t1"}, "t1"), ({"x-tidepool-session-token": "t2"}, "t2"),
-     ({"Authorization": "Bearer t3"}, "t3"), ({"authorization": "bearer t4"}, "t4"),
-     ({"Authorization": "Basic t5"}, None), ({}, None)],
-)  # fmt: skip
+    [
+        ({"X-Tidepool-Session-Token": "t1"}, "t1"),
+        ({"x-tidepool-session-token": "t2"}, "t2"),
+        ({"Authorization": "Bearer t3"}, "t3"),
+        ({"authorization": "bearer t4"}, "t4"),
+        ({"Authorization": "Basic t5"}, None),
+        ({}, None),
+    ],
+)
 def test_the_token_is_read_from_either_header_in_any_case(headers, expected) -> None:
     assert session_token(headers) == expected
 
 
 # ------------------------------------------------------------------ the authorizer
 def test_authorizer_puts_the_caller_in_the_context(aws) -> None:
-    event = _http("GET", "/v1/users/0123456789",
-                  headers={"Authorization": "Bearer " + _moto_signed(_claims())})  # fmt: skip
+    event = _http(
+        "GET",
+        "/v1/users/0123456789",
+        headers={"Authorization": "Bearer " + _moto_signed(_claims())},
+    )
     answer = authorize(event, _verifier(), lambda digest: None)
     context = {"userId": "0123456789", "role": "patient", "via": "session"}
     assert answer == {"isAuthorized": True, "context": context}
@@ -228,17 +271,19 @@ NS_SHA1 = hashlib.sha1(NS_SECRET.encode()).hexdigest()
     "header",
     [NS_SHA1, NS_SHA1.upper(), NS_SECRET],
     ids=["sha1-lower", "sha1-upper", "raw-secret"],
-)  # fmt: skip
+)
 def test_api_secret_opens_nightscout_routes_of_its_owner(aws, header) -> None:
     user_id = _sign_up("ns@example.org")
     caller = Caller(user_id, "patient", Via.SESSION)
     auth.set_nightscout_secret(caller, user_id, {"secret": NS_SECRET}, repositories())
     lookup = repositories().accounts.nightscout_owner
-    answer = authorize(_http("GET", "/api/v1/entries.json", headers={"api-secret": header}),
-                       _verifier(), lookup)  # fmt: skip
+    answer = authorize(
+        _http("GET", "/api/v1/entries.json", headers={"api-secret": header}), _verifier(), lookup
+    )
     assert answer["context"] == {"userId": user_id, "role": "", "via": "nightscout"}
-    elsewhere = authorize(_http("GET", f"/v1/users/{user_id}", headers={"api-secret": header}),
-                          _verifier(), lookup)  # fmt: skip
+    elsewhere = authorize(
+        _http("GET", f"/v1/users/{user_id}", headers={"api-secret": header}), _verifier(), lookup
+    )
     assert elsewhere["context"]["via"] == "anonymous"
 
 
@@ -250,8 +295,9 @@ def test_a_replaced_nightscout_secret_stops_working_and_only_a_digest_is_stored(
     auth.set_nightscout_secret(caller, user_id, {"secret": NS_SECRET}, repositories())
     auth.set_nightscout_secret(caller, user_id, {"secret": "a-brand-new-secret"}, repositories())
     lookup = repositories().accounts.nightscout_owner
-    old = authorize(_http("GET", "/api/v1/entries.json", headers={"api-secret": NS_SECRET}),
-                    _verifier(), lookup)  # fmt: skip
+    old = authorize(
+        _http("GET", "/api/v1/entries.json", headers={"api-secret": NS_SECRET}), _verifier(), lookup
+    )
     assert old["context"]["via"] == "anonymous"
     table = repositories().settings.accounts_table
     dump = json.dumps(boto3.client("dynamodb").scan(TableName=table)["Items"])
@@ -264,5 +310,6 @@ def test_nightscout_secret_is_set_by_its_owner_only(aws) -> None:
     from tidewater.domain.errors import Forbidden
 
     with pytest.raises(Forbidden):
-        auth.set_nightscout_secret(Caller(other, "patient", Via.SESSION), owner,
-                                   {"secret": NS_SECRET}, repositories())  # fmt: skip
+        auth.set_nightscout_secret(
+            Caller(other, "patient", Via.SESSION), owner, {"secret": NS_SECRET}, repositories()
+        )

@@ -17,12 +17,15 @@ def _request(**overrides) -> HttpRequest:  # type: ignore[no-untyped-def]
         method="POST",
         path="/v1/datasets/d1/data",
         query="a=1&b=x%20y&a=2",
-        headers=[("Content-Type", "application/json"), ("X-Tidepool-Session-Token", "t"),
-                 ("Cookie", "c1=v1; c2=v2")],
+        headers=[
+            ("Content-Type", "application/json"),
+            ("X-Tidepool-Session-Token", "t"),
+            ("Cookie", "c1=v1; c2=v2"),
+        ],
         body=b'[{"type": "cbg"}]',
         source_ip="127.0.0.1",
         host="127.0.0.1:3000",
-    )  # fmt: skip
+    )
     values.update(overrides)
     return HttpRequest(**values)
 

@@ -45,8 +45,13 @@ def test_functions_get_table_names_from_the_template(template) -> None:
 def test_route_patterns_bind_path_parameters() -> None:
     from tidewater.local.cfn import Route, _route_pattern
 
-    route = Route("POST", "/v1/datasets/{datasetId}/data", "F", False,
-                  _route_pattern("/v1/datasets/{datasetId}/data"))  # fmt: skip
+    route = Route(
+        "POST",
+        "/v1/datasets/{datasetId}/data",
+        "F",
+        False,
+        _route_pattern("/v1/datasets/{datasetId}/data"),
+    )
     assert route.match("POST", "/v1/datasets/abc123/data") == {"datasetId": "abc123"}
     assert route.match("GET", "/v1/datasets/abc123/data") is None
     assert route.match("POST", "/v1/datasets/a/b/data") is None

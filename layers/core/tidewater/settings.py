@@ -25,11 +25,20 @@ class Settings:
     donations_bucket: str
     summary_batch_size: int = 250
     summary_batches: int = 4
+    clinic_patients_table: str = "ClinicPatientsTable"
+    cursor_secret_arn: str = ""
     user_pool_id: str = ""
     user_pool_client_id: str = ""
     # Set only where something plays AWS locally (moto's server): then Cognito's keys are
     # served there too, under the same path as in AWS.
     aws_endpoint_url: str = ""
+    # Data donation: slice length, embargo and k-minimum (days, days, donors); whether
+    # exported times keep their seconds; whether anyone may list and download the slices.
+    donation_slice_days: int = 7
+    donation_embargo_days: int = 30
+    donation_min_donors: int = 5
+    donation_keep_seconds: bool = False
+    public_donations: bool = False
 
     @property
     def token_issuer(self) -> str:
@@ -54,9 +63,16 @@ class Settings:
             donations_bucket=env.get("DONATIONS_BUCKET", "donationsbucket"),
             summary_batch_size=int(env.get("SUMMARY_BATCH_SIZE", "250")),
             summary_batches=int(env.get("SUMMARY_BATCHES", "4")),
+            clinic_patients_table=env.get("CLINIC_PATIENTS_TABLE", "ClinicPatientsTable"),
+            cursor_secret_arn=env.get("CURSOR_SECRET_ARN", ""),
             user_pool_id=env.get("USER_POOL_ID", ""),
             user_pool_client_id=env.get("USER_POOL_CLIENT_ID", ""),
             aws_endpoint_url=env.get("AWS_ENDPOINT_URL", ""),
+            donation_slice_days=int(env.get("DONATION_SLICE_DAYS", "7")),
+            donation_embargo_days=int(env.get("DONATION_EMBARGO_DAYS", "30")),
+            donation_min_donors=int(env.get("DONATION_MIN_DONORS", "5")),
+            donation_keep_seconds=env.get("DONATION_KEEP_SECONDS", "false").lower() == "true",
+            public_donations=env.get("PUBLIC_DONATIONS", "false").lower() == "true",
         )
 
 

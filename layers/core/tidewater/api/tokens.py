@@ -55,10 +55,13 @@ class TokenVerifier:
                 audience=self.client_id,
                 issuer=self.issuer,
                 # Expiry is checked below against our clock (injectable, for tests).
-                options={"require": ["exp", "iat", "iss", "aud", "token_use"],
-                         "verify_exp": False, "verify_iat": False},
+                options={
+                    "require": ["exp", "iat", "iss", "aud", "token_use"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
                 leeway=0,
-            )  # fmt: skip
+            )
         except jwt.ExpiredSignatureError:
             raise InvalidToken("expired") from None
         except (jwt.PyJWTError, jwt.PyJWKSetError, ValueError) as error:

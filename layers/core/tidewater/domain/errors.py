@@ -47,6 +47,18 @@ class PayloadTooLarge(TidewaterError):
     status, code, title = 413, "payload-too-large", "request too large"
 
 
+class BadRequest(TidewaterError):
+    """A malformed request outside the body: a query parameter, a cursor."""
+
+    status, code, title = 400, "bad-request", "bad request"
+
+
+class Unavailable(TidewaterError):
+    """The store kept refusing work (throttling): nothing was lost, the client may retry."""
+
+    status, code, title = 503, "unavailable", "try again later"
+
+
 @dataclass
 class InvalidData(TidewaterError):
     """Every problem found in a request; nothing of it was stored."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from typing import Any
 
 import boto3
@@ -99,19 +100,43 @@ def create_identity(template: Template, session: boto3.session.Session) -> dict[
     resolves to (the generated pool and client ids)."""
     cognito = session.client("cognito-idp")
     refs: dict[str, str] = {}
+    existing = {p["Name"]: p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"]}
     for logical_id, resource in template.of_type("AWS::Cognito::UserPool").items():
+        name = template.physical_name(logical_id)
+        if name in existing:
+            refs[logical_id] = existing[name]
+            continue
         props = resource.get("Properties", {})
         args = {k: props[k] for k in _USER_POOL_KEYS if k in props}
-        pool = cognito.create_user_pool(PoolName=template.physical_name(logical_id), **args)
-        refs[logical_id] = pool["UserPool"]["Id"]
+        refs[logical_id] = cognito.create_user_pool(PoolName=name, **args)["UserPool"]["Id"]
     for logical_id, resource in template.of_type("AWS::Cognito::UserPoolClient").items():
         props = resource["Properties"]
-        args = {k: props[k] for k in _CLIENT_KEYS if k in props}
         pool_id = template.resolve(props["UserPoolId"], refs) or ""
+        clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)
+        named = {c["ClientName"]: c["ClientId"] for c in clients["UserPoolClients"]}
+        if template.physical_name(logical_id) in named:
+            refs[logical_id] = named[template.physical_name(logical_id)]
+            continue
+        args = {k: props[k] for k in _CLIENT_KEYS if k in props}
         client = cognito.create_user_pool_client(
             UserPoolId=pool_id, ClientName=template.physical_name(logical_id), **args
         )
         refs[logical_id] = client["UserPoolClient"]["ClientId"]
+    return refs
+
+
+def create_secrets(template: Template, session: boto3.session.Session) -> dict[str, str]:
+    """Create the template's generated secrets; `!Ref` of a secret is its ARN."""
+    secrets_manager = session.client("secretsmanager")
+    refs: dict[str, str] = {}
+    for logical_id, resource in template.of_type("AWS::SecretsManager::Secret").items():
+        spec = resource.get("Properties", {}).get("GenerateSecretString", {})
+        name = template.physical_name(logical_id)
+        try:
+            refs[logical_id] = secrets_manager.describe_secret(SecretId=name)["ARN"]
+        except secrets_manager.exceptions.ResourceNotFoundException:
+            value = secrets.token_urlsafe(int(spec.get("PasswordLength", 32)))
+            refs[logical_id] = secrets_manager.create_secret(Name=name, SecretString=value)["ARN"]
     return refs
 
 
@@ -152,4 +177,4 @@ def create_resources(
                 Bucket=name,
                 PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"],
             )
-    return create_identity(template, session)
+    return {**create_identity(template, session), **create_secrets(template, session)}

@@ -1,7 +1,7 @@
 """`tidewater`: the local stack and the scripts around it.
 
 tidewater local [--demo] [--port 3000] [--data-dir .tidewater]   the whole stack
-tidewater invoke summarize|export [--port 3000]                    a scheduled run, now
+tidewater invoke summarize|export [--port 3000] [--keep-seconds]  a scheduled run, now
 tidewater login EMAIL [--port 3000]                                a session token
 tidewater summary FILE.json                                        a summary, offline
 """
@@ -78,15 +78,19 @@ def cmd_local(args: argparse.Namespace) -> int:
         raise
     print(f"Tidewater local stack: {stack.url}")
     print("  DynamoDB, S3 and Cognito are played by moto's server, in memory", end="")
-    print(f"; tables and buckets are saved to {data_dir}/ on stop and restored on start"
-          " (Cognito users are not: accounts other than the demo ones sign up again)."
-          if data_dir else " only.")  # fmt: skip
+    print(
+        f"; tables and buckets are saved to {data_dir}/ on stop and restored on start"
+        " (Cognito users are not: accounts other than the demo ones sign up again)."
+        if data_dir
+        else " only."
+    )
     if stack.demo_accounts:
         from tidewater.local.demo import DEMO_PASSWORD
 
         print(f"  Demo accounts (password {DEMO_PASSWORD}):")
         for account in stack.demo_accounts:
             print(f"    {account.email:<24} {account.role:<10} userId {account.user_id}")
+        print(f"  Demo clinic {stack.demo_clinic} (Carol's; Alice and Bob share with it)")
         print(f"  A session token for scripts: tidewater login EMAIL --port {args.port}")
     for schedule in stack.template.schedules() if not args.no_schedules else []:
         name = stack.functions.specs[schedule.function].name
@@ -99,7 +103,12 @@ def cmd_local(args: argparse.Namespace) -> int:
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
-    result = _post(f"http://127.0.0.1:{args.port}/_local/invoke/{args.name}")
+    extra = {"keepSeconds": True} if args.keep_seconds else {}
+    if extra and args.name != "export":
+        raise SystemExit("tidewater: --keep-seconds applies to the export only")
+    result = _post(f"http://127.0.0.1:{args.port}/_local/invoke/{args.name}",
+                   json.dumps(extra).encode() if extra else b"",
+                   {"Content-Type": "application/json"})  # fmt: skip
     print(json.dumps(result, indent=2))
     return 0
 
@@ -111,9 +120,10 @@ def cmd_login(args: argparse.Namespace) -> int:
     )
     basic = base64.b64encode(f"{args.email}:{password}".encode()).decode()
     request = urllib.request.Request(
-        f"http://127.0.0.1:{args.port}/auth/login", method="POST",
+        f"http://127.0.0.1:{args.port}/auth/login",
+        method="POST",
         headers={"Authorization": f"Basic {basic}"},
-    )  # fmt: skip
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             print(response.headers["X-Tidepool-Session-Token"])
@@ -121,14 +131,34 @@ def cmd_login(args: argparse.Namespace) -> int:
     except urllib.error.HTTPError as error:
         print(f"tidewater login: {error.code}: wrong email or password", file=sys.stderr)
     except urllib.error.URLError as error:
-        print(f"tidewater login: no local stack on port {args.port} ({error.reason})",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"tidewater login: no local stack on port {args.port} ({error.reason})", file=sys.stderr
+        )
     return 1
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    print("tidewater summary: the summary engine is not part of this build yet.", file=sys.stderr)
-    return 2
+    """Summarise a JSON array of datums (cbg and smbg in any units; other types ignored)."""
+    from tidewater.domain.summary import summarize
+
+    try:
+        datums = json.loads(Path(args.file).read_text())
+    except OSError as error:
+        print(f"tidewater summary: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 1
+    except ValueError:
+        print(f"tidewater summary: {args.file} is not JSON", file=sys.stderr)
+        return 1
+    if not isinstance(datums, list):
+        print("tidewater summary: the file must hold a JSON array of datums", file=sys.stderr)
+        return 1
+    try:
+        result = summarize(d for d in datums if isinstance(d, dict))
+    except ValueError as error:
+        print(f"tidewater summary: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -148,6 +178,8 @@ def parser() -> argparse.ArgumentParser:
     invoke = commands.add_parser("invoke", help="run a scheduled function once, now")
     invoke.add_argument("name", choices=["summarize", "export"])
     invoke.add_argument("--port", type=int, default=3000)
+    invoke.add_argument("--keep-seconds", action="store_true",
+                        help="export: keep exported times' seconds, this run only")  # fmt: skip
     invoke.set_defaults(run=cmd_invoke)
 
     login = commands.add_parser("login", help="print a session token for scripts")

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tidewater.domain.errors import Conflict
+from tidewater.domain.identity import Caller, Via
 from tidewater.domain.timeutil import utcnow
-from tidewater.services import auth
+from tidewater.services import auth, clinics
 from tidewater.store.identity import NewUser
 from tidewater.store.repos import Repositories
 
@@ -32,13 +33,37 @@ DEMO_ACCOUNTS = (
 )
 
 
+DEMO_CLINIC = "Seastar Endocrinology"
+
+
+def create_demo_clinic(repos: Repositories) -> str:
+    """Dr Carol's clinic, with Alice and Bob sharing their data with it."""
+    carol, *patients = (a for a in reversed(DEMO_ACCOUNTS))
+    found = repos.clinics.clinics_of(carol.user_id)
+    if found:
+        return sorted(found)[0]
+    clinician = Caller(carol.user_id, carol.role, Via.SESSION)
+    clinic_id = str(clinics.create_clinic(clinician, {"name": DEMO_CLINIC}, repos, utcnow())["id"])
+    for patient in patients:
+        caller = Caller(patient.user_id, patient.role, Via.SESSION)
+        clinics.share_patient(caller, clinic_id, patient.user_id, {}, repos, utcnow())
+    return clinic_id
+
+
 def create_demo_accounts(repos: Repositories) -> list[DemoAccount]:
     for account in DEMO_ACCOUNTS:
-        body = {"email": account.email, "password": DEMO_PASSWORD,
-                "fullName": account.full_name, "role": account.role}  # fmt: skip
+        body = {
+            "email": account.email,
+            "password": DEMO_PASSWORD,
+            "fullName": account.full_name,
+            "role": account.role,
+        }
         try:
             auth.sign_up(body, repos, utcnow(), user_id=account.user_id)
         except Conflict:  # restored from the snapshot: only the credentials are missing
-            repos.identity.create_user(NewUser(account.email, DEMO_PASSWORD, account.full_name,
-                                               account.user_id, account.role))  # fmt: skip
+            repos.identity.create_user(
+                NewUser(
+                    account.email, DEMO_PASSWORD, account.full_name, account.user_id, account.role
+                )
+            )
     return list(DEMO_ACCOUNTS)

@@ -50,7 +50,7 @@ class Gateway:
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(CONTROL_PREFIX) and request.method == "POST":
-            return self._invoke_scheduled(request.path[len(CONTROL_PREFIX) :])
+            return self._invoke_scheduled(request.path[len(CONTROL_PREFIX) :], request.body)
         for route in self.routes:
             params = route.match(request.method, request.path)
             if params is None:
@@ -81,11 +81,18 @@ class Gateway:
         event["requestContext"]["authorizer"] = {"lambda": answer.get("context") or {}}
         return None
 
-    def _invoke_scheduled(self, name: str) -> HttpResponse:
+    def _invoke_scheduled(self, name: str, body: bytes = b"") -> HttpResponse:
         logical_id = self.functions.by_name(name)
         if logical_id is None or name not in self.scheduled:
             return _error(404, "not-found", "not found", "no scheduled function of that name")
-        return _json(200, self.functions.invoke(logical_id, self.scheduled[name]))
+        # A JSON object in the body adds to the schedule's payload (`invoke export --keep-seconds`).
+        try:
+            extra = json.loads(body) if body else {}
+        except ValueError:
+            extra = None
+        if not isinstance(extra, dict):
+            return _error(400, "body-not-json", "invalid body", "the body must be a JSON object")
+        return _json(200, self.functions.invoke(logical_id, {**self.scheduled[name], **extra}))
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -102,8 +109,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 remaining = length
                 while remaining > 0:
                     remaining -= len(self.rfile.read(min(1 << 20, remaining)) or b"x" * remaining)
-            return self._send(_error(413, "payload-too-large", "request too large",
-                                     "the body is larger than 6 MB"))  # fmt: skip
+            return self._send(
+                _error(
+                    413, "payload-too-large", "request too large", "the body is larger than 6 MB"
+                )
+            )
         body = self.rfile.read(length) if length else b""
         path, _, query = self.path.partition("?")
         request = HttpRequest(

@@ -37,6 +37,7 @@ class LocalStack:
         self.scheduler: Scheduler | None = None
         self.functions = Functions(self.template)
         self.demo_accounts: list[Any] = []
+        self.demo_clinic = ""
 
     @property
     def url(self) -> str:
@@ -56,10 +57,11 @@ class LocalStack:
             if restored:
                 self.options.log(f"restored {restored} items from {self.options.data_dir}")
         if self.options.demo:
-            from tidewater.local.demo import create_demo_accounts
+            from tidewater.local.demo import create_demo_accounts, create_demo_clinic
             from tidewater.store.repos import repositories
 
             self.demo_accounts = create_demo_accounts(repositories())
+            self.demo_clinic = create_demo_clinic(repositories())
         schedules = self.template.schedules()
         scheduled = {self.functions.specs[s.function].name: s.payload for s in schedules}
         gateway = Gateway(self.functions, scheduled)

@@ -76,8 +76,9 @@ def _new_user_problems(body: Any) -> list[Problem]:
     problems = []
     email = body.get("email")
     if not isinstance(email, str) or not _EMAIL.match(email) or len(email) > 254:
-        problems.append(Problem("/email", "value-not-valid", "invalid email",
-                                "an email address is required"))  # fmt: skip
+        problems.append(
+            Problem("/email", "value-not-valid", "invalid email", "an email address is required")
+        )
     password = body.get("password")
     if not isinstance(password, str) or len(password) < 12:
         problems.append(
@@ -85,11 +86,23 @@ def _new_user_problems(body: Any) -> list[Problem]:
         )
     name = body.get("fullName")
     if not isinstance(name, str) or not name.strip() or len(name) > 256:
-        problems.append(Problem("/fullName", "value-not-valid", "invalid name",
-                                "a full name of 1 to 256 characters is required"))  # fmt: skip
+        problems.append(
+            Problem(
+                "/fullName",
+                "value-not-valid",
+                "invalid name",
+                "a full name of 1 to 256 characters is required",
+            )
+        )
     if body.get("role") not in {r.value for r in Role}:
-        problems.append(Problem("/role", "value-not-valid", "invalid role",
-                                "role must be patient, clinician or researcher"))  # fmt: skip
+        problems.append(
+            Problem(
+                "/role",
+                "value-not-valid",
+                "invalid role",
+                "role must be patient, clinician or researcher",
+            )
+        )
     return problems
 
 
@@ -99,8 +112,9 @@ def sign_up(body: Any, repos: Repositories, now: datetime, user_id: str | None =
     if problems:
         raise InvalidData(problems)
     for _ in range(5):  # Tidepool-style ids are 10 hex: a collision is rare, and retried
-        profile = Profile(user_id or secrets.token_hex(5), body["fullName"].strip(), body["role"],
-                          format_utc(now))  # fmt: skip
+        profile = Profile(
+            user_id or secrets.token_hex(5), body["fullName"].strip(), body["role"], format_utc(now)
+        )
         try:
             repos.accounts.create(profile)
             break
@@ -110,8 +124,15 @@ def sign_up(body: Any, repos: Repositories, now: datetime, user_id: str | None =
     else:
         raise Conflict("could not allocate an account id", code="id-taken")
     try:
-        repos.identity.create_user(NewUser(body["email"].strip().lower(), body["password"],
-                                     profile.full_name, profile.user_id, profile.role))  # fmt: skip
+        repos.identity.create_user(
+            NewUser(
+                body["email"].strip().lower(),
+                body["password"],
+                profile.full_name,
+                profile.user_id,
+                profile.role,
+            )
+        )
     except Exception:
         repos.accounts.delete(profile.user_id)  # no account without its credentials
         raise

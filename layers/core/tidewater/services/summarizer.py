@@ -1,14 +1,27 @@
 """The batch summariser: every iteration takes up to `summary_batches` batches of the
 `summary_batch_size` most out-of-date accounts (oldest first) and brings their summaries up
-to date."""
+to date from the samples that changed since the last summary."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
-from tidewater.domain.timeutil import format_utc, utcnow
-from tidewater.observability import logger
+from tidewater.domain import summary as engine
+from tidewater.domain.outdated import period_bounds
+from tidewater.domain.timeutil import format_utc, from_epoch_ms, parse_rfc3339, to_epoch_ms
+from tidewater.observability import logger, metrics
+from tidewater.services.clinics import refresh_patient_rows
+from tidewater.store.accounts import SummaryWork
 from tidewater.store.repos import Repositories
+
+# Datum type → summary kind.
+KINDS = {"cbg": engine.CGM, "smbg": engine.BGM}
+# Longer than one account can take; a crashed summariser's lease runs out by then.
+LEASE_MS = 60_000
+WINDOW_MS = 1440 * engine.HOUR_MS
 
 
 @dataclass
@@ -16,17 +29,116 @@ class IterationResult:
     selected: int = 0
     summarized: int = 0
     failed: int = 0
+    skipped: int = 0
     batches: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
 
-def run_iteration(repos: Repositories) -> IterationResult:
+def run_iteration(repos: Repositories, clock: Callable[[], float] = time.time) -> IterationResult:
     settings = repos.settings
-    cap = settings.summary_batch_size * settings.summary_batches
-    outdated = repos.accounts.oldest_outdated(cap, format_utc(utcnow()))
     size = settings.summary_batch_size
-    result = IterationResult(selected=len(outdated), batches=-(-len(outdated) // size))
+    result = IterationResult()
+    failed: set[str] = set()
+    for _ in range(settings.summary_batches):
+        now = format_utc(from_epoch_ms(int(clock() * 1000)))
+        # Accounts that failed this iteration stay outdated; they are not retried until the
+        # next one, so one bad account cannot take every batch.
+        candidates = repos.accounts.oldest_outdated(size + len(failed), now)
+        batch = [a for a in candidates if a.user_id not in failed][:size]
+        if not batch:
+            break
+        result.batches += 1
+        result.selected += len(batch)
+        for account in batch:
+            try:
+                if summarize_account(account.user_id, repos, clock):
+                    result.summarized += 1
+                else:
+                    result.skipped += 1
+            except Exception as error:  # one failing account never blocks the batch
+                failed.add(account.user_id)
+                result.failed += 1
+                logger.exception("summary failed", user_id=account.user_id,
+                                 error_type=type(error).__name__)  # fmt: skip
+        if len(candidates) < size + len(failed):
+            break  # caught up
+    metrics.add_metric(name="UsersSummarized", unit="Count", value=result.summarized)
+    if result.failed:
+        metrics.add_metric(name="UsersSummaryFailed", unit="Count", value=result.failed)
     logger.info("summariser iteration", extra=result.as_dict())
     return result
+
+
+def _changed_ranges(work: SummaryWork) -> dict[str, list[tuple[int, int]]]:
+    """Touched periods → [start_ms, end_ms) ranges per summary kind."""
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    for period in work.touched:
+        datum_type, first, last = period_bounds(period)
+        if datum_type in KINDS:
+            span = (to_epoch_ms(parse_rfc3339(first)), to_epoch_ms(parse_rfc3339(last)) + 1)
+            ranges.setdefault(KINDS[datum_type], []).append(span)
+    return ranges
+
+
+def _loader(repos: Repositories, user_id: str, datum_type: str) -> engine.Loader:
+    return lambda start_ms, end_ms: _datums(repos, user_id, datum_type, start_ms, end_ms)
+
+
+def _datums(
+    repos: Repositories, user_id: str, datum_type: str, start_ms: int, end_ms: int
+) -> list[dict[str, Any]]:
+    """The stored datums of one type with start_ms <= time < end_ms."""
+    if end_ms <= start_ms:
+        return []
+    start = format_utc(from_epoch_ms(max(0, start_ms)))
+    end = format_utc(from_epoch_ms(end_ms - 1))
+    return list(repos.datums.between(user_id, datum_type, start, end))
+
+
+def _rebuild(repos: Repositories, user_id: str, datum_type: str, kind: str) -> engine.Buckets:
+    """All buckets of a kind from the datums: the newest sample, then its 60-day window."""
+    newest = repos.datums.latest(user_id, datum_type, "0000", "9999", 1)
+    if not newest:
+        return engine.Buckets(kind)
+    last_ms = to_epoch_ms(parse_rfc3339(newest[0]["time"]))
+    start = last_ms - last_ms % engine.HOUR_MS - WINDOW_MS + engine.HOUR_MS
+    datums = _datums(repos, user_id, datum_type, start, last_ms + 1)
+    samples = [engine.sample_from_datum(d) for d in datums]
+    return engine.build_buckets([s for s in samples if s is not None], kind)
+
+
+def summarize_account(
+    user_id: str, repos: Repositories, clock: Callable[[], float] = time.time
+) -> bool:
+    """Bring one account's summary up to date; False if another summariser holds it."""
+    now_ms = int(clock() * 1000)
+    work = repos.accounts.begin_summary(user_id, now_ms, LEASE_MS)
+    if work is None:
+        return False
+    stored, fingerprints = repos.buckets.load(user_id)
+    changed = _changed_ranges(work)
+    summary: dict[str, Any] = {}
+    has_data = False
+    for datum_type, kind in KINDS.items():
+        current = stored.get(kind)
+        if work.touched_all or (current is None and kind in changed):
+            updated = _rebuild(repos, user_id, datum_type, kind)
+        elif current is None:
+            updated = engine.Buckets(kind)
+        elif kind in changed:
+            updated = engine.update_buckets(
+                current, changed[kind], _loader(repos, user_id, datum_type)
+            )
+        else:
+            updated = current
+        if updated is not current:
+            repos.buckets.save(user_id, updated, fingerprints.get(kind, {}))
+        summary[kind] = engine.summarize_buckets(updated)
+        has_data = has_data or updated.last_ms is not None
+    document = summary if has_data else None  # an account with no data left loses its summary
+    repos.accounts.finish_summary(work, document, format_utc(from_epoch_ms(now_ms)))
+    if work.clinic_ids:
+        refresh_patient_rows(user_id, work.full_name, document, set(work.clinic_ids), repos)
+    return True

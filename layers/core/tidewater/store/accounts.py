@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.condition import size
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from tidewater.domain.errors import Conflict, NotFound
+from tidewater.domain.outdated import MAX_TOUCHED
 from tidewater.store import keys
 from tidewater.store.models import AccountModel, NightscoutSecretModel
 
@@ -28,8 +33,34 @@ class Profile:
     created_time: str
 
     def as_dict(self) -> dict[str, str]:
-        return {"userId": self.user_id, "fullName": self.full_name, "role": self.role,
-                "createdTime": self.created_time}  # fmt: skip
+        return {
+            "userId": self.user_id,
+            "fullName": self.full_name,
+            "role": self.role,
+            "createdTime": self.created_time,
+        }
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What a clinic's patient list needs of an account."""
+
+    full_name: str
+    summary: dict[str, Any] | None
+    clinic_ids: frozenset[str]
+
+
+@dataclass(frozen=True)
+class SummaryWork:
+    """An account the summariser holds the lease of, and what it read of it."""
+
+    user_id: str
+    lease: int
+    version: int | None
+    touched: frozenset[str]
+    touched_all: bool
+    full_name: str
+    clinic_ids: frozenset[str]
 
 
 class AccountsRepository:
@@ -40,9 +71,12 @@ class AccountsRepository:
         """A new account; Conflict if the id is taken (ids are short and random)."""
         item = AccountModel(
             profile.user_id,
-            profile={"fullName": profile.full_name, "role": profile.role,
-                     "createdTime": profile.created_time},
-        )  # fmt: skip
+            profile={
+                "fullName": profile.full_name,
+                "role": profile.role,
+                "createdTime": profile.created_time,
+            },
+        )
         try:
             item.save(condition=AccountModel.user_id.does_not_exist())
         except PutError as error:
@@ -59,8 +93,24 @@ class AccountsRepository:
         except AccountModel.DoesNotExist:
             raise NotFound("no such user") from None
         stored = item.profile.as_dict() if item.profile else {}
-        return Profile(user_id, str(stored.get("fullName", "")), str(stored.get("role", "")),
-                       str(stored.get("createdTime", "")))  # fmt: skip
+        return Profile(
+            user_id,
+            str(stored.get("fullName", "")),
+            str(stored.get("role", "")),
+            str(stored.get("createdTime", "")),
+        )
+
+    def listing(self, user_id: str) -> Listing:
+        try:
+            item = AccountModel.get(
+                user_id, attributes_to_get=["userId", "profile", "summary", "clinicIds"]
+            )
+        except AccountModel.DoesNotExist:
+            raise NotFound("no such user") from None
+        profile = item.profile.as_dict() if item.profile else {}
+        return Listing(
+            str(profile.get("fullName", "")), item.summary, frozenset(item.clinic_ids or ())
+        )
 
     def set_nightscout_secret(self, user_id: str, digest: str) -> None:
         """Replace the user's Nightscout secret, atomically: the old one stops working."""
@@ -74,14 +124,130 @@ class AccountsRepository:
                     NightscoutSecretModel(keys.nightscout_secret_key(account.nightscout_digest))
                 )
             tx.save(NightscoutSecretModel(keys.nightscout_secret_key(digest), owner=user_id))
-            tx.update(AccountModel(user_id), actions=[AccountModel.nightscout_digest.set(digest)],
-                      condition=AccountModel.user_id.exists())  # fmt: skip
+            tx.update(
+                AccountModel(user_id),
+                actions=[AccountModel.nightscout_digest.set(digest)],
+                condition=AccountModel.user_id.exists(),
+            )
 
     def nightscout_owner(self, digest: str) -> str | None:
         try:
             return NightscoutSecretModel.get(keys.nightscout_secret_key(digest)).owner
         except NightscoutSecretModel.DoesNotExist:
             return None
+
+    def mark_outdated(
+        self, user_id: str, now: str, reason: str, touched: Collection[str] = ()
+    ) -> None:
+        """Mark the account's summary out of date, in one UpdateItem whatever the number of
+        datums: `outdatedSince` keeps an older value, the reason and the touched periods are
+        added to string sets (a union: concurrent uploads merge), `outdatedVersion` counts
+        the marks. If the periods would outgrow `MAX_TOUCHED`, a second update sets
+        `touchedAll` instead."""
+        base: list[Action] = [
+            AccountModel.outdated_since.set(AccountModel.outdated_since | now),
+            AccountModel.outdated_shard.set(keys.outdated_shard(user_id)),
+            AccountModel.outdated_reasons.add({reason}),
+            AccountModel.outdated_version.add(1),
+        ]
+        if not touched:
+            AccountModel(user_id).update(actions=base)
+            return
+        room = MAX_TOUCHED - len(touched)
+        try:
+            AccountModel(user_id).update(
+                actions=[*base, AccountModel.touched.add(set(touched))],
+                condition=AccountModel.touched.does_not_exist()
+                | (size(AccountModel.touched) <= room),
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            AccountModel(user_id).update(actions=[*base, AccountModel.touched_all.set(True)])
+
+    def begin_summary(self, user_id: str, now_ms: int, lease_ms: int) -> SummaryWork | None:
+        """Take the account's summary lease and read what the summariser needs, in one
+        UpdateItem; None when another summariser holds it or the account is up to date."""
+        loaded = AccountModel(user_id)
+        try:
+            loaded.update(
+                actions=[AccountModel.summary_lease.set(now_ms + lease_ms)],
+                condition=AccountModel.outdated_since.exists()
+                & (
+                    AccountModel.summary_lease.does_not_exist()
+                    | (AccountModel.summary_lease < now_ms)
+                ),
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return None
+            raise
+        profile = loaded.profile.as_dict() if loaded.profile else {}
+        return SummaryWork(
+            user_id=user_id,
+            lease=now_ms + lease_ms,
+            version=int(loaded.outdated_version) if loaded.outdated_version is not None else None,
+            touched=frozenset(loaded.touched or ()),
+            touched_all=bool(loaded.touched_all),
+            full_name=str(profile.get("fullName", "")),
+            clinic_ids=frozenset(loaded.clinic_ids or ()),
+        )
+
+    def finish_summary(self, work: SummaryWork, summary: dict[str, Any] | None, now: str) -> bool:
+        """Store the summary and release the lease. The account is marked up to date only if
+        no upload marked it meanwhile (`outdatedVersion` unchanged); otherwise it stays
+        outdated, its touched periods all kept, for the next iteration. True if up to date."""
+        store = AccountModel.summary.set(summary) if summary else AccountModel.summary.remove()
+        done: list[Action] = [
+            store,
+            AccountModel.summary_updated.set(now),
+            AccountModel.summary_lease.remove(),
+        ]
+        mine = AccountModel.summary_lease == work.lease
+        unchanged = (
+            AccountModel.outdated_version == work.version
+            if work.version is not None
+            else AccountModel.outdated_version.does_not_exist()
+        )
+        clear: list[Action] = [
+            AccountModel.outdated_since.remove(),
+            AccountModel.outdated_shard.remove(),
+            AccountModel.outdated_reasons.remove(),
+            AccountModel.touched.remove(),
+            AccountModel.touched_all.remove(),
+        ]
+        try:
+            AccountModel(work.user_id).update(actions=[*done, *clear], condition=mine & unchanged)
+            return True
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+        # Marked meanwhile: the touched periods stay as they are (an upload may have touched a
+        # period already in the set, which a set union cannot show), to be read again.
+        try:
+            AccountModel(work.user_id).update(actions=done, condition=mine)
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise  # the lease ran out and another summariser took over: its result stands
+        return False
+
+    def summary(self, user_id: str) -> dict[str, Any]:
+        """The stored summary with its dates (GET /v1/users/{userId}/summary)."""
+        try:
+            item = AccountModel.get(
+                user_id, attributes_to_get=["userId", "summary", "summaryUpdated", "outdatedSince"]
+            )
+        except AccountModel.DoesNotExist:
+            raise NotFound("no such user") from None
+        summary = dict(item.summary or {})
+        last = [((summary.get(k) or {}).get("dates") or {}).get("lastData") for k in ("cgm", "bgm")]
+        dates = {
+            "lastData": max((d for d in last if d), default=None),
+            "lastUpdatedDate": item.summary_updated,
+            "outdatedSince": item.outdated_since,
+        }
+        summary["dates"] = {k: v for k, v in dates.items() if v}
+        return summary
 
     def oldest_outdated(self, limit: int, now: str) -> list[OutdatedAccount]:
         """The `limit` accounts outdated longest (outdatedSince <= now), oldest first: one

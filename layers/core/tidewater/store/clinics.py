@@ -1,18 +1,108 @@
-"""Clinics, their clinicians and patients."""
+"""Clinics, their clinicians and patients, share codes, and the clinics' patient lists."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError
+from pynamodb.transactions import TransactWrite
+
+from tidewater.domain import clinic
+from tidewater.domain.errors import Conflict, NotFound
 from tidewater.store import keys
-from tidewater.store.models import ClinicModel
+from tidewater.store.models import AccountModel, ClinicModel, ClinicPatientModel, sort_index
+
+
+@dataclass(frozen=True)
+class Membership:
+    clinic_id: str
+    user_id: str
+    admin: bool
 
 
 class ClinicsRepository:
-    def _clinics_of(self, member_id: str, prefix: str) -> set[str]:
-        return {
-            item.clinic_id
-            for item in ClinicModel.by_member.query(member_id)
-            if item.sk.startswith(prefix)
-        }
+    def __init__(self, region: str = "us-east-1") -> None:
+        self.region = region
+
+    # ------------------------------------------------------------------ clinics and members
+    def create(self, clinic_id: str, body: dict[str, Any], admin_id: str) -> None:
+        """A clinic and its first clinician, an admin, in one transaction."""
+        with TransactWrite(connection=Connection(region=self.region)) as tx:
+            tx.save(
+                ClinicModel(clinic_id, keys.CLINIC_RECORD, body=body),
+                condition=ClinicModel.clinic_id.does_not_exist(),
+            )
+            tx.save(
+                self._member(
+                    clinic_id, keys.clinic_clinician_sk(admin_id), admin_id, {"admin": True}
+                )
+            )
+
+    @staticmethod
+    def _member(clinic_id: str, sk: str, user_id: str, body: dict[str, Any]) -> ClinicModel:
+        return ClinicModel(clinic_id, sk, member_id=user_id, body=body)
+
+    def get(self, clinic_id: str) -> dict[str, Any]:
+        try:
+            item = ClinicModel.get(clinic_id, keys.CLINIC_RECORD)
+        except ClinicModel.DoesNotExist:
+            raise NotFound("no such clinic") from None
+        return {"id": clinic_id, **(item.body or {})}
+
+    def membership(self, clinic_id: str, user_id: str) -> Membership | None:
+        """The caller's clinician membership of a clinic: one GetItem."""
+        try:
+            item = ClinicModel.get(clinic_id, keys.clinic_clinician_sk(user_id))
+        except ClinicModel.DoesNotExist:
+            return None
+        return Membership(clinic_id, user_id, bool((item.body or {}).get("admin")))
+
+    def add_clinician(self, clinic_id: str, user_id: str, admin: bool = False) -> None:
+        sk = keys.clinic_clinician_sk(user_id)
+        self._member(clinic_id, sk, user_id, {"admin": admin}).save()
+
+    def remove_clinician(self, clinic_id: str, user_id: str) -> None:
+        ClinicModel(clinic_id, keys.clinic_clinician_sk(user_id)).delete()
+
+    def admins(self, clinic_id: str) -> list[str]:
+        prefix = keys.CLINIC_CLINICIAN
+        return [
+            item.member_id or ""
+            for item in ClinicModel.query(clinic_id, ClinicModel.sk.startswith(prefix))
+            if (item.body or {}).get("admin")
+        ]
+
+    # ------------------------------------------------------------------ patients
+    def is_patient(self, clinic_id: str, user_id: str) -> bool:
+        try:
+            ClinicModel.get(clinic_id, keys.clinic_patient_sk(user_id), attributes_to_get=["sk"])
+        except ClinicModel.DoesNotExist:
+            return False
+        return True
+
+    def add_patient(self, clinic_id: str, user_id: str, rows: list[dict[str, Any]]) -> None:
+        """Share: the membership, the account's list of clinics (the summariser reads it) and
+        the patient's rows in the clinic's lists, together."""
+        with TransactWrite(connection=Connection(region=self.region)) as tx:
+            tx.save(self._member(clinic_id, keys.clinic_patient_sk(user_id), user_id, {}))
+            tx.update(
+                AccountModel(user_id),
+                actions=[AccountModel.clinic_ids.add({clinic_id})],
+                condition=AccountModel.user_id.exists(),
+            )
+            for row in rows:
+                tx.save(self._row(row))
+
+    def remove_patient(self, clinic_id: str, user_id: str) -> None:
+        with TransactWrite(connection=Connection(region=self.region)) as tx:
+            tx.delete(ClinicModel(clinic_id, keys.clinic_patient_sk(user_id)))
+            tx.update(AccountModel(user_id), actions=[AccountModel.clinic_ids.delete({clinic_id})])
+            for period in clinic.PERIODS:
+                tx.delete(ClinicPatientModel(keys.clinic_period(clinic_id, period), user_id))
 
     def clinician_of_patient(self, clinician_id: str, patient_id: str) -> bool:
         """Is `clinician_id` a member of a clinic `patient_id` shares with? Two Queries on
@@ -21,3 +111,170 @@ class ClinicsRepository:
         return bool(patient_in) and not patient_in.isdisjoint(
             self._clinics_of(clinician_id, keys.CLINIC_CLINICIAN)
         )
+
+    def clinics_of(self, clinician_id: str) -> set[str]:
+        """The clinics a clinician is a member of (one Query on `byMember`)."""
+        return self._clinics_of(clinician_id, keys.CLINIC_CLINICIAN)
+
+    def _clinics_of(self, member_id: str, prefix: str) -> set[str]:
+        return {
+            item.clinic_id
+            for item in ClinicModel.by_member.query(member_id)
+            if item.sk.startswith(prefix)
+        }
+
+    # ------------------------------------------------------------------ share codes
+    def save_share_code(self, code: str, user_id: str, expires_at: int) -> None:
+        item = ClinicModel(
+            keys.share_code(code),
+            keys.CLINIC_RECORD,
+            body={"userId": user_id},
+            expires_at=expires_at,
+        )
+        try:
+            item.save(condition=ClinicModel.clinic_id.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise Conflict("share code taken", code="code-taken") from None
+            raise
+
+    def share_code_owner(self, code: str, now: int) -> str | None:
+        """The patient a code belongs to, if it has not expired (TTL deletion is lazy)."""
+        try:
+            item = ClinicModel.get(keys.share_code(code), keys.CLINIC_RECORD)
+        except ClinicModel.DoesNotExist:
+            return None
+        if item.expires_at is not None and item.expires_at <= now:
+            return None
+        return str((item.body or {}).get("userId") or "") or None
+
+    # ------------------------------------------------------------------ patient lists
+    @staticmethod
+    def _row(row: dict[str, Any]) -> ClinicPatientModel:
+        item = ClinicPatientModel(row["clinicPeriod"], row["userId"], entry=row["entry"])
+        for metric in clinic.INDEXED_METRICS:
+            attribute = clinic.attribute_name(metric)
+            value = row["metrics"].get(metric)
+            if value is not None:
+                setattr(item, attribute, value)
+        return item
+
+    def put_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Write patients' list rows (BatchWriteItem, unprocessed items retried by PynamoDB
+        until none are left, or an error: never silently dropped)."""
+        with ClinicPatientModel.batch_write() as batch:
+            for row in rows:
+                batch.save(self._row(row))
+
+    def page(
+        self, clinic_id: str, query: clinic.PatientQuery, state: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of a clinic's patient list, and the state to resume from (None: the end)."""
+        cp = keys.clinic_period(clinic_id, query.period)
+        if query.sort in clinic.INDEXED_METRICS:
+            return self._indexed_page(cp, query, state or {"phase": "index"})
+        return self._sorted_in_memory_page(cp, query, state or {"offset": 0})
+
+    def _indexed_page(
+        self, cp: str, query: clinic.PatientQuery, start: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Sorted by an indexed metric: a Query on its index, `limit` at a time. Patients
+        without the metric are not in the (sparse) index: they follow, from the table."""
+        index = sort_index(query.sort)
+        sorted_by = getattr(ClinicPatientModel, clinic.attribute_name(query.sort))
+        missing = sorted_by.does_not_exist()
+        on_key = [f for f in query.filters if f.metric == query.sort]
+        found: list[dict[str, Any]] = []
+        state: dict[str, Any] | None = start
+        while state is not None and len(found) < query.limit:
+            phase = state["phase"]
+            if phase == "index":
+                results = index.query(
+                    cp,
+                    _key_condition(sorted_by, on_key),
+                    scan_index_forward=not query.descending,
+                    page_size=query.limit,
+                    last_evaluated_key=state.get("key"),
+                )
+            else:
+                results = ClinicPatientModel.query(
+                    cp,
+                    filter_condition=missing,
+                    page_size=query.limit,
+                    last_evaluated_key=state.get("key"),
+                )
+            full = False
+            for item in results:
+                if _passes(item, query.filters):
+                    found.append(item.entry)
+                    full = len(found) == query.limit
+                    if full:
+                        break
+            last = results.last_evaluated_key
+            if full and last is not None:
+                state = {"phase": phase, "key": last}
+            elif phase == "index" and not on_key and query.sort not in clinic.ALWAYS_PRESENT:
+                # Then the patients without the metric (a filter on it excludes them). Whether
+                # there are any is not known without reading them: the list may end with an
+                # empty page.
+                state = {"phase": "missing", "key": None}
+            else:
+                state = None
+        return found, state
+
+    def _sorted_in_memory_page(
+        self, cp: str, query: clinic.PatientQuery, state: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """A metric without an index of its own: the whole list for the period is read and
+        sorted here (its cost grows with the clinic: docs/data-model.md)."""
+        entries = [
+            item.entry for item in ClinicPatientModel.query(cp) if _passes(item, query.filters)
+        ]
+        with_value = [e for e in entries if _entry_metric(e, query.sort) is not None]
+        without = [e for e in entries if _entry_metric(e, query.sort) is None]
+        with_value.sort(
+            key=lambda e: (_entry_metric(e, query.sort), e["userId"]), reverse=query.descending
+        )
+        ordered = with_value + sorted(without, key=lambda e: e["userId"])
+        offset = int(state.get("offset", 0))
+        more = offset + query.limit < len(ordered)
+        return ordered[offset : offset + query.limit], (
+            {"offset": offset + query.limit} if more else None
+        )
+
+    def all_rows(self, clinic_id: str, period: str) -> Iterator[dict[str, Any]]:
+        """Every patient's entry of a clinic's list for one period (TIDE report)."""
+        for item in ClinicPatientModel.query(keys.clinic_period(clinic_id, period)):
+            yield item.entry
+
+
+def _entry_metric(entry: dict[str, Any], metric: str) -> Any:
+    return entry.get("metrics", {}).get(metric)
+
+
+def _passes(item: ClinicPatientModel, filters: tuple[clinic.Filter, ...]) -> bool:
+    return all(clinic.matches(_entry_metric(item.entry, f.metric), f) for f in filters)
+
+
+def _key_condition(attribute: Any, filters: list[clinic.Filter]) -> Any:
+    """Filters on the sort metric narrow the index's key range (one condition is allowed:
+    a lower and an upper bound become BETWEEN; strict bounds are applied in memory too)."""
+    if not filters:
+        return None
+    lower = [f for f in filters if f.op in (">", ">=")]
+    upper = [f for f in filters if f.op in ("<", "<=")]
+    if lower and upper:
+        low, high = max(f.value for f in lower), min(f.value for f in upper)
+        return attribute.between(float(low), float(high))
+    flt = filters[0]
+    bound = float(flt.value)  # a decimal's shortest float: the same number DynamoDB stores
+    return {
+        ">": attribute > bound,
+        ">=": attribute >= bound,
+        "<": attribute < bound,
+        "<=": attribute <= bound,
+    }[flt.op]
+
+
+def entry_json(entry: dict[str, Any]) -> str:
+    return json.dumps(entry, separators=(",", ":"))

@@ -5,15 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from tidewater.domain.errors import Conflict, InvalidData, Problem, Unauthorized
 from tidewater.domain.identity import PASSWORD_RULE
 
 # Cognito's answers to a failed login, whatever the reason: all become the same 401.
-_LOGIN_FAILURES = {"NotAuthorizedException", "UserNotFoundException", "UserNotConfirmedException",
-                   "PasswordResetRequiredException", "InvalidParameterException"}  # fmt: skip
+_LOGIN_FAILURES = {
+    "NotAuthorizedException",
+    "UserNotFoundException",
+    "UserNotConfirmedException",
+    "PasswordResetRequiredException",
+    "InvalidParameterException",
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class CognitoIdentity:
     @property
     def client(self) -> Any:
         if self._client is None:
+            import boto3  # here: only the functions that sign users in pay for its import
+
             self._client = boto3.client("cognito-idp", region_name=self._region)
         return self._client
 

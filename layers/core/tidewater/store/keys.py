@@ -28,6 +28,7 @@ def datum_sk_range(datum_type: str, start: str, end: str) -> tuple[str, str]:
     return f"{datum_type}#{start}", f"{datum_type}#{end}#\uffff"
 
 
+CLINIC_RECORD = "clinic"
 CLINIC_PATIENT = "patient#"
 CLINIC_CLINICIAN = "clinician#"
 
@@ -43,3 +44,49 @@ def clinic_clinician_sk(user_id: str) -> str:
 def nightscout_secret_key(digest: str) -> str:
     """The accounts-table key under which a Nightscout secret's digest names its owner."""
     return f"nightscout#{digest}"
+
+
+def clinic_period(clinic_id: str, period: str) -> str:
+    """The partition of a clinic's patient list for one period (1d, 7d, 14d, 30d)."""
+    return f"{clinic_id}#{period}"
+
+
+def share_code(code: str) -> str:
+    return f"sharecode#{code}"
+
+
+# Donations table. The donations function may touch only the first three partitions (its
+# policy says so with dynamodb:LeadingKeys); `window` and `member#` belong to the export.
+DONATION_CONSENT_PREFIX = "consent#"
+DONATION_CONSENT_SK = "consent"
+DONATION_DONORS = "donors"  # one item per active consent: sk = userId
+DONATION_WITHDRAWALS = "withdrawal"  # one item per pending withdrawal: sk = userId
+DONATION_WINDOWS = "window"  # one item per decided window: sk = its zero-padded number
+DONATION_MEMBER_PREFIX = "member#"  # a donor's hash per slice: sk = the window's number
+
+
+def donation_consent_pk(user_id: str) -> str:
+    return f"{DONATION_CONSENT_PREFIX}{user_id}"
+
+
+def donation_window_sk(index: int) -> str:
+    """Fixed width, so that windows sort as numbers."""
+    return f"{index:010d}"
+
+
+def donation_member_pk(user_id: str) -> str:
+    return f"{DONATION_MEMBER_PREFIX}{user_id}"
+
+
+# Donations bucket: objects are named by random slice ids only, never by a date or a user.
+DONATION_MANIFEST_OBJECT = "manifest.json"
+DONATION_SLICES_PREFIX = "slices/"
+
+
+def donation_slice_object(slice_id: str) -> str:
+    return f"{DONATION_SLICES_PREFIX}{slice_id}.csv.gz"
+
+
+def bucket_chunk(kind: str, day: str) -> str:
+    """A day of a user's hourly buckets of one kind: `cgm#2026-11-21` (or `cgm#meta`)."""
+    return f"{kind}#{day}"

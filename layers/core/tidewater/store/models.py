@@ -6,16 +6,21 @@ Table names are not known until run time (CloudFormation names the tables), so e
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BinaryAttribute,
+    BooleanAttribute,
     JSONAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from tidewater.domain import clinic
 from tidewater.settings import Settings
 
 
@@ -92,6 +97,20 @@ class AccountModel(Model):
     profile = MapAttribute[str, object](null=True)
     summary = JSONAttribute(null=True)
     nightscout_digest = UnicodeAttribute(null=True, attr_name="nightscoutDigest")
+    # The clinics the patient shares with, kept with the membership rows: the summariser
+    # updates those clinics' lists without a query of its own.
+    clinic_ids = UnicodeSetAttribute(null=True, attr_name="clinicIds")
+    # Set with outdatedSince (docs/data-model.md): why, and which periods of samples changed
+    # (`cbg#2026-11-21T13` an hour, `cbg#2026-11-21` a day); touchedAll when too many did;
+    # outdatedVersion counts the marks, so that the summariser clears only what it has read.
+    outdated_reasons = UnicodeSetAttribute(null=True, attr_name="outdatedReasons")
+    outdated_version = NumberAttribute(null=True, attr_name="outdatedVersion")
+    touched = UnicodeSetAttribute(null=True, attr_name="touchedPeriods")
+    touched_all = BooleanAttribute(null=True, attr_name="touchedAll")
+    # The summariser's lease (epoch ms it runs out at): one summariser works on an account
+    # at a time, even when two iterations overlap.
+    summary_lease = NumberAttribute(null=True, attr_name="summaryLease")
+    summary_updated = UnicodeAttribute(null=True, attr_name="summaryUpdated")
     outdated_index = OutdatedIndex()
 
 
@@ -107,15 +126,15 @@ class NightscoutSecretModel(Model):
 
 
 class BucketsModel(Model):
-    """A user's hourly buckets of one kind (cgm, bgm), packed in one item: a summary costs
-    one read and one write, not one per hour."""
+    """A day of a user's hourly buckets of one kind, packed: `chunk` = `cgm#2026-11-21`.
+    A user's buckets are one Query; a summary rewrites only the days that changed."""
 
     class Meta:
         table_name = "BucketsTable"
 
     user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
-    kind = UnicodeAttribute(range_key=True)
-    packed = BinaryAttribute(null=True, legacy_encoding=False)
+    chunk = UnicodeAttribute(range_key=True)
+    packed = BinaryAttribute(legacy_encoding=False)
     expires_at = NumberAttribute(null=True, attr_name="expiresAt")
 
 
@@ -136,7 +155,61 @@ class ClinicModel(Model):
     sk = UnicodeAttribute(range_key=True)
     member_id = UnicodeAttribute(null=True, attr_name="memberId")
     body = JSONAttribute(null=True)
+    expires_at = NumberAttribute(null=True, attr_name="expiresAt")
     by_member = ClinicByMember()
+
+
+def _sort_index(metric: str) -> GlobalSecondaryIndex[Any]:
+    """The sparse index that lists one clinic's patients for one period by `metric`."""
+    value_type = UnicodeAttribute if metric in clinic.STRING_METRICS else NumberAttribute
+    meta = type(
+        "Meta", (), {"index_name": clinic.index_name(metric), "projection": AllProjection()}
+    )
+    index_class = type(
+        f"SortBy_{clinic.attribute_name(metric)}",
+        (GlobalSecondaryIndex,),
+        {
+            "Meta": meta,
+            "clinic_period": UnicodeAttribute(hash_key=True, attr_name="clinicPeriod"),
+            "value": value_type(range_key=True, attr_name=clinic.attribute_name(metric)),
+        },
+    )
+    index: GlobalSecondaryIndex[Any] = index_class()
+    return index
+
+
+def _metric_attributes() -> dict[str, Any]:
+    """Every indexed metric as an attribute of its own (absent when the summary lacks it),
+    and its sparse index."""
+    found: dict[str, Any] = {}
+    for metric in clinic.INDEXED_METRICS:
+        attribute = clinic.attribute_name(metric)
+        value_type = UnicodeAttribute if metric in clinic.STRING_METRICS else NumberAttribute
+        found[attribute] = value_type(null=True, attr_name=attribute)
+        found[f"index_{attribute}"] = _sort_index(metric)
+    return found
+
+
+class ClinicPatientModel(Model):
+    """One row per (clinic, period, patient): the patient's entry in the clinic's list, and
+    the metrics it is sorted and filtered by."""
+
+    class Meta:
+        table_name = "ClinicPatientsTable"
+
+    clinic_period = UnicodeAttribute(hash_key=True, attr_name="clinicPeriod")
+    user_id = UnicodeAttribute(range_key=True, attr_name="userId")
+    entry = JSONAttribute()
+    # 20 attributes and indexes, one per metric of clinic.INDEXED_METRICS, written out by
+    # that list rather than by hand (the class body's namespace is a plain dict).
+    vars().update(_metric_attributes())
+
+
+def sort_index(metric: str) -> GlobalSecondaryIndex[Any]:
+    index: GlobalSecondaryIndex[Any] = getattr(
+        ClinicPatientModel, f"index_{clinic.attribute_name(metric)}"
+    )
+    return index
 
 
 class DonationModel(Model):
@@ -148,6 +221,65 @@ class DonationModel(Model):
     body = JSONAttribute(null=True)
 
 
+# The donations table's other items (keys: store/keys.py, access patterns: docs/data-model.md).
+class ConsentModel(Model):
+    """`consent#<userId>` / `consent`: a donor's consent and when it was given or withdrawn."""
+
+    class Meta:
+        table_name = "DonationsTable"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    consent = BooleanAttribute()
+    consented_time = UnicodeAttribute(null=True, attr_name="consentedTime")
+    withdrawn_time = UnicodeAttribute(null=True, attr_name="withdrawnTime")
+    # +1 at every consent given: a withdrawal applies to the slices of its generation and
+    # earlier, never to those of a consent given again later (no clocks compared).
+    generation = NumberAttribute(default=0)
+
+
+class WithdrawalModel(Model):
+    """`withdrawal` / `<userId>`: a withdrawal the export function has yet to apply to the
+    slices already published."""
+
+    class Meta:
+        table_name = "DonationsTable"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    requested_time = UnicodeAttribute(attr_name="requestedTime")
+    generation = NumberAttribute()
+
+
+class SliceModel(Model):
+    """`window` / `<n>`: the export's decision on window n (claimed, published, withheld,
+    dropped) and, once published, the slice's public facts. Export function only."""
+
+    class Meta:
+        table_name = "DonationsTable"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    slice_id = UnicodeAttribute(attr_name="sliceId")
+    state = UnicodeAttribute()
+    claimed_time = UnicodeAttribute(attr_name="claimedTime")
+    body = JSONAttribute(null=True)
+
+
+class MemberModel(Model):
+    """`member#<userId>` / `<n>`: the donor's hash in the slice of window n, the mapping
+    that lets a withdrawal rewrite published slices. Export function only; never exported."""
+
+    class Meta:
+        table_name = "DonationsTable"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    slice_id = UnicodeAttribute(attr_name="sliceId")
+    hash = UnicodeAttribute()
+    generation = NumberAttribute()  # the consent the donor was exported under
+
+
 # Each model and the Settings field that names its table.
 TABLE_SETTINGS: dict[type[Model], str] = {
     DatumModel: "datums_table",
@@ -157,6 +289,11 @@ TABLE_SETTINGS: dict[type[Model], str] = {
     BucketsModel: "buckets_table",
     ClinicModel: "clinics_table",
     DonationModel: "donations_table",
+    ConsentModel: "donations_table",
+    WithdrawalModel: "donations_table",
+    SliceModel: "donations_table",
+    MemberModel: "donations_table",
+    ClinicPatientModel: "clinic_patients_table",
 }
 MODELS = tuple(TABLE_SETTINGS)
 

@@ -7,17 +7,28 @@ from functools import lru_cache
 
 from tidewater.settings import Settings, current
 from tidewater.store.accounts import AccountsRepository
+from tidewater.store.buckets import BucketsRepository
 from tidewater.store.clinics import ClinicsRepository
+from tidewater.store.datasets import DatasetsRepository
+from tidewater.store.datums import DatumsRepository
+from tidewater.store.donations import DonationsRepository, SlicesBucket
 from tidewater.store.identity import CognitoIdentity
 from tidewater.store.models import bind
+from tidewater.store.secrets import SecretsRepository
 
 
 @dataclass(frozen=True)
 class Repositories:
     settings: Settings
     accounts: AccountsRepository
+    buckets: BucketsRepository
     clinics: ClinicsRepository
     identity: CognitoIdentity
+    secrets: SecretsRepository
+    datasets: DatasetsRepository
+    datums: DatumsRepository
+    donations: DonationsRepository
+    slices: SlicesBucket
 
 
 def build(settings: Settings) -> Repositories:
@@ -25,10 +36,16 @@ def build(settings: Settings) -> Repositories:
     return Repositories(
         settings=settings,
         accounts=AccountsRepository(settings.region),
-        clinics=ClinicsRepository(),
+        buckets=BucketsRepository(),
+        clinics=ClinicsRepository(settings.region),
         identity=CognitoIdentity(
             settings.user_pool_id, settings.user_pool_client_id, settings.region
         ),
+        secrets=SecretsRepository(settings.cursor_secret_arn, settings.region),
+        datasets=DatasetsRepository(),
+        datums=DatumsRepository(),
+        donations=DonationsRepository(settings.region),
+        slices=SlicesBucket(settings.donations_bucket, settings.region),
     )
 
 

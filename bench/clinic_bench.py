@@ -1,0 +1,136 @@
+"""Clinic patient lists: a 10,000-patient clinic in moto, one page of 50 for every sort key.
+
+Prints, per sort key, the DynamoDB Query requests one page costs and the items they read
+(ScannedCount, counted with a botocore hook), for the indexed keys and for an unsupported
+one (no index of its own: the clinic's whole list is read).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PATIENTS = int(os.environ.get("CLINIC_BENCH_PATIENTS", "10000"))
+
+
+def main() -> int:
+    from moto import mock_aws
+
+    from tidewater.local.aws import LOCAL_CREDENTIALS, create_resources
+    from tidewater.local.cfn import Template
+
+    os.environ.update(LOCAL_CREDENTIALS)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    template = Template(ROOT / "template.yaml")
+    with mock_aws():
+        refs = create_resources(template)
+        os.environ.update(template.environment({"Stage": "bench", **refs}))
+        run()
+    return 0
+
+
+def _summary(rng: random.Random) -> dict[str, Any]:
+    period: dict[str, Any] = {
+        "total": {"records": 3000, "minutes": 15000, "percent": 1.0},
+        "timeCGMUsePercent": rng.random(),
+        "averageGlucoseMmol": rng.uniform(4, 15),
+        "standardDeviation": rng.uniform(0.5, 4),
+        "coefficientOfVariation": rng.uniform(0.1, 0.5),
+        "glucoseManagementIndicator": round(rng.uniform(5, 11), 1),
+        "delta": {
+            "inTarget": {"percent": rng.uniform(-0.3, 0.3)},
+            "inVeryLow": {"percent": rng.uniform(-0.05, 0.05)},
+        },
+    }
+    for name in (
+        "VeryLow",
+        "Low",
+        "AnyLow",
+        "Target",
+        "High",
+        "VeryHigh",
+        "ExtremeHigh",
+        "AnyHigh",
+    ):
+        period[f"in{name}"] = {"percent": rng.random()}
+    bgm = {
+        "averageGlucoseMmol": rng.uniform(4, 15),
+        "inVeryLow": {"percent": rng.random()},
+        "inTarget": {"percent": rng.random()},
+    }
+    return {
+        "cgm": {
+            "dates": {"lastData": f"2026-11-{rng.randint(1, 20):02d}T00:00:00.000Z"},
+            "periods": {"14d": period},
+        },
+        "bgm": {"dates": {}, "periods": {"14d": bgm}},
+    }
+
+
+def run() -> None:
+    from tidewater.domain import clinic
+    from tidewater.services.clinics import patient_rows
+    from tidewater.store.models import ClinicPatientModel
+    from tidewater.store.repos import repositories
+
+    repos = repositories()
+    rng = random.Random(1)
+    started = time.perf_counter()
+    rows = []
+    for n in range(PATIENTS):
+        rows += [
+            r
+            for r in patient_rows("bench-clinic", f"{n:010x}", f"Patient {n}", _summary(rng))
+            if r["entry"]["period"] == "14d"
+        ]
+    repos.clinics.put_rows(rows)
+    print(f"clinic.seed_patients: {PATIENTS} patients in {time.perf_counter() - started:.0f} s")
+
+    counts = {"queries": 0, "items": 0}
+
+    def count(http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
+        counts["queries"] += 1
+        counts["items"] += int(parsed.get("ScannedCount", 0))
+
+    client = ClinicPatientModel._get_connection().connection.client
+    client.meta.events.register("after-call.dynamodb.Query", count)
+    worst = {"queries": 0, "items": 0}
+    for metric in clinic.INDEXED_METRICS:
+        for sign in "+-":
+            counts.update(queries=0, items=0)
+            query = clinic.parse_patient_query({"sort": sign + metric, "limit": "50"})
+            page, _ = repos.clinics.page("bench-clinic", query, None)
+            assert len(page) == 50
+            print(
+                f"clinic.page50.{sign}{metric}: {counts['queries']} queries, "
+                f"{counts['items']} items read"
+            )
+            worst = {k: max(worst[k], counts[k]) for k in worst}
+    print(
+        f"clinic.page50.indexed_worst: {worst['queries']} queries, {worst['items']} items read "
+        "(target <= 2 queries, <= 100 items)"
+    )
+    for params in (
+        {"sort": "-cgm.timeInHighPercentDelta"},
+        {"sort": "-cgm.timeInVeryLowPercent", "cgm.timeInVeryLowPercent": ">0.5"},
+        {"sort": "-cgm.timeInVeryLowPercent", "cgm.timeCGMUsePercent": "<0.1"},
+    ):
+        counts.update(queries=0, items=0)
+        started = time.perf_counter()
+        repos.clinics.page(
+            "bench-clinic", clinic.parse_patient_query({**params, "limit": "50"}), None
+        )
+        label = "&".join(f"{k}={v}" for k, v in params.items())
+        print(
+            f"clinic.page50.{label}: {counts['queries']} queries, {counts['items']} items read, "
+            f"{(time.perf_counter() - started) * 1000:.0f} ms in moto"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

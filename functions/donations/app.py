@@ -1,0 +1,40 @@
+"""Data donation: a donor's consent, and the donated slices for researchers."""
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tidewater.api.caller import current_caller
+from tidewater.api.http import make_app
+from tidewater.domain.identity import Caller
+from tidewater.domain.timeutil import utcnow
+from tidewater.observability import logger, metrics
+from tidewater.services import donations
+from tidewater.store.repos import repositories
+
+app = make_app()
+
+
+@app.get("/v1/users/<user_id>/donation")
+def get_consent(user_id: str) -> dict:
+    return {"data": donations.consent(current_caller(app), user_id, repositories()).as_dict()}
+
+
+@app.put("/v1/users/<user_id>/donation")
+def put_consent(user_id: str) -> dict:
+    consent = donations.set_consent(
+        current_caller(app), user_id, app.current_event.json_body, repositories(), utcnow()
+    )
+    return {"data": consent.as_dict()}
+
+
+@app.get("/v1/donations/slices")
+def list_slices() -> dict:
+    # Possibly anonymous: the deployment may make this route public (PublicDonations).
+    caller = Caller.from_context(app.current_event.request_context.authorizer.get_lambda)
+    return {"data": donations.slices(caller, repositories())}
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,123 @@
+"""Glucose samples: the one small shape the summary engine computes with."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from tidewater.domain.timeutil import parse_rfc3339, to_epoch_ms
+from tidewater.domain.units import MGDL, canonical_units, to_mmol
+
+CGM = "cgm"
+BGM = "bgm"
+KIND_OF_TYPE = {"cbg": CGM, "smbg": BGM}
+
+MINUTE_MS = 60_000
+DEFAULT_DURATION = 5
+LIBRE_DURATION = 15
+
+# Range bands a sample falls in; VeryHigh is split so that ExtremeHigh stays countable.
+VERY_LOW, LOW, TARGET, HIGH, VERY_HIGH, EXTREME_HIGH = range(6)
+
+
+class Sample(NamedTuple):
+    """One CGM or BGM reading. Tuples sort by time, then value, then the rest: deterministic."""
+
+    time_ms: int
+    mmol: float  # value / 18.01559 for mg/dL readings, unrounded: what every statistic uses
+    units: str  # canonical unit the device reported; ranges are classified in it
+    value: float  # the reading in `units`
+    duration: int  # whole minutes a CGM reading covers; 0 for BGM
+    device_id: str
+    kind: str  # CGM or BGM
+
+
+def band(units: str, value: float) -> int:
+    """The spec's threshold table, in the unit the device reported (no rounding by conversion)."""
+    if units == MGDL:
+        if value < 54:
+            return VERY_LOW
+        if value < 70:
+            return LOW
+        if value <= 180:
+            return TARGET
+        if value <= 250:
+            return HIGH
+        return VERY_HIGH if value < 350 else EXTREME_HIGH
+    if value < 3.0:
+        return VERY_LOW
+    if value < 3.9:
+        return LOW
+    if value <= 10.0:
+        return TARGET
+    if value <= 13.9:
+        return HIGH
+    return VERY_HIGH if value < 19.4 else EXTREME_HIGH
+
+
+def cgm_duration(device_id: str, sample_interval: Any = None) -> int:
+    """Minutes one CGM reading covers: the device's own interval, else its brand's default."""
+    if sample_interval is not None:
+        interval = _number(sample_interval, "sampleInterval")
+        if interval <= 0:
+            raise ValueError("sampleInterval must be positive")
+        # A sub-minute interval still counts one minute, so exact duplicates stay masked.
+        return max(1, int(interval) // MINUTE_MS)
+    if "AbbottFreeStyleLibre" in device_id and "AbbottFreeStyleLibre3" not in device_id:
+        return LIBRE_DURATION
+    return DEFAULT_DURATION
+
+
+def parse_time_ms(text: Any) -> int:
+    """Epoch milliseconds of an RFC 3339 time; the canonical `...sssZ` form takes a fast path."""
+    if isinstance(text, str) and len(text) == 24 and text[4:11:3] + text[19::4] == "--T.Z":
+        try:
+            return to_epoch_ms(datetime.fromisoformat(text))
+        except ValueError:
+            pass
+    return to_epoch_ms(parse_rfc3339(text))
+
+
+def sample_from_datum(datum: Mapping[str, Any]) -> Sample | None:
+    """A Sample from a raw client datum or a stored one; None for types other than cbg/smbg.
+
+    Stored datums carry mmol/L in `value` and the reading as sent in `originalUnits` /
+    `originalValue`; the reading as sent decides the range. Malformed cbg/smbg → ValueError.
+    """
+    kind = KIND_OF_TYPE.get(datum.get("type"))  # type: ignore[arg-type]
+    if kind is None:
+        return None
+    units = canonical_units(datum.get("units"))  # type: ignore[arg-type]
+    if units is None:
+        raise ValueError("units must be mg/dL or mmol/L")
+    value = _number(datum.get("value"), "value")
+    mmol = to_mmol(value, units)
+    reported_units, reported = units, value
+    if "originalUnits" in datum and "originalValue" in datum:
+        original_units = canonical_units(datum["originalUnits"])
+        if original_units is None:
+            raise ValueError("originalUnits must be mg/dL or mmol/L")
+        reported_units, reported = original_units, _number(datum["originalValue"], "originalValue")
+    device_id = datum.get("deviceId") or ""
+    if not isinstance(device_id, str):
+        raise ValueError("deviceId must be a string")
+    duration = cgm_duration(device_id, datum.get("sampleInterval")) if kind == CGM else 0
+    return Sample(
+        parse_time_ms(datum.get("time")), mmol, reported_units, reported, duration, device_id, kind
+    )
+
+
+def coerce_sample(item: Sample | Mapping[str, Any]) -> Sample | None:
+    """Loaders may hand back Samples or datums; both become Samples."""
+    return item if isinstance(item, Sample) else sample_from_datum(item)
+
+
+def _number(raw: Any, name: str) -> float:
+    if isinstance(raw, Decimal):  # DynamoDB hands numbers back as Decimal
+        raw = float(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+        raise ValueError(f"{name} must be a finite number")
+    return raw

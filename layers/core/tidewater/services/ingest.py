@@ -1,0 +1,252 @@
+"""Uploads: datasets, device data on the platform and legacy paths, and reading it back.
+
+Every use case checks access first (the owner writes; a clinician of a shared clinic may
+read) and raises the domain's errors. An upload is all or nothing up to the store: the whole
+array is validated, normalised and linked before the first write, and every write is
+idempotent (same key, same item), so a client may resend a request that failed midway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+import tidewater
+from tidewater.domain import datasets, outdated
+from tidewater.domain.datasets import Dataset
+from tidewater.domain.datums import TYPES
+from tidewater.domain.datums.common import Datum
+from tidewater.domain.datums.ids import random_id
+from tidewater.domain.datums.pipeline import prepare_batch
+from tidewater.domain.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
+from tidewater.domain.identity import Action, Caller
+from tidewater.domain.timeutil import format_utc, parse_rfc3339, utcnow
+from tidewater.observability import logger
+from tidewater.services.access import require
+from tidewater.store.datums import Page
+from tidewater.store.repos import Repositories
+
+MAX_DATUMS: Final = 10_000  # per request; clients normally send 1,000
+DEFAULT_PAGE: Final = 1000
+MAX_PAGE: Final = 5000
+START_OF_TIME: Final = ""  # sorts before any canonical time
+END_OF_TIME: Final = "9999-12-31T23:59:59.999Z"
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    upload_id: str
+    received: int  # datums in the request
+    stored: int  # items written (an embedded datum is an item of its own)
+    kept: int  # legacy: embedded copies not written, a copy sent on its own being stored
+    touched: int  # summary periods marked out of date
+    items: list[Datum] = field(default_factory=list, repr=False)  # as written
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "uploadId": self.upload_id,
+            "received": self.received,
+            "stored": self.stored,
+            "kept": self.kept,
+        }
+
+
+@dataclass(frozen=True)
+class DataQuery:
+    types: list[str]
+    start: str
+    end: str
+    limit: int
+    cursor: str | None
+
+
+def check_count(datums: object) -> None:
+    """413 for more datums than one request may carry, before any work on them."""
+    if isinstance(datums, list) and len(datums) > MAX_DATUMS:
+        raise PayloadTooLarge(f"at most {MAX_DATUMS} datums per request")
+
+
+def create_dataset(
+    caller: Caller, user_id: str, body: object, repos: Repositories, now: datetime | None = None
+) -> Dataset:
+    require(caller, Action.WRITE, user_id, repos)
+    fields = datasets.validate_new(body)
+    dataset = Dataset(random_id(), user_id, format_utc(now or utcnow()), datasets.OPEN, fields)
+    repos.datasets.create(dataset)
+    logger.info("dataset created", extra={"dataset_id": dataset.id})
+    return dataset
+
+
+def owned_dataset(caller: Caller, dataset_id: str, repos: Repositories) -> Dataset:
+    """The dataset, if the caller may write to its owner's data: 404, then 403."""
+    dataset = repos.datasets.get(dataset_id)
+    if dataset is None:
+        raise NotFound("no such dataset")
+    require(caller, Action.WRITE, dataset.user_id, repos)
+    return dataset
+
+
+def upload(
+    caller: Caller,
+    dataset_id: str,
+    datums: object,
+    repos: Repositories,
+    now: datetime | None = None,
+) -> UploadResult:
+    """The platform path: datums into an open dataset, with random ids."""
+    check_count(datums)
+    dataset = owned_dataset(caller, dataset_id, repos)
+    if dataset.closed:
+        raise Conflict("the dataset is closed", code="data-set-closed")
+    return store(dataset, datums, repos, now or utcnow(), legacy=False)
+
+
+def upload_legacy(
+    caller: Caller, user_id: str, datums: object, repos: Repositories, now: datetime | None = None
+) -> UploadResult:
+    """The legacy (jellyfish) path: deterministic ids, both halves of a link accepted in
+    any order. The datums go into a dataset the server keeps per client `uploadId`."""
+    check_count(datums)
+    require(caller, Action.WRITE, user_id, repos)
+    now = now or utcnow()
+    dataset = Dataset(
+        datasets.system_dataset_id(datasets.LEGACY, user_id, _client_upload_id(datums)),
+        user_id,
+        format_utc(now),
+        datasets.OPEN,
+        datasets.system_fields(datasets.LEGACY, tidewater.__version__),
+    )
+    return store(dataset, datums, repos, now, legacy=True, system=True)
+
+
+def store(
+    dataset: Dataset,
+    datums: object,
+    repos: Repositories,
+    now: datetime,
+    *,
+    legacy: bool,
+    system: bool = False,
+    id_of: Callable[[Datum], str] | None = None,
+) -> UploadResult:
+    """Validate, normalise, link, write, mark the summary: the steps every upload shares.
+
+    `system`: the dataset is one the server keeps, opened (or made) once the data is valid.
+    `id_of`: the id of each item, where the caller derives ids itself (Nightscout).
+    """
+    prepared = prepare_batch(
+        datums, legacy=legacy, user_id=dataset.user_id, upload_id=dataset.id, now=now
+    )
+    if id_of is not None:
+        for item in prepared.items:
+            item["id"] = id_of(item)
+    if system:
+        repos.datasets.open_system(dataset)
+    items = prepared.items
+    kept: set[str] = set()
+    if prepared.embedded_only:
+        # An inner datum sent only inside its outer one must not replace the copy of it
+        # that came on its own before (which may carry more fields).
+        kept = repos.datums.stored_ids([i for i in items if i["id"] in prepared.embedded_only])
+        items = [item for item in items if item["id"] not in kept]
+    stored = repos.datums.put_many(items)
+    touched = outdated.touched_periods(((item["type"], item["time"]) for item in items), now)
+    if touched:
+        repos.accounts.mark_outdated(
+            dataset.user_id, format_utc(now), outdated.REASON_UPLOAD, touched
+        )
+    received = len(datums) if isinstance(datums, list) else 1
+    logger.info(
+        "datums stored",
+        extra={"dataset_id": dataset.id, "received": received, "stored": stored,
+               "kept": len(kept), "touched": len(touched)},
+    )  # fmt: skip
+    return UploadResult(dataset.id, received, stored, len(kept), len(touched), items)
+
+
+def _client_upload_id(datums: object) -> str:
+    """The `uploadId` the legacy datums carry, when they all carry the same one."""
+    if not isinstance(datums, list):
+        return ""
+    found = {
+        datum["uploadId"]
+        for datum in datums
+        if isinstance(datum, dict) and isinstance(datum.get("uploadId"), str)
+    }
+    return found.pop() if len(found) == 1 else ""
+
+
+def close_dataset(
+    caller: Caller, dataset_id: str, repos: Repositories, now: datetime | None = None
+) -> Dataset:
+    """Close the dataset (idempotent); later uploads to it get 409."""
+    dataset = owned_dataset(caller, dataset_id, repos)
+    closed = repos.datasets.close(dataset.id)
+    repos.accounts.mark_outdated(
+        dataset.user_id, format_utc(now or utcnow()), outdated.REASON_DATASET_CLOSED
+    )
+    logger.info("dataset closed", extra={"dataset_id": dataset.id})
+    return closed
+
+
+def delete_dataset(
+    caller: Caller, dataset_id: str, repos: Repositories, now: datetime | None = None
+) -> int:
+    """Delete the dataset and its datums (those not since replaced by a newer upload);
+    how many datums were deleted."""
+    dataset = owned_dataset(caller, dataset_id, repos)
+    now = now or utcnow()
+    if not dataset.closed:  # an upload racing the delete gets 409, leaves no orphans
+        repos.datasets.close(dataset.id)
+    deleted = repos.datums.delete_upload(dataset.user_id, dataset.id)
+    repos.datasets.delete(dataset.id)
+    touched = outdated.touched_periods(((key.type, key.time) for key in deleted), now)
+    repos.accounts.mark_outdated(
+        dataset.user_id, format_utc(now), outdated.REASON_DATASET_DELETED, touched
+    )
+    logger.info("dataset deleted", extra={"dataset_id": dataset.id, "deleted": len(deleted)})
+    return len(deleted)
+
+
+def read_data(caller: Caller, user_id: str, params: Mapping[str, str], repos: Repositories) -> Page:
+    require(caller, Action.READ, user_id, repos)
+    query = parse_data_query(params)
+    return repos.datums.page(
+        user_id, query.types, query.start, query.end, limit=query.limit, cursor=query.cursor
+    )
+
+
+def _time_parameter(params: Mapping[str, str], name: str, default: str) -> str:
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return format_utc(parse_rfc3339(value))
+    except (ValueError, OverflowError):
+        raise BadRequest(
+            f"`{name}` must be an RFC 3339 time with a zone, like 2016-06-14T17:52:45.845Z",
+            code="parameter-not-valid",
+        ) from None
+
+
+def parse_data_query(params: Mapping[str, str]) -> DataQuery:
+    start = _time_parameter(params, "startDate", START_OF_TIME)
+    end = _time_parameter(params, "endDate", END_OF_TIME)
+    if start > end:
+        raise BadRequest("`startDate` must not be after `endDate`", code="parameter-not-valid")
+    requested = [t.strip() for t in (params.get("type") or "").split(",") if t.strip()]
+    unknown = [t for t in requested if t not in TYPES]
+    if unknown:
+        raise BadRequest(
+            "`type` must be a comma-separated list of: " + ", ".join(sorted(TYPES)),
+            code="parameter-not-valid",
+        )
+    types = sorted(set(requested)) if requested else sorted(TYPES)
+    raw_limit = params.get("limit") or str(DEFAULT_PAGE)
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
+        raise BadRequest(
+            f"`limit` must be a whole number from 1 to {MAX_PAGE}", code="parameter-not-valid"
+        )
+    return DataQuery(types, start, end, int(raw_limit), params.get("cursor") or None)

@@ -1,0 +1,217 @@
+"""Nightscout v1 for uploaders (xDrip+, Loop, nightscout-cli): entries in, entries out.
+
+The caller is the owner of the `api-secret` (or of the session token): every route works on
+the caller's own data. Entries are stored as datums like any upload (`sgv` → cbg, `mbg` →
+smbg, `cal` → a calibration deviceEvent) in a dataset the server keeps for Nightscout, and
+an entry posted again with the same type and date replaces the first, keeping its `_id`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import tidewater
+from tidewater.domain import datasets, outdated
+from tidewater.domain.datasets import Dataset
+from tidewater.domain.datums.common import Datum
+from tidewater.domain.errors import BadRequest, NotFound
+from tidewater.domain.identity import Action, Caller
+from tidewater.domain.nightscout import (
+    DATE_MAX,
+    datum_to_entry,
+    datums_to_entries,
+    entries_to_datums,
+)
+from tidewater.domain.timeutil import format_utc, from_epoch_ms, parse_rfc3339, to_epoch_ms, utcnow
+from tidewater.observability import logger
+from tidewater.services import ingest
+from tidewater.services.access import require
+from tidewater.store.repos import Repositories
+
+DEFAULT_COUNT: Final = 10  # Nightscout's
+MAX_COUNT: Final = 10_000
+MAX_ID_LENGTH: Final = 64
+# Entry type → the datum type it is stored as.
+DATUM_TYPES: Final = {"sgv": "cbg", "mbg": "smbg", "cal": "deviceEvent"}
+CURRENT: Final = "current"
+# Ranges of the platform's classification (mg/dL), as Nightscout's alarm thresholds.
+THRESHOLDS: Final = {"bgHigh": 250, "bgTargetTop": 180, "bgTargetBottom": 70, "bgLow": 54}
+_BOUNDS: Final = {"$gte": 0, "$gt": 1, "$lte": 0, "$lt": -1}
+
+
+@dataclass(frozen=True)
+class EntriesQuery:
+    types: tuple[str, ...]  # entry types
+    start: str  # canonical UTC times, inclusive
+    end: str
+    count: int
+
+
+def entry_datum_id(user_id: str, origin_id: str) -> str:
+    """The id of an entry's datum (32 hex): the same for the same user, type and date, so
+    that a re-posted entry keeps its `_id`; different users never share one."""
+    return hashlib.sha256(f"nightscout\x00{user_id}\x00{origin_id}".encode()).hexdigest()[:32]
+
+
+def post_entries(
+    caller: Caller, body: object, repos: Repositories, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Store one entry or an array of them; the entries as stored, with their `_id`."""
+    ingest.check_count(body)
+    user_id = caller.user_id
+    require(caller, Action.WRITE, user_id, repos)
+    datums = entries_to_datums(body)
+    now = now or utcnow()
+    dataset = Dataset(
+        datasets.system_dataset_id(datasets.NIGHTSCOUT, user_id),
+        user_id,
+        format_utc(now),
+        datasets.OPEN,
+        datasets.system_fields(datasets.NIGHTSCOUT, tidewater.__version__),
+    )
+    result = ingest.store(
+        dataset,
+        datums,
+        repos,
+        now,
+        legacy=False,
+        system=True,
+        id_of=lambda item: entry_datum_id(user_id, item["origin"]["id"]),
+    )
+    return datums_to_entries(sorted(result.items, key=lambda item: item["time"], reverse=True))
+
+
+def get_entries(
+    caller: Caller,
+    params: Mapping[str, str],
+    repos: Repositories,
+    spec: str | None = None,
+) -> list[dict[str, Any]]:
+    """The caller's entries, newest first: all types, or `spec` (`sgv`, or `current`: the
+    newest sgv)."""
+    require(caller, Action.READ, caller.user_id, repos)
+    query = parse_entries_query(params, spec)
+    found: list[Datum] = []
+    for entry_type in query.types:
+        found.extend(
+            repos.datums.latest(
+                caller.user_id,
+                DATUM_TYPES[entry_type],
+                query.start,
+                query.end,
+                query.count,
+                keep=_is_calibration if entry_type == "cal" else None,
+            )
+        )
+    found.sort(key=lambda datum: datum["time"], reverse=True)
+    return datums_to_entries(found[: query.count])
+
+
+def _is_calibration(datum: Datum) -> bool:
+    return datum.get("subType") == "calibration"
+
+
+def delete_entry(
+    caller: Caller, entry_id: str, repos: Repositories, now: datetime | None = None
+) -> int:
+    """Delete one of the caller's entries by `_id`; 404 for anything else."""
+    user_id = caller.user_id
+    require(caller, Action.WRITE, user_id, repos)
+    found = repos.datums.find(user_id, entry_id) if len(entry_id) <= MAX_ID_LENGTH else None
+    if found is None or datum_to_entry(found[1]) is None:
+        raise NotFound("no such entry")
+    key, _ = found
+    repos.datums.delete_keys([key])
+    now = now or utcnow()
+    touched = outdated.touched_periods([(key.type, key.time)], now)
+    if touched:
+        repos.accounts.mark_outdated(
+            user_id, format_utc(now), outdated.REASON_DATA_DELETED, touched
+        )
+    logger.info("entry deleted", extra={"datum_id": entry_id})
+    return 1
+
+
+def status(now: datetime | None = None) -> dict[str, Any]:
+    """`/api/v1/status.json`: what uploaders check before they upload."""
+    now = now or utcnow()
+    return {
+        "status": "ok",
+        "name": "tidewater",
+        "version": tidewater.__version__,
+        "serverTime": format_utc(now),
+        "serverTimeEpoch": to_epoch_ms(now),
+        "apiEnabled": True,
+        "careportalEnabled": False,
+        "boluscalcEnabled": False,
+        "settings": {
+            "units": "mg/dl",
+            "timeFormat": 24,
+            "customTitle": "Tidewater",
+            "theme": "default",
+            "enable": [],
+            "thresholds": dict(THRESHOLDS),
+        },
+        "extendedSettings": {},
+        "authorized": None,
+    }
+
+
+# ---------------------------------------------------------------------- queries
+def _bad(detail: str) -> BadRequest:
+    return BadRequest(detail, code="parameter-not-valid")
+
+
+def _epoch_ms(value: str) -> int:
+    try:
+        number = float(value)
+    except ValueError:
+        raise _bad("`find[date]` takes milliseconds since the epoch") from None
+    if not math.isfinite(number) or not 0 <= number <= DATE_MAX:
+        raise _bad("`find[date]` takes milliseconds since the epoch")
+    return int(number)
+
+
+def _date_string_ms(value: str) -> int:
+    try:
+        return to_epoch_ms(parse_rfc3339(value))
+    except (ValueError, OverflowError):
+        raise _bad("`find[dateString]` takes an RFC 3339 time with a zone") from None
+
+
+def parse_entries_query(params: Mapping[str, str], spec: str | None = None) -> EntriesQuery:
+    """`count` and Mongo-style `find[date][$gte]=<ms>` (also `$gt`, `$lte`, `$lt`, and on
+    `dateString`) and `find[type]=sgv`; another `find` is refused rather than ignored."""
+    raw_count = params.get("count") or (str(1) if spec == CURRENT else str(DEFAULT_COUNT))
+    if not raw_count.isdigit() or not 1 <= int(raw_count) <= MAX_COUNT:
+        raise _bad(f"`count` must be a whole number from 1 to {MAX_COUNT}")
+    low, high = 0, DATE_MAX
+    types: tuple[str, ...] = tuple(DATUM_TYPES)
+    if spec is not None:
+        types = ("sgv",)
+    for name, value in params.items():
+        if not name.startswith("find["):
+            continue
+        parts = name[len("find[") : -1].split("][") if name.endswith("]") else []
+        if parts == ["type"] or parts == ["type", "$eq"]:
+            if value not in DATUM_TYPES:
+                raise _bad("`find[type]` must be one of: " + ", ".join(DATUM_TYPES))
+            types = tuple(t for t in types if t == value)
+        elif len(parts) == 2 and parts[0] in ("date", "dateString") and parts[1] in _BOUNDS:
+            ms = _epoch_ms(value) if parts[0] == "date" else _date_string_ms(value)
+            ms += _BOUNDS[parts[1]]
+            if parts[1].startswith("$g"):
+                low = max(low, ms)
+            else:
+                high = min(high, ms)
+        else:
+            raise _bad("`find` takes `date`, `dateString` ($gte, $gt, $lte, $lt) and `type`")
+    if low > high:
+        return EntriesQuery((), "", "", int(raw_count))
+    start, end = format_utc(from_epoch_ms(low)), format_utc(from_epoch_ms(high))
+    return EntriesQuery(types, start, end, int(raw_count))

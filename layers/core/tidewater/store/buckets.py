@@ -1,0 +1,87 @@
+"""A user's hourly summary buckets, one packed item per day and kind (docs/data-model.md)."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections import defaultdict
+from typing import Any
+
+from tidewater.domain.summary import HOUR_MS, Bucket, Buckets
+from tidewater.domain.timeutil import format_utc, from_epoch_ms
+from tidewater.store import keys
+from tidewater.store.models import BucketsModel
+
+DAY_MS = 24 * HOUR_MS
+# A day's buckets outlive their use (60 days) by as much again: then TTL removes them.
+KEEP_MS = 120 * DAY_MS
+META = "meta"
+
+
+def _pack(payload: dict[str, Any]) -> bytes:
+    return zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 6)
+
+
+def _unpack(packed: bytes) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(zlib.decompress(packed))
+    return loaded
+
+
+def _day(hour_ms: int) -> str:
+    return format_utc(from_epoch_ms(hour_ms - hour_ms % DAY_MS))[:10]
+
+
+class BucketsRepository:
+    def load(self, user_id: str) -> tuple[dict[str, Buckets], dict[str, dict[str, str]]]:
+        """Both kinds' buckets (one Query, paginated past 1 MB) and, per kind, each stored
+        chunk's fingerprint, so that `save` writes only the days that changed."""
+        hours: dict[str, dict[int, Bucket]] = defaultdict(dict)
+        last: dict[str, int | None] = {}
+        stored: dict[str, dict[str, str]] = defaultdict(dict)
+        for item in BucketsModel.query(user_id):
+            kind, _, day = item.chunk.partition("#")
+            payload = _unpack(item.packed)
+            stored[kind][day] = _fingerprint(item.packed)
+            if day == META:
+                last[kind] = payload.get("lastMs")
+            else:
+                for entry in payload["buckets"]:
+                    bucket = Bucket.from_dict(entry)
+                    hours[kind][bucket.date] = bucket
+        found = {
+            kind: Buckets(kind, hours.get(kind, {}), last.get(kind))
+            for kind in set(hours) | set(last)
+        }
+        return found, stored
+
+    def save(self, user_id: str, buckets: Buckets, stored: dict[str, str]) -> int:
+        """Write the days whose buckets changed, delete the days that left; returns the
+        number of items written or deleted (one BatchWriteItem per 25)."""
+        days: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for hour in sorted(buckets.hours):
+            days[_day(hour)].append(buckets.hours[hour].to_dict())
+        wanted: dict[str, bytes] = {day: _pack({"buckets": b}) for day, b in days.items()}
+        if buckets.last_ms is not None:
+            wanted[META] = _pack({"lastMs": buckets.last_ms})
+        changes = 0
+        with BucketsModel.batch_write() as batch:
+            for day, packed in wanted.items():
+                if stored.get(day) != _fingerprint(packed):
+                    expires = (buckets.last_ms or 0) + KEEP_MS
+                    batch.save(
+                        BucketsModel(
+                            user_id,
+                            keys.bucket_chunk(buckets.kind, day),
+                            packed=packed,
+                            expires_at=expires // 1000,
+                        )
+                    )
+                    changes += 1
+            for day in set(stored) - set(wanted):
+                batch.delete(BucketsModel(user_id, keys.bucket_chunk(buckets.kind, day)))
+                changes += 1
+        return changes
+
+
+def _fingerprint(packed: bytes) -> str:
+    return f"{zlib.crc32(packed):08x}{len(packed)}"

@@ -1,0 +1,82 @@
+"""Datasets: one item each, keyed by the dataset id (the datums' `uploadId`)."""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from tidewater.domain.datasets import CLOSED, OPEN, Dataset
+from tidewater.domain.errors import Conflict, NotFound
+from tidewater.store.models import DatasetModel
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+def _dataset(item: DatasetModel) -> Dataset:
+    return Dataset(
+        id=item.dataset_id,
+        user_id=item.user_id,
+        created_time=item.created_time,
+        data_state=item.data_state or OPEN,
+        fields=dict(item.body or {}),
+    )
+
+
+class DatasetsRepository:
+    def create(self, dataset: Dataset) -> None:
+        """A new dataset; Conflict if the (random) id is taken."""
+        item = DatasetModel(
+            dataset.id,
+            user_id=dataset.user_id,
+            created_time=dataset.created_time,
+            data_state=dataset.data_state,
+            body=dataset.fields,
+        )
+        try:
+            item.save(condition=DatasetModel.dataset_id.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code == _CONDITION_FAILED:
+                raise Conflict("dataset id taken", code="id-taken") from None
+            raise
+
+    def get(self, dataset_id: str) -> Dataset | None:
+        try:
+            return _dataset(DatasetModel.get(dataset_id, consistent_read=True))
+        except DatasetModel.DoesNotExist:
+            return None
+
+    def open_system(self, dataset: Dataset) -> Dataset:
+        """Create or reopen a dataset the server keeps for its owner (legacy, Nightscout),
+        in one UpdateItem: its creation time and fields stay those of its first use."""
+        item = DatasetModel(dataset.id)
+        try:
+            item.update(
+                actions=[
+                    DatasetModel.user_id.set(dataset.user_id),
+                    DatasetModel.created_time.set(DatasetModel.created_time | dataset.created_time),
+                    DatasetModel.data_state.set(OPEN),
+                    DatasetModel.body.set(DatasetModel.body | dataset.fields),
+                ],
+                condition=DatasetModel.dataset_id.does_not_exist()
+                | (DatasetModel.user_id == dataset.user_id),
+            )
+        except UpdateError as error:
+            if error.cause_response_code == _CONDITION_FAILED:  # never, short of a collision
+                raise Conflict("dataset id taken", code="id-taken") from None
+            raise
+        return _dataset(item)
+
+    def close(self, dataset_id: str) -> Dataset:
+        item = DatasetModel(dataset_id)
+        try:
+            item.update(
+                actions=[DatasetModel.data_state.set(CLOSED)],
+                condition=DatasetModel.dataset_id.exists(),
+            )
+        except UpdateError as error:
+            if error.cause_response_code == _CONDITION_FAILED:
+                raise NotFound("no such dataset") from None
+            raise
+        return _dataset(item)
+
+    def delete(self, dataset_id: str) -> None:
+        DatasetModel(dataset_id).delete()

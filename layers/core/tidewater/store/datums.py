@@ -1,0 +1,367 @@
+"""Datums: a user's device events, each stored whole (`body`, JSON) under `type#time#dedupKey`.
+
+Writes are BatchWriteItem calls of 25. What DynamoDB leaves unprocessed, or a whole batch it
+refuses for throughput, is sent again with exponential backoff and full jitter until nothing
+is left; after `max_attempts` the request fails (503, the client sends it again: writes are
+idempotent). Nothing is ever dropped. Reads are Queries on the key or an index, never a Scan.
+
+The low-level client is PynamoDB's own (botocore, no boto3 import): items are few plain
+strings, and a batch needs `UnprocessedItems`, which PynamoDB's batch API retries without
+backoff.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from botocore.exceptions import ClientError
+
+from tidewater.domain.datums.common import VALUE_OUT_OF_RANGE, Datum
+from tidewater.domain.errors import BadRequest, InvalidData, Problem, Unavailable
+from tidewater.observability import logger
+from tidewater.store import keys
+from tidewater.store.models import DatumModel
+
+BATCH_WRITE: Final = 25  # DynamoDB's limit per BatchWriteItem
+BATCH_GET: Final = 100  # and per BatchGetItem
+# A datum's JSON, at most; DynamoDB's item limit is 400 KB, keys and names take the rest.
+MAX_BODY_BYTES: Final = 350_000
+# A page of GET data stays well under Lambda's 6 MB response limit.
+PAGE_BYTES: Final = 4_500_000
+QUERY_PAGE_MAX: Final = 1000
+MAX_CURSOR_LENGTH: Final = 2048
+# Errors after which the same request may simply be sent again.
+RETRYABLE: Final = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
+)
+DEDUP_KEY: Final = "dedupKey"  # part of the sort key, not of the stored body
+
+_USER: Final = DatumModel.user_id.attr_name
+_SK: Final = DatumModel.sk.attr_name
+_UPLOAD: Final = DatumModel.upload_id.attr_name
+_ID: Final = DatumModel.id.attr_name
+_BODY: Final = DatumModel.body.attr_name
+_BY_UPLOAD: Final = DatumModel.by_upload.Meta.index_name
+_BY_ID: Final = DatumModel.by_id.Meta.index_name
+
+
+@dataclass(frozen=True)
+class DatumKey:
+    """Where a datum is stored; its type and time are read from the sort key."""
+
+    user_id: str
+    sk: str
+
+    @property
+    def type(self) -> str:
+        return self.sk.split("#", 2)[0]
+
+    @property
+    def time(self) -> str:
+        return self.sk.split("#", 2)[1]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Datum]
+    cursor: str | None  # opaque; None when there is nothing more
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _bad_cursor() -> BadRequest:
+    return BadRequest("`cursor` is not one this API gave out", code="cursor-not-valid")
+
+
+class DatumsRepository:
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        max_attempts: int = 8,
+        base_delay: float = 0.05,
+        max_delay: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._client = client
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.sleep = sleep
+        self.jitter = jitter
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = DatumModel._get_connection().connection.client
+        return self._client
+
+    @property
+    def table(self) -> str:
+        return str(DatumModel.Meta.table_name)
+
+    # ------------------------------------------------------------------ writes
+    def put_many(self, items: Sequence[Datum]) -> int:
+        """Store prepared items (with their `dedupKey`), replacing what has the same key.
+        Every item is encoded before the first write: one that cannot be stored fails the
+        request with nothing written."""
+        requests = [{"PutRequest": {"Item": self._encode(item)}} for item in items]
+        self._write_all(requests)
+        return len(requests)
+
+    def _encode(self, item: Datum) -> dict[str, Any]:
+        body = {k: v for k, v in item.items() if k != DEDUP_KEY}
+        text = json.dumps(body, separators=(",", ":"), allow_nan=False)
+        if len(text) > MAX_BODY_BYTES:  # ASCII (ensure_ascii): characters are bytes
+            detail = f"a `{item['type']}` datum is larger than {MAX_BODY_BYTES // 1000} KB"
+            raise InvalidData([Problem("", VALUE_OUT_OF_RANGE, "value out of range", detail)])
+        return {
+            _USER: _s(item["userId"]),
+            _SK: _s(keys.datum_sk(item["type"], item["time"], item[DEDUP_KEY])),
+            _UPLOAD: _s(item["uploadId"]),
+            _ID: _s(item["id"]),
+            _BODY: _s(text),
+        }
+
+    def _write_all(self, requests: Sequence[dict[str, Any]]) -> None:
+        for start in range(0, len(requests), BATCH_WRITE):
+            self._write_batch(list(requests[start : start + BATCH_WRITE]))
+
+    def _write_batch(self, pending: list[dict[str, Any]]) -> None:
+        table = self.table
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                answer = self.client.batch_write_item(RequestItems={table: pending})
+                pending = answer.get("UnprocessedItems", {}).get(table, [])
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") not in RETRYABLE:
+                    raise
+            if not pending:
+                return
+            if attempt < self.max_attempts:
+                self._backoff(attempt)
+        logger.warning("batch write gave up", extra={"unprocessed": len(pending)})
+        raise Unavailable("the store is busy; send the same request again")
+
+    def _backoff(self, attempt: int) -> None:
+        """Full jitter: a random wait up to base * 2^(attempt-1), capped."""
+        self.sleep(self.jitter() * min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+    def delete_keys(self, datum_keys: Iterable[DatumKey]) -> int:
+        requests = [
+            {"DeleteRequest": {"Key": {_USER: _s(k.user_id), _SK: _s(k.sk)}}} for k in datum_keys
+        ]
+        self._write_all(requests)
+        return len(requests)
+
+    def delete_upload(self, user_id: str, upload_id: str) -> list[DatumKey]:
+        """Delete the user's datums of one upload, found on the `byUpload` index; the keys
+        of what was deleted."""
+        deleted: list[DatumKey] = []
+        pages = self._pages(
+            IndexName=_BY_UPLOAD,
+            KeyConditionExpression="#up = :up",
+            ExpressionAttributeNames={"#up": _UPLOAD},
+            ExpressionAttributeValues={":up": _s(upload_id)},
+        )
+        for page in pages:
+            found = [
+                DatumKey(item[_USER]["S"], item[_SK]["S"])
+                for item in page.get("Items", [])
+                if item[_USER]["S"] == user_id
+            ]
+            self.delete_keys(found)
+            deleted.extend(found)
+        return deleted
+
+    # ------------------------------------------------------------------ reads
+    def find(self, user_id: str, datum_id: str) -> tuple[DatumKey, Datum] | None:
+        """The user's datum with this id (the `byId` index, then the item), or None."""
+        pages = self._pages(
+            IndexName=_BY_ID,
+            KeyConditionExpression="#id = :id",
+            ExpressionAttributeNames={"#id": _ID},
+            ExpressionAttributeValues={":id": _s(datum_id)},
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                if item[_USER]["S"] != user_id:
+                    continue
+                key = DatumKey(user_id, item[_SK]["S"])
+                answer = self.client.get_item(
+                    TableName=self.table,
+                    Key={_USER: _s(user_id), _SK: _s(key.sk)},
+                    ConsistentRead=True,
+                )
+                if "Item" in answer:
+                    return key, json.loads(answer["Item"][_BODY]["S"])
+        return None
+
+    def stored_ids(self, items: Sequence[Datum]) -> set[str]:
+        """The ids of those prepared items whose key already holds a datum (BatchGetItem of
+        100, unprocessed keys retried like unprocessed writes)."""
+        by_key: dict[tuple[str, str], str] = {
+            (item["userId"], keys.datum_sk(item["type"], item["time"], item[DEDUP_KEY])): item["id"]
+            for item in items
+        }
+        wanted = sorted(by_key)
+        found: set[str] = set()
+        table = self.table
+        for start in range(0, len(wanted), BATCH_GET):
+            request: dict[str, Any] = {
+                "Keys": [
+                    {_USER: _s(u), _SK: _s(sk)} for u, sk in wanted[start : start + BATCH_GET]
+                ],
+                "ProjectionExpression": "#u, #sk",
+                "ExpressionAttributeNames": {"#u": _USER, "#sk": _SK},
+                "ConsistentRead": True,
+            }
+            for attempt in range(1, self.max_attempts + 1):
+                try:
+                    answer = self.client.batch_get_item(RequestItems={table: request})
+                except ClientError as error:
+                    if error.response.get("Error", {}).get("Code") not in RETRYABLE:
+                        raise
+                    answer = {"UnprocessedKeys": {table: request}}
+                for item in answer.get("Responses", {}).get(table, []):
+                    found.add(by_key[(item[_USER]["S"], item[_SK]["S"])])
+                unprocessed = answer.get("UnprocessedKeys", {}).get(table)
+                if not unprocessed:
+                    break
+                if attempt == self.max_attempts:
+                    raise Unavailable("the store is busy; send the same request again")
+                request = unprocessed
+                self._backoff(attempt)
+        return found
+
+    def page(
+        self,
+        user_id: str,
+        types: Sequence[str],
+        start: str,
+        end: str,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        max_bytes: int = PAGE_BYTES,
+    ) -> Page:
+        """Up to `limit` of the user's datums of `types` with start <= time <= end, type by
+        type, each in time order; one Query per type (and per 1 MB), resumed by `cursor`."""
+        if cursor:
+            first_type, start_sk = self._decode_cursor(cursor, types, start, end)
+        else:
+            first_type, start_sk = types[0], ""
+        items: list[Datum] = []
+        used = 0
+        for kind in types[types.index(first_type) :]:
+            after = start_sk if kind == first_type else ""
+            lo, hi = keys.datum_sk_range(kind, start, end)
+            size = min(limit - len(items) + 1, QUERY_PAGE_MAX)
+            for raw in self._range(user_id, lo, hi, forward=True, after=after, page_size=size):
+                text = raw[_BODY]["S"]
+                if len(items) == limit or (items and used + len(text) > max_bytes):
+                    return Page(items, self._encode_cursor(kind, after))
+                items.append(json.loads(text))
+                used += len(text)
+                after = raw[_SK]["S"]
+        return Page(items, None)
+
+    def latest(
+        self,
+        user_id: str,
+        kind: str,
+        start: str,
+        end: str,
+        limit: int,
+        keep: Callable[[Datum], bool] | None = None,
+    ) -> list[Datum]:
+        """The user's newest `limit` datums of one type (that `keep` accepts) in the window,
+        newest first."""
+        lo, hi = keys.datum_sk_range(kind, start, end)
+        found: list[Datum] = []
+        if limit <= 0:
+            return found
+        size = min(limit, QUERY_PAGE_MAX)
+        for raw in self._range(user_id, lo, hi, forward=False, after="", page_size=size):
+            datum = json.loads(raw[_BODY]["S"])
+            if keep is None or keep(datum):
+                found.append(datum)
+                if len(found) == limit:
+                    break
+        return found
+
+    def between(self, user_id: str, kind: str, start: str, end: str) -> Iterator[Datum]:
+        """All the user's datums of one type with start <= time <= end, in time order,
+        page by page (the summariser reads the hours that changed this way)."""
+        lo, hi = keys.datum_sk_range(kind, start, end)
+        for raw in self._range(user_id, lo, hi, forward=True, after="", page_size=QUERY_PAGE_MAX):
+            yield json.loads(raw[_BODY]["S"])
+
+    def _range(
+        self, user_id: str, lo: str, hi: str, *, forward: bool, after: str, page_size: int
+    ) -> Iterator[dict[str, Any]]:
+        query: dict[str, Any] = {
+            "KeyConditionExpression": "#u = :u AND #sk BETWEEN :lo AND :hi",
+            "ProjectionExpression": "#sk, #b",
+            "ExpressionAttributeNames": {"#u": _USER, "#sk": _SK, "#b": _BODY},
+            "ExpressionAttributeValues": {":u": _s(user_id), ":lo": _s(lo), ":hi": _s(hi)},
+            "ScanIndexForward": forward,
+            "Limit": page_size,
+        }
+        if after:
+            query["ExclusiveStartKey"] = {_USER: _s(user_id), _SK: _s(after)}
+        for page in self._pages(**query):
+            yield from page.get("Items", [])
+
+    def _pages(self, **query: Any) -> Iterator[dict[str, Any]]:
+        while True:
+            answer: dict[str, Any] = self.client.query(TableName=self.table, **query)
+            yield answer
+            last = answer.get("LastEvaluatedKey")
+            if not last:
+                return
+            query["ExclusiveStartKey"] = last
+
+    # ------------------------------------------------------------------ cursors
+    @staticmethod
+    def _encode_cursor(kind: str, after: str) -> str:
+        """Where the next page starts: the type, and the last sort key already returned.
+        Never a raw LastEvaluatedKey, and no user id: a page is always read in the partition
+        of the user the caller was authorised for."""
+        text = json.dumps({"t": kind, "k": after}, separators=(",", ":"))
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    @staticmethod
+    def _decode_cursor(cursor: str, types: Sequence[str], start: str, end: str) -> tuple[str, str]:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise _bad_cursor()
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            data = json.loads(raw)
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise _bad_cursor() from None
+        if type(data) is not dict or set(data) != {"t", "k"}:
+            raise _bad_cursor()
+        kind, after = data["t"], data["k"]
+        if type(kind) is not str or type(after) is not str or kind not in types:
+            raise _bad_cursor()
+        if after:
+            lo, hi = keys.datum_sk_range(kind, start, end)
+            if not (after.startswith(f"{kind}#") and lo <= after <= hi):
+                raise _bad_cursor()
+        return kind, after

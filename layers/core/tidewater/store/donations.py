@@ -1,0 +1,404 @@
+"""Data donation's storage: consent, the export's decisions and secret mapping (DynamoDB),
+and the published slices and manifest (S3).
+
+The donations table holds, by partition (store/keys.py):
+  consent#<userId> / consent   the donor's consent               donations fn, export fn
+  donors / <userId>            one item per active consent        donations fn, export fn
+  withdrawal / <userId>        a withdrawal not yet applied       donations fn, export fn
+  window / <n>                 the decision on window n           export fn only
+  member#<userId> / <n>        the donor's hash in that slice     export fn only
+Listing donors is one Query on `donors`; a donor's slices one Query on `member#<userId>`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, Final
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from tidewater.domain import donation
+from tidewater.domain.donation import Consent, Membership, SliceRecord, Withdrawal
+from tidewater.store import keys
+from tidewater.store.models import (
+    ConsentModel,
+    DonationModel,
+    MemberModel,
+    SliceModel,
+    WithdrawalModel,
+)
+
+# S3's minimum part is 5 MiB (all but the last); a larger part means fewer requests, and the
+# buffer of one part is all the memory an upload takes.
+PART_BYTES: Final = 8 * 1024 * 1024
+PRESIGN_SECONDS: Final = 900
+Member = tuple[str, str, int]  # userId, hash, consent generation
+SSE: Final = "AES256"
+NULL_VERSION: Final = "null"  # S3's name for the version of an object in an unversioned bucket
+
+
+def _condition_failed(error: TransactWriteError) -> bool:
+    return any(
+        reason is not None and reason.code == "ConditionalCheckFailed"
+        for reason in (error.cancellation_reasons or [])
+    )
+
+
+def _slice_record(item: SliceModel) -> SliceRecord:
+    body = item.body or {}
+    return SliceRecord(
+        index=int(item.sk),
+        slice_id=item.slice_id,
+        state=item.state,
+        claimed_time=item.claimed_time,
+        rows=int(body.get("rows", 0)),
+        donors=int(body.get("donors", 0)),
+        start=str(body.get("start", "")),
+        end=str(body.get("end", "")),
+    )
+
+
+class DonationsRepository:
+    def __init__(self, region: str) -> None:
+        self.region = region
+
+    # ------------------------------------------------------------------ consent
+    def _consent_item(self, user_id: str) -> ConsentModel | None:
+        try:
+            return ConsentModel.get(
+                keys.donation_consent_pk(user_id), keys.DONATION_CONSENT_SK, consistent_read=True
+            )
+        except ConsentModel.DoesNotExist:
+            return None
+
+    def consent(self, user_id: str) -> Consent:
+        item = self._consent_item(user_id)
+        if item is None:
+            return Consent(False)
+        return Consent(item.consent, item.consented_time, item.withdrawn_time)
+
+    def give_consent(self, user_id: str, now: str) -> Consent:
+        """Consent from `now` on, as a new generation, and the donor on the donor list; a
+        no-op if given already. Conditional on what was read: of two racing changes, one
+        wins and the other returns its outcome."""
+        current = self._consent_item(user_id)
+        if current is not None and current.consent:
+            return self.consent(user_id)
+        generation = (int(current.generation) if current else 0) + 1
+        record = ConsentModel(keys.donation_consent_pk(user_id), keys.DONATION_CONSENT_SK)
+        condition = (
+            ConsentModel.pk.does_not_exist()
+            if current is None
+            else (ConsentModel.consent == False)  # noqa: E712 - a DynamoDB condition
+            & (ConsentModel.generation == current.generation)
+        )
+
+        def write(tx: TransactWrite) -> None:
+            actions: list[Action] = [ConsentModel.consent.set(True),
+                                     ConsentModel.consented_time.set(now),
+                                     ConsentModel.withdrawn_time.remove(),
+                                     ConsentModel.generation.set(generation)]  # fmt: skip
+            tx.update(record, actions=actions, condition=condition)
+            donor = DonationModel(keys.DONATION_DONORS, user_id, body={"generation": generation})
+            tx.save(donor)
+
+        self._transact(write)
+        return self.consent(user_id)
+
+    def withdraw_consent(self, user_id: str, now: str) -> Consent:
+        """Consent withdrawn: off the donor list (no later slice) and a withdrawal queued
+        for the export function, which alone may rewrite the slices already published."""
+        current = self._consent_item(user_id)
+        if current is None or not current.consent:
+            return self.consent(user_id)
+        record = ConsentModel(keys.donation_consent_pk(user_id), keys.DONATION_CONSENT_SK)
+        condition = (ConsentModel.consent == True) & (  # noqa: E712 - a DynamoDB condition
+            ConsentModel.generation == current.generation
+        )
+
+        def write(tx: TransactWrite) -> None:
+            actions: list[Action] = [ConsentModel.consent.set(False),
+                                     ConsentModel.withdrawn_time.set(now)]  # fmt: skip
+            tx.update(record, actions=actions, condition=condition)
+            tx.delete(DonationModel(keys.DONATION_DONORS, user_id))
+            tx.save(WithdrawalModel(keys.DONATION_WITHDRAWALS, user_id, requested_time=now,
+                                    generation=current.generation))  # fmt: skip
+
+        self._transact(write)
+        return self.consent(user_id)
+
+    def _transact(self, write: Callable[[TransactWrite], None]) -> None:
+        """One transaction; a failed condition (a concurrent change won) is not an error."""
+        try:
+            with TransactWrite(connection=Connection(region=self.region)) as tx:
+                write(tx)
+        except TransactWriteError as error:
+            if not _condition_failed(error):
+                raise
+
+    def donors(self) -> Iterator[tuple[str, int]]:
+        """(userId, consent generation) of every active consent, page by page: one Query,
+        strongly consistent, so that a withdrawal made before it is always seen."""
+        for item in DonationModel.query(keys.DONATION_DONORS, consistent_read=True):
+            yield item.sk, int((item.body or {}).get("generation", 0))
+
+    # ------------------------------------------------------------------ withdrawals
+    def pending_withdrawals(self) -> list[Withdrawal]:
+        return [
+            Withdrawal(item.sk, item.requested_time, int(item.generation))
+            for item in WithdrawalModel.query(keys.DONATION_WITHDRAWALS, consistent_read=True)
+        ]
+
+    def finish_withdrawal(self, withdrawal: Withdrawal) -> None:
+        """Forget a withdrawal once applied, unless a newer one replaced it meanwhile."""
+        item = WithdrawalModel(keys.DONATION_WITHDRAWALS, withdrawal.user_id)
+        try:
+            item.delete(condition=WithdrawalModel.generation == withdrawal.generation)
+        except DeleteError as error:  # a newer withdrawal stays for the next run
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+    # ------------------------------------------------------------------ the secret mapping
+    def add_members(self, index: int, slice_id: str, members: Iterable[Member]) -> None:
+        """Record (userId, hash, generation) of every donor of a slice (BatchWriteItem)."""
+        sk = keys.donation_window_sk(index)
+        with MemberModel.batch_write() as batch:
+            for user_id, hash_text, generation in members:
+                batch.save(
+                    MemberModel(keys.donation_member_pk(user_id), sk, slice_id=slice_id,
+                                hash=hash_text, generation=generation)
+                )  # fmt: skip
+
+    def memberships(self, user_id: str) -> list[Membership]:
+        return [
+            Membership(int(item.sk), item.slice_id, item.hash, int(item.generation))
+            for item in MemberModel.query(keys.donation_member_pk(user_id), consistent_read=True)
+        ]
+
+    def forget_membership(self, user_id: str, index: int) -> None:
+        MemberModel(keys.donation_member_pk(user_id), keys.donation_window_sk(index)).delete()
+
+    # ------------------------------------------------------------------ windows
+    def window(self, index: int) -> SliceRecord | None:
+        try:
+            item = SliceModel.get(
+                keys.DONATION_WINDOWS, keys.donation_window_sk(index), consistent_read=True
+            )
+        except SliceModel.DoesNotExist:
+            return None
+        return _slice_record(item)
+
+    def claim_window(self, record: SliceRecord, stale: SliceRecord | None = None) -> bool:
+        """Claim an undecided window for this run (conditional put): False if it is decided
+        or another run holds it. `stale` is an abandoned claim this run takes over."""
+        item = SliceModel(keys.DONATION_WINDOWS, keys.donation_window_sk(record.index),
+                          slice_id=record.slice_id, state=record.state,
+                          claimed_time=record.claimed_time)  # fmt: skip
+        if stale is None:
+            condition = SliceModel.pk.does_not_exist()
+        else:
+            condition = (SliceModel.state == donation.EXPORTING) & (
+                SliceModel.claimed_time == stale.claimed_time
+            )
+        try:
+            item.save(condition=condition)
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def decide_window(self, record: SliceRecord) -> None:
+        """Record the window's outcome and, if published, the slice's public facts."""
+        body = {"rows": record.rows, "donors": record.donors, "start": record.start,
+                "end": record.end}  # fmt: skip
+        SliceModel(keys.DONATION_WINDOWS, keys.donation_window_sk(record.index),
+                   slice_id=record.slice_id, state=record.state,
+                   claimed_time=record.claimed_time, body=body).save()  # fmt: skip
+
+    def published(self) -> list[SliceRecord]:
+        """Every published slice: one Query on the `window` partition (a few a week)."""
+        return [
+            _slice_record(item)
+            for item in SliceModel.query(
+                keys.DONATION_WINDOWS,
+                filter_condition=SliceModel.state == donation.PUBLISHED,
+                consistent_read=True,
+            )
+        ]
+
+
+class _MultipartStream:
+    """A write-only binary stream that is an S3 multipart upload: parts of PART_BYTES go
+    out as they fill, so memory holds one part at most. No `name`: gzip then writes none."""
+
+    def __init__(self, client: Any, bucket: str, key: str, content_type: str) -> None:
+        self.client, self.bucket, self.key = client, bucket, key
+        # SSE on every object; no Metadata, no Tagging: nothing but the bytes themselves.
+        started = client.create_multipart_upload(
+            Bucket=bucket, Key=key, ServerSideEncryption=SSE, ContentType=content_type
+        )
+        self.upload_id: str = started["UploadId"]
+        self.parts: list[dict[str, Any]] = []
+        self.buffer = bytearray()
+        self.version_id: str | None = None
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.buffer += data
+        self.size += len(data)
+        if len(self.buffer) >= PART_BYTES:
+            self._send_part()
+        return len(data)
+
+    def flush(self) -> None:
+        """gzip flushes its file at close; a part goes out only when full."""
+
+    def _send_part(self) -> None:
+        number = len(self.parts) + 1
+        body, self.buffer = bytes(self.buffer), bytearray()  # one copy in memory while it goes
+        answer = self.client.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
+                                         PartNumber=number, Body=body)  # fmt: skip
+        self.parts.append({"ETag": answer["ETag"], "PartNumber": number})
+
+    def complete(self) -> None:
+        if self.buffer or not self.parts:
+            self._send_part()  # the last part may be small (or empty, for an empty object)
+        answer = self.client.complete_multipart_upload(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
+            MultipartUpload={"Parts": self.parts},
+        )  # fmt: skip
+        self.version_id = answer.get("VersionId")
+
+    def abort(self) -> None:
+        self.client.abort_multipart_upload(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id
+        )
+
+
+class GzipTextUpload:
+    """`write(text)` into a gzip stream into a multipart upload. The gzip header carries no
+    file name and a zero mtime: the time of the export would date the slice."""
+
+    def __init__(self, stream: _MultipartStream) -> None:
+        self._stream = stream
+        self._gzip = gzip.GzipFile(fileobj=stream, mode="wb", compresslevel=6, mtime=0)
+
+    def write(self, text: str) -> None:
+        self._gzip.write(text.encode())
+
+    def close(self) -> None:
+        self._gzip.close()
+
+    @property
+    def version_id(self) -> str | None:
+        return self._stream.version_id
+
+    @property
+    def compressed_bytes(self) -> int:
+        return self._stream.size
+
+
+class SlicesBucket:
+    """The donations bucket: `slices/<sliceId>.csv.gz` and `manifest.json`."""
+
+    def __init__(self, bucket: str, region: str) -> None:
+        self.bucket = bucket
+        self.region = region
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            # SigV4 presigned URLs (SigV2 is refused by S3 in newer regions).
+            config = Config(signature_version="s3v4")
+            self._client = boto3.client("s3", region_name=self.region, config=config)
+        return self._client
+
+    @contextmanager
+    def gzip_upload(self, key: str) -> Iterator[GzipTextUpload]:
+        """Stream gzip-compressed text to `key`; completed on a normal exit, aborted (no
+        object, no parts left behind) on an exception."""
+        stream = _MultipartStream(self.client, self.bucket, key, "application/gzip")
+        upload = GzipTextUpload(stream)
+        try:
+            yield upload
+            upload.close()
+            stream.complete()
+        except BaseException:
+            stream.abort()
+            raise
+
+    @contextmanager
+    def gzip_lines(self, key: str, version_id: str | None = None) -> Iterator[Iterator[str]]:
+        """The lines of a gzip text object, streamed (one version, if given)."""
+        extra = {"VersionId": version_id} if version_id and version_id != NULL_VERSION else {}
+        body = self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
+        try:
+            with gzip.GzipFile(fileobj=body, mode="rb") as unzipped:
+                yield iter(io.TextIOWrapper(unzipped, encoding="utf-8", newline="\n"))
+        finally:
+            body.close()
+
+    def current_version(self, key: str) -> str | None:
+        """The version id of the object (`null` in an unversioned bucket); None if none."""
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return head.get("VersionId") or NULL_VERSION
+
+    def delete_versions(self, key: str, keep: str | None = None) -> int:
+        """Delete every version (and delete marker) of `key` but `keep`: a rewritten slice
+        must not survive as an old version with a withdrawn donor's rows in it."""
+        doomed: list[dict[str, str]] = []
+        pages = self.client.get_paginator("list_object_versions").paginate(
+            Bucket=self.bucket, Prefix=key
+        )
+        for page in pages:
+            for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                if entry["Key"] == key and entry["VersionId"] != keep:
+                    doomed.append({"Key": key, "VersionId": entry["VersionId"]})
+        for start in range(0, len(doomed), 1000):
+            self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": doomed[start : start + 1000], "Quiet": True}
+            )
+        return len(doomed)
+
+    def put_manifest(self, document: dict[str, Any]) -> None:
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=keys.DONATION_MANIFEST_OBJECT,
+            Body=json.dumps(document, separators=(",", ":")).encode(),
+            ContentType="application/json",
+            CacheControl="no-cache",
+            ServerSideEncryption=SSE,
+        )
+
+    def manifest(self) -> dict[str, Any] | None:
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=keys.DONATION_MANIFEST_OBJECT)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+        loaded: dict[str, Any] = json.loads(answer["Body"].read())
+        return loaded
+
+    def presigned_get(self, key: str, seconds: int = PRESIGN_SECONDS) -> str:
+        url: str = self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=seconds
+        )
+        return url

@@ -1,0 +1,261 @@
+"""The datums repository against moto: batches that DynamoDB leaves half done or refuses
+lose nothing, cursors are opaque and checked, and a legacy batch stores the same items in
+any order."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.integration.ingest_support import (
+    ALICE,
+    BOLUS,
+    CLIENT,
+    WIZARD,
+    Storm,
+    basal,
+    cbg,
+    smbg,
+    throttled,
+)
+from tidewater.domain.datums.pipeline import prepare_batch
+from tidewater.domain.errors import BadRequest, Unavailable
+from tidewater.domain.identity import Caller, Via
+from tidewater.domain.timeutil import format_utc
+from tidewater.services import ingest
+from tidewater.store.datums import DatumsRepository
+from tidewater.store.repos import Repositories, repositories
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def prepared(datums: list[dict[str, Any]], user_id: str = ALICE.user_id) -> list[dict[str, Any]]:
+    return prepare_batch(datums, legacy=False, user_id=user_id, upload_id="u" * 32, now=NOW).items
+
+
+def readings(count: int, start: datetime = NOW - timedelta(days=4)) -> list[dict[str, Any]]:
+    return [cbg(format_utc(start + timedelta(minutes=5 * i)), 40 + i % 300) for i in range(count)]
+
+
+def all_stored(repo: DatumsRepository, user_id: str = ALICE.user_id) -> list[dict[str, Any]]:
+    types = ["basal", "bolus", "cbg", "deviceEvent", "smbg", "wizard"]
+    return repo.page(user_id, types, "", "9999", limit=100_000).items
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+def stormy(sleeps: list[float], **storm: Any) -> tuple[DatumsRepository, Storm]:
+    real = repositories().datums.client
+    client = Storm(real, **storm)
+    repo = DatumsRepository(client, sleep=sleeps.append, max_attempts=40)
+    return repo, client
+
+
+# ------------------------------------------------------------------ unprocessed items
+def test_a_throttling_storm_loses_nothing(aws, sleeps) -> None:
+    repo, storm = stormy(sleeps, unprocessed=0.5, refused=0.25)
+    items = prepared(readings(1000))
+    assert repo.put_many(items) == 1000
+    stored = all_stored(repositories().datums)
+    assert len(stored) == 1000
+    assert {d["id"] for d in stored} == {i["id"] for i in items}
+    assert storm.batches > 40  # it did have to retry
+    assert sleeps and max(sleeps) <= repo.max_delay
+
+
+def test_backoff_grows_exponentially_with_full_jitter(aws) -> None:
+    sleeps: list[float] = []
+    always = Storm(repositories().datums.client, unprocessed=1.0, refused=0.0)
+    repo = DatumsRepository(always, sleep=sleeps.append, jitter=lambda: 1.0, max_attempts=8)
+    with pytest.raises(Unavailable):
+        repo.put_many(prepared(readings(3)))
+    assert sleeps == [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0]  # capped at max_delay
+    assert always.batches == 8
+
+
+def test_giving_up_is_a_visible_503_never_a_silent_drop(aws, lambda_context, sleeps) -> None:
+    from tests.integration.ingest_support import Api
+
+    always = Storm(repositories().datums.client, unprocessed=1.0, refused=0.0)
+    repos = dataclasses.replace(
+        repositories(), datums=DatumsRepository(always, sleep=sleeps.append, max_attempts=3)
+    )
+    dataset = ingest.create_dataset(ALICE, ALICE.user_id, CLIENT, repos)
+    with pytest.raises(Unavailable):
+        ingest.upload(ALICE, dataset.id, readings(5), repos)
+    # Over HTTP it is a 503 the client can act on (it resends: writes are idempotent).
+    api = Api(lambda_context)
+    import functions.ingest.app as ingest_app
+
+    original = ingest_app.repositories
+    ingest_app.repositories = lambda: repos  # type: ignore[assignment]
+    try:
+        status, answer = api.upload(dataset.id, readings(5))
+    finally:
+        ingest_app.repositories = original
+    assert status == 503 and answer["errors"][0]["code"] == "unavailable"
+
+
+def test_other_errors_are_not_retried(aws, sleeps) -> None:
+    class Broken(Storm):
+        def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+            self.batches += 1
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": "no"}}, "B")
+
+    broken = Broken(repositories().datums.client)
+    repo = DatumsRepository(broken, sleep=sleeps.append)
+    with pytest.raises(ClientError):
+        repo.put_many(prepared(readings(2)))
+    assert broken.batches == 1 and sleeps == []
+
+
+def test_unprocessed_keys_of_a_batch_get_are_read_again(aws, sleeps) -> None:
+    items = prepared(readings(250))
+    repositories().datums.put_many(items[:200])
+    repo, _ = stormy(sleeps, refused=0.3)
+    assert repo.stored_ids(items) == {i["id"] for i in items[:200]}
+
+
+def test_a_refused_batch_is_retried_whole(aws, sleeps) -> None:
+    calls = {"n": 0}
+    real = repositories().datums.client
+
+    class RefusedOnce(Storm):
+        def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise throttled("BatchWriteItem")
+            return dict(real.batch_write_item(RequestItems=RequestItems))
+
+    repo = DatumsRepository(RefusedOnce(real), sleep=sleeps.append)
+    repo.put_many(prepared(readings(25)))
+    assert calls["n"] == 2 and len(all_stored(repo)) == 25
+
+
+# ------------------------------------------------------------------ pages and cursors
+def test_pages_cover_every_item_once_whatever_the_limit(aws) -> None:
+    repo = repositories().datums
+    meter = [smbg(format_utc(NOW - timedelta(hours=h))) for h in range(9)]
+    repo.put_many(prepared(readings(57) + meter))
+    for limit in (1, 7, 57, 66, 1000):
+        seen, cursor = [], None
+        while True:
+            page = repo.page(ALICE.user_id, ["cbg", "smbg"], "", "9999", limit=limit, cursor=cursor)
+            assert len(page.items) <= limit
+            seen.extend(page.items)
+            cursor = page.cursor
+            if cursor is None:
+                break
+        assert len(seen) == 66 and len({d["id"] for d in seen}) == 66
+
+
+def test_a_page_stays_under_its_byte_budget(aws) -> None:
+    repo = repositories().datums
+    repo.put_many(prepared([cbg(format_utc(NOW - timedelta(minutes=m)), note="x" * 10_000)
+                            for m in range(20)]))  # fmt: skip
+    page = repo.page(ALICE.user_id, ["cbg"], "", "9999", limit=1000, max_bytes=50_000)
+    assert 1 <= len(page.items) <= 5 and page.cursor
+
+
+def test_a_cursor_is_opaque_and_bound_to_its_query(aws) -> None:
+    repo = repositories().datums
+    repo.put_many(prepared(readings(5)))
+    page = repo.page(ALICE.user_id, ["cbg"], "", "9999", limit=2)
+    assert page.cursor and "LastEvaluatedKey" not in page.cursor and "{" not in page.cursor
+    # Another window that excludes the cursor's position: refused, not a DynamoDB error.
+    with pytest.raises(BadRequest):
+        repo.page(ALICE.user_id, ["cbg"], "2030", "9999", limit=2, cursor=page.cursor)
+    for garbage in ("%%%", "e30", "W10", "x" * 5000, "eyJ0IjoxLCJrIjoyfQ"):
+        with pytest.raises(BadRequest):
+            repo.page(ALICE.user_id, ["cbg"], "", "9999", limit=2, cursor=garbage)
+
+
+def test_someone_elses_cursor_reads_only_your_own_data(aws) -> None:
+    repo = repositories().datums
+    repo.put_many(prepared(readings(5), user_id="bob0000000"))
+    repo.put_many(prepared(readings(5)))
+    bobs = repo.page("bob0000000", ["cbg"], "", "9999", limit=2)
+    mine = repo.page(ALICE.user_id, ["cbg"], "", "9999", limit=100, cursor=bobs.cursor)
+    assert {d["userId"] for d in mine.items} == {ALICE.user_id}
+
+
+def test_latest_is_newest_first_and_filters(aws) -> None:
+    repo = repositories().datums
+    repo.put_many(prepared(readings(30)))
+    newest = repo.latest(ALICE.user_id, "cbg", "", "9999", 4)
+    times = [d["time"] for d in newest]
+    assert times == sorted(times, reverse=True) and len(times) == 4
+    odd = repo.latest(ALICE.user_id, "cbg", "", "9999", 3, keep=lambda d: d["originalValue"] % 2)
+    assert [d["originalValue"] % 2 for d in odd] == [1, 1, 1]
+
+
+def test_find_by_id_is_per_user(aws) -> None:
+    repo = repositories().datums
+    (item,) = prepared([basal(format_utc(NOW))])
+    repo.put_many([item])
+    found = repo.find(ALICE.user_id, item["id"])
+    assert found is not None and found[0].type == "basal" and found[1]["id"] == item["id"]
+    assert repo.find("someone123", item["id"]) is None
+    assert repo.find(ALICE.user_id, "0" * 32) is None
+
+
+# ------------------------------------------------------------------ legacy, any order
+LEGACY_BATCH: list[dict[str, Any]] = [
+    BOLUS,
+    WIZARD,
+    {**WIZARD, "time": "2016-06-14T18:30:00.000Z", "guid": "w2",
+     "bolus": {**BOLUS, "time": "2016-06-14T18:30:00.000Z", "guid": "only-embedded"}},
+    {"type": "deviceEvent", "subType": "alarm", "alarmType": "no_insulin",
+     "deviceId": "DevId0987654321", "time": "2016-06-14T19:00:00.000Z",
+     "status": {"type": "deviceEvent", "subType": "status", "status": "suspended",
+                "reason": {"suspended": "automatic"}, "deviceId": "DevId0987654321",
+                "time": "2016-06-14T19:00:00.000Z"}},
+    {"type": "deviceEvent", "subType": "status", "status": "suspended",
+     "reason": {"suspended": "automatic"}, "deviceId": "DevId0987654321",
+     "time": "2016-06-14T19:00:00.000Z", "duration": 600000},
+    cbg("2016-06-14T17:55:00.000Z", 112),
+    cbg("2016-06-14T17:55:00.000Z", 112),  # the same reading twice
+    smbg("2016-06-14T18:01:00.000Z", 6.2),
+    basal("2016-06-14T17:00:00.000Z"),
+]  # fmt: skip
+
+
+def _legacy_items(repos: Repositories, user_id: str) -> list[str]:
+    caller = Caller(user_id, "patient", Via.SESSION)
+    page = ingest.read_data(caller, user_id, {"limit": "5000"}, repos)
+    shared = {"userId", "uploadId"}
+    return sorted(json.dumps({k: v for k, v in d.items() if k not in shared}, sort_keys=True)
+                  for d in page.items)  # fmt: skip
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(order=st.permutations(range(len(LEGACY_BATCH))), cut=st.integers(0, len(LEGACY_BATCH)))
+def test_any_permutation_of_a_legacy_batch_stores_the_same_items(aws, order, cut) -> None:
+    repos = repositories()
+
+    def upload(user_id: str, *batches: list[dict[str, Any]]) -> list[str]:
+        caller = Caller(user_id, "patient", Via.SESSION)
+        for batch in batches:
+            if batch:
+                ingest.upload_legacy(caller, user_id, copy.deepcopy(batch), repos, now=NOW)
+        return _legacy_items(repos, user_id)
+
+    reference = upload("ref" + uuid.uuid4().hex[:7], LEGACY_BATCH)
+    shuffled = [LEGACY_BATCH[i] for i in order]
+    # In one request, and split in two requests at any point: the same items.
+    assert upload("one" + uuid.uuid4().hex[:7], shuffled) == reference
+    assert upload("two" + uuid.uuid4().hex[:7], shuffled[:cut], shuffled[cut:]) == reference
+    assert len(reference) == 9

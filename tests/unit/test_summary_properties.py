@@ -1,0 +1,235 @@
+"""Properties: percentages add up, means lie in range, order never matters, and an incremental
+update equals a full recompute, bucket for bucket and bit for bit."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tidewater.domain.summary import (
+    BGM,
+    CGM,
+    HOUR_MS,
+    Buckets,
+    Sample,
+    build_buckets,
+    compute_periods,
+    summarize,
+    update_buckets,
+)
+from tidewater.domain.summary.samples import cgm_duration
+from tidewater.domain.timeutil import format_utc, from_epoch_ms
+
+BASE = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+SEC = 1_000
+DAY = 24 * HOUR_MS
+DEVICES = ["DexG6-1", "AbbottFreeStyleLibre-2", "AbbottFreeStyleLibre3-3", "BrandX-4"]
+BANDS = ["inVeryLow", "inLow", "inTarget", "inHigh", "inVeryHigh"]
+
+values_mgdl = st.integers(39, 401)
+values_mmol = st.sampled_from([2.2, 2.9, 3.0, 3.8, 3.9, 5.5, 10.0, 10.1, 13.9, 14.0, 19.4, 25.0])
+
+
+@st.composite
+def reading(draw: st.DrawFn, time_ms: int, kind: str, device: str | None = None) -> Sample:
+    device = device or draw(st.sampled_from(DEVICES))
+    if draw(st.booleans()):
+        units, value = "mg/dL", float(draw(values_mgdl))
+        mmol = value / 18.01559
+    else:
+        units, value = "mmol/L", draw(values_mmol)
+        mmol = value
+    duration = 0
+    if kind == CGM:
+        interval = draw(st.sampled_from([None, None, None, 60_000, 300_000, 900_000, 3_600_000]))
+        duration = cgm_duration(device, interval)
+    return Sample(time_ms, mmol, units, value, duration, device, kind)
+
+
+@st.composite
+def series(draw: st.DrawFn, kind: str = CGM) -> list[Sample]:
+    """One or two devices with their own cadence and jitter, plus a few far-off readings."""
+    out: list[Sample] = []
+    for _ in range(draw(st.integers(1, 2))):
+        device = draw(st.sampled_from(DEVICES))
+        step = draw(st.sampled_from([60, 290, 300, 310, 900, 1800])) * SEC
+        start = BASE + draw(st.integers(0, 3 * 3600)) * SEC
+        for i in range(draw(st.integers(0, 40))):
+            jitter = draw(st.integers(-15, 15)) * SEC
+            out.append(draw(reading(start + i * step + jitter, kind, device)))
+    # Window edges are 60 days apart: readings near them move in and out as the newest changes.
+    far = st.one_of(
+        st.integers(-75 * DAY, 75 * DAY),
+        st.integers(60 * DAY - 3 * HOUR_MS, 60 * DAY + 3 * HOUR_MS),
+        st.integers(-60 * DAY - 3 * HOUR_MS, -60 * DAY + 3 * HOUR_MS),
+    )
+    for offset in draw(st.lists(far, max_size=4)):
+        out.append(draw(reading(BASE + offset, kind)))
+    return out
+
+
+@st.composite
+def change(
+    draw: st.DrawFn, old: list[Sample], kind: str
+) -> tuple[list[tuple[int, int]], list[Sample]]:
+    """Up to three ranges [a, b) and the data after they changed: some readings kept, some new."""
+    times = [s.time_ms for s in old] or [BASE]
+    ranges = []
+    for _ in range(draw(st.integers(1, 3))):
+        a = draw(
+            st.one_of(
+                st.integers(min(times) - 2 * HOUR_MS, max(times) + 2 * HOUR_MS),
+                # Just before a reading (often the newest): where chains and windows move.
+                st.sampled_from([*times, max(times)]).map(lambda t: t - 7 * SEC),
+            )
+        )
+        b = a + draw(st.sampled_from([1, 60 * SEC, HOUR_MS, 5 * HOUR_MS, 3 * DAY, 80 * DAY]))
+        ranges.append((a, b + draw(st.integers(0, HOUR_MS))))
+
+    def changed(t: int) -> bool:
+        return any(a <= t < b for a, b in ranges)
+
+    keep = draw(st.sampled_from(["none", "some", "all"]))
+    kept = [
+        s
+        for s in old
+        if not changed(s.time_ms) or keep == "all" or (keep == "some" and draw(st.booleans()))
+    ]
+    added = [
+        draw(reading(t, kind))
+        for a, b in ranges
+        for t in draw(st.lists(st.integers(a, b - 1), max_size=10))
+    ]
+    return ranges, kept + added
+
+
+def incremental_equals_full(
+    old: list[Sample], ranges: list[tuple[int, int]], new: list[Sample], kind: str
+) -> None:
+    stored = build_buckets(old, kind)
+    stored = Buckets.from_dict(json.loads(json.dumps(stored.to_dict())))
+    shuffle = random.Random(len(new)).shuffle
+
+    def load(lo: int, hi: int) -> list[Sample]:
+        found = [s for s in new if lo <= s.time_ms < hi]
+        shuffle(found)
+        return found
+
+    updated = update_buckets(stored, ranges, load)
+    full = build_buckets(new, kind)
+    assert updated == full
+    assert compute_periods(updated) == compute_periods(full)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_incremental_update_equals_full_recompute_cgm(data: st.DataObject) -> None:
+    old = data.draw(series(CGM))
+    ranges, new = data.draw(change(old, CGM))
+    incremental_equals_full(old, ranges, new, CGM)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_incremental_update_equals_full_recompute_bgm(data: st.DataObject) -> None:
+    old = data.draw(series(BGM))
+    ranges, new = data.draw(change(old, BGM))
+    incremental_equals_full(old, ranges, new, BGM)
+
+
+def test_appending_an_hour_loads_only_that_hour() -> None:
+    samples = [
+        Sample(BASE + i * 300 * SEC, 6.0, "mmol/L", 6.0, 5, "DexG6-1", CGM) for i in range(600)
+    ]
+    stored = build_buckets(samples[:-12], CGM)
+    calls: list[tuple[int, int]] = []
+
+    def load(lo: int, hi: int) -> list[Sample]:
+        calls.append((lo, hi))
+        return [s for s in samples if lo <= s.time_ms < hi]
+
+    first, last = samples[-12].time_ms, samples[-1].time_ms
+    updated = update_buckets(stored, [(first, last + 1)], load)
+    assert updated == build_buckets(samples, CGM)
+    assert calls == [(first, first + HOUR_MS)]
+
+    # Deleting an hour's :55 reading moves its blackout, but not past the hour: no spill-over.
+    calls.clear()
+    gone = samples[11].time_ms
+    remaining = [s for s in samples if s.time_ms != gone]
+    stored = build_buckets(samples, CGM)
+    samples = remaining
+    updated = update_buckets(stored, [(gone, gone + 1)], load)
+    assert updated == build_buckets(remaining, CGM)
+    assert calls == [(BASE, BASE + HOUR_MS)]
+
+
+def test_window_moving_back_loads_the_hours_it_regains() -> None:
+    def cgm(t: int) -> Sample:
+        return Sample(t, 6.0, "mmol/L", 6.0, 5, "DexG6-1", CGM)
+
+    oldest, newest = cgm(BASE + 10 * 60 * SEC), cgm(BASE + 1440 * HOUR_MS + 30 * 60 * SEC)
+    before = [oldest, cgm(BASE + 1439 * HOUR_MS + 10 * 60 * SEC), newest]
+    stored = build_buckets(before, CGM)
+    assert BASE not in stored.hours
+    after = before[:-1]
+    updated = update_buckets(
+        stored,
+        [(newest.time_ms, newest.time_ms + 1)],
+        lambda lo, hi: [s for s in after if lo <= s.time_ms < hi],
+    )
+    assert updated == build_buckets(after, CGM)
+    assert BASE in updated.hours
+
+
+def as_datum(s: Sample) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": "cbg" if s.kind == CGM else "smbg",
+        "units": s.units,
+        "value": s.value,
+        "time": format_utc(from_epoch_ms(s.time_ms)),
+        "deviceId": s.device_id,
+    }
+    if s.kind == CGM and s.duration != cgm_duration(s.device_id):
+        out["sampleInterval"] = s.duration * 60_000
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(series(CGM), series(BGM), st.randoms(use_true_random=False))
+def test_upload_order_and_duplicates_do_not_matter(
+    cgm: list[Sample], bgm: list[Sample], rng: random.Random
+) -> None:
+    datums = [as_datum(s) for s in cgm + bgm]
+    again = datums + datums[: len(datums) // 2]
+    rng.shuffle(again)
+    assert summarize(again) == summarize(datums)
+
+
+@settings(max_examples=150, deadline=None)
+@given(series(CGM), series(BGM))
+def test_percentages_sum_to_one_and_means_lie_between_min_and_max(
+    cgm: list[Sample], bgm: list[Sample]
+) -> None:
+    for kind, samples in ((CGM, cgm), (BGM, bgm)):
+        for period in compute_periods(build_buckets(samples, kind)).values():
+            if "inTarget" in period:
+                assert math.isclose(sum(period[n]["percent"] for n in BANDS), 1.0)
+                low = period["inVeryLow"]["percent"] + period["inLow"]["percent"]
+                high = period["inHigh"]["percent"] + period["inVeryHigh"]["percent"]
+                assert math.isclose(period["inAnyLow"]["percent"], low)
+                assert math.isclose(period["inAnyHigh"]["percent"], high)
+                assert period["inExtremeHigh"]["records"] <= period["inVeryHigh"]["records"]
+                assert all(0 <= period[n]["percent"] <= 1 for n in BANDS)
+            if "averageGlucoseMmol" in period:
+                mean = period["averageGlucoseMmol"]
+                lo = min(s.mmol for s in samples)
+                hi = max(s.mmol for s in samples)
+                assert lo * (1 - 1e-12) <= mean <= hi * (1 + 1e-12)
+                assert period["standardDeviation"] <= (hi - lo) / 2 * (1 + 1e-9) + 1e-12
+            assert 0 <= period["total"]["percent"] <= 1

@@ -1,0 +1,177 @@
+"""Datums become Samples: units, reported values, durations, and the range table."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tidewater.domain.summary import BGM, CGM, Sample, sample_from_datum
+from tidewater.domain.summary.samples import (
+    EXTREME_HIGH,
+    HIGH,
+    LOW,
+    TARGET,
+    VERY_HIGH,
+    VERY_LOW,
+    band,
+    cgm_duration,
+)
+
+T = "2024-01-01T00:00:00Z"
+T_MS = 1_704_067_200_000
+
+
+def datum(**fields: Any) -> dict[str, Any]:
+    return {"type": "cbg", "units": "mg/dL", "value": 120, "time": T, "deviceId": "d"} | fields
+
+
+def test_raw_mgdl_datum_is_converted_to_mmol_unrounded() -> None:
+    s = sample_from_datum(datum(value=32))
+    assert s == Sample(T_MS, 1.7762393571345707, "mg/dL", 32, 5, "d", CGM)
+
+
+@pytest.mark.parametrize("units", ["mg/dL", "mg/dl"])
+def test_both_mgdl_spellings_are_accepted(units: str) -> None:
+    s = sample_from_datum(datum(units=units, value=85))
+    assert s is not None
+    assert (s.mmol, s.units, s.value) == (4.718135792388703, "mg/dL", 85)
+
+
+@pytest.mark.parametrize("units", ["mmol/L", "mmol/l"])
+def test_both_mmol_spellings_are_accepted(units: str) -> None:
+    s = sample_from_datum(datum(units=units, value=5.5))
+    assert s is not None
+    assert (s.mmol, s.units, s.value) == (5.5, "mmol/L", 5.5)
+
+
+def test_stored_datum_keeps_mmol_value_and_classifies_by_original() -> None:
+    stored = datum(units="mmol/L", value=70 / 18.01559, originalUnits="mg/dL", originalValue=70)
+    s = sample_from_datum(stored)
+    assert s is not None
+    assert s.mmol == 70 / 18.01559
+    assert (s.units, s.value) == ("mg/dL", 70)
+    # 3.885... mmol/L is Low in the mmol/L column, but the device said 70 mg/dL: Target.
+    assert band(s.units, s.value) == TARGET
+    assert band("mmol/L", s.mmol) == LOW
+
+
+def test_raw_and_stored_forms_give_the_same_sample() -> None:
+    raw = sample_from_datum(datum(value=143))
+    stored = sample_from_datum(
+        datum(units="mmol/L", value=143 / 18.01559, originalUnits="mg/dL", originalValue=143)
+    )
+    assert raw == stored
+
+
+def test_smbg_is_bgm_without_duration_and_other_types_are_ignored() -> None:
+    s = sample_from_datum(datum(type="smbg", sampleInterval=300_000))
+    assert s is not None
+    assert (s.kind, s.duration) == (BGM, 0)
+    assert sample_from_datum(datum(type="basal")) is None
+    assert sample_from_datum({"type": "wizard"}) is None
+
+
+def test_times_with_offsets_and_fractions_are_exact_ms() -> None:
+    def ms(time: str) -> int:
+        s = sample_from_datum(datum(time=time))
+        assert s is not None
+        return s.time_ms
+
+    assert ms("2024-01-01T01:00:00.123+01:00") == T_MS + 123
+    assert ms("2024-01-01T00:00:00.123Z") == T_MS + 123
+    assert ms("2024-01-01T00:00:00.1239Z") == T_MS + 123
+    assert ms("2023-12-31T23:59:59.999Z") == T_MS - 1
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"units": "mg"},
+        {"value": None},
+        {"value": True},
+        {"value": float("nan")},
+        {"time": "2024-01-01 00:00:00"},
+        {"time": "2024-W01-1T00:00:00.000Z"},
+        {"sampleInterval": 0},
+        {"sampleInterval": "300000"},
+    ],
+)
+def test_malformed_glucose_datums_are_rejected(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        sample_from_datum(datum(**bad))
+
+
+@pytest.mark.parametrize(
+    ("device", "interval", "minutes"),
+    [
+        ("DexG6-123", None, 5),
+        ("AbbottFreeStyleLibre-abc", None, 15),
+        ("AbbottFreeStyleLibre2-abc", None, 15),
+        ("AbbottFreeStyleLibre3-abc", None, 5),
+        ("AbbottFreeStyleLibre-abc", 60_000, 1),
+        ("DexG6-123", 900_000, 15),
+        ("DexG6-123", 299_999, 4),
+        ("DexG6-123", 30_000, 1),
+    ],
+)
+def test_duration_by_device_and_sample_interval(
+    device: str, interval: int | None, minutes: int
+) -> None:
+    assert cgm_duration(device, interval) == minutes
+
+
+MGDL_TABLE = [
+    (53, VERY_LOW),
+    (54, LOW),
+    (69, LOW),
+    (70, TARGET),
+    (180, TARGET),
+    (181, HIGH),
+    (250, HIGH),
+    (251, VERY_HIGH),
+    (349, VERY_HIGH),
+    (350, EXTREME_HIGH),
+]
+MMOL_TABLE = [
+    (2.9, VERY_LOW),
+    (3.0, LOW),
+    (3.8, LOW),
+    (3.9, TARGET),
+    (10.0, TARGET),
+    (10.1, HIGH),
+    (13.9, HIGH),
+    (14.0, VERY_HIGH),
+    (19.3, VERY_HIGH),
+    (19.4, EXTREME_HIGH),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), MGDL_TABLE)
+def test_mgdl_boundaries_follow_the_published_table(value: float, expected: int) -> None:
+    assert band("mg/dL", value) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), MMOL_TABLE)
+def test_mmol_boundaries_follow_the_published_table(value: float, expected: int) -> None:
+    assert band("mmol/L", value) == expected
+
+
+def test_fractional_mgdl_between_boundaries() -> None:
+    assert band("mg/dL", 53.9) == VERY_LOW
+    assert band("mg/dL", 69.9) == LOW
+    assert band("mg/dL", 180.1) == HIGH
+    assert band("mg/dL", 349.9) == VERY_HIGH
+
+
+def test_stored_numbers_may_come_back_as_decimal() -> None:
+    mmol = 143 / 18.01559
+    stored = datum(
+        units="mmol/L",
+        value=Decimal(repr(mmol)),
+        originalUnits="mg/dL",
+        originalValue=Decimal(143),
+        sampleInterval=Decimal(900000),
+    )
+    assert sample_from_datum(stored) == Sample(T_MS, mmol, "mg/dL", 143, 15, "d", CGM)

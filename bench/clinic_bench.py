@@ -19,17 +19,10 @@ PATIENTS = int(os.environ.get("CLINIC_BENCH_PATIENTS", "10000"))
 
 
 def main() -> int:
-    from moto import mock_aws
-
-    from tidewater.local.aws import LOCAL_CREDENTIALS, create_resources
+    from tidewater.local.aws import in_process
     from tidewater.local.cfn import Template
 
-    os.environ.update(LOCAL_CREDENTIALS)
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    template = Template(ROOT / "template.yaml")
-    with mock_aws():
-        refs = create_resources(template)
-        os.environ.update(template.environment({"Stage": "bench", **refs}))
+    with in_process(Template(ROOT / "template.yaml"), stage="bench"):
         run()
     return 0
 

@@ -6,7 +6,6 @@ summary (from nothing), then one new hour of CGM (the usual case).
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections import Counter
@@ -28,17 +27,10 @@ def _counting_call(self: Any, operation: str, params: Any) -> Any:
 
 
 def main() -> int:
-    from moto import mock_aws
-
-    from tidewater.local.aws import LOCAL_CREDENTIALS, create_resources
+    from tidewater.local.aws import in_process
     from tidewater.local.cfn import Template
 
-    os.environ.update(LOCAL_CREDENTIALS)
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    template = Template(ROOT / "template.yaml")
-    with mock_aws():
-        refs = create_resources(template)
-        os.environ.update(template.environment({"Stage": "bench", **refs}))
+    with in_process(Template(ROOT / "template.yaml"), stage="bench"):
         run()
     return 0
 

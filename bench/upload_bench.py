@@ -30,12 +30,11 @@ for extra in (ROOT / "layers" / "core", ROOT):
         sys.path.insert(0, str(extra))
 
 import botocore.session  # noqa: E402
-from moto import mock_aws  # noqa: E402
 
 from bench import ingest_bench  # noqa: E402
 from tidewater.domain.identity import Caller, Via  # noqa: E402
 from tidewater.domain.timeutil import format_utc  # noqa: E402
-from tidewater.local.aws import LOCAL_CREDENTIALS, create_resources  # noqa: E402
+from tidewater.local.aws import in_process  # noqa: E402
 from tidewater.local.cfn import Template  # noqa: E402
 
 COUNT = 1000
@@ -90,15 +89,9 @@ def measure(label: str, action: Any) -> Counter[str]:
 
 
 def main() -> None:
-    for name, value in LOCAL_CREDENTIALS.items():
-        os.environ[name] = value
-    os.environ.pop("AWS_ENDPOINT_URL", None)
     os.environ["POWERTOOLS_LOG_LEVEL"] = os.environ["LOG_LEVEL"] = "WARNING"
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-    template = Template(ROOT / "template.yaml")
-    with mock_aws():
-        refs = create_resources(template)
-        os.environ.update(template.environment({"Stage": "bench", **refs}))
+    with in_process(Template(ROOT / "template.yaml"), stage="bench"):
         count_dynamodb_calls()
         from tidewater.services import ingest, nightscout
         from tidewater.store.repos import repositories

@@ -21,32 +21,23 @@ def template():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def aws(template, monkeypatch) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """moto's mock_aws with every table and bucket of the template, and the functions'
-    environment resolved as the local stack resolves it."""
-    from moto import mock_aws
-
+    """moto's mock_aws with every table, bucket, user pool and secret of the template, and
+    the functions' environment resolved as the local stack resolves it."""
     from tidewater import settings
-    from tidewater.local.aws import LOCAL_CREDENTIALS, create_resources
-    from tidewater.store import repos
-
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in LOCAL_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     from tidewater.api import tokens
+    from tidewater.local.aws import in_process
+    from tidewater.store import repos
 
     # In process, mock_aws intercepts the SDK but not a plain HTTPS fetch: the keys moto signs
     # its tokens with are handed to the verifier directly (over HTTP in tests/e2e).
     monkeypatch.setattr(tokens, "http_jwks", lambda url: moto_jwks)
-    tokens.verifier_for.cache_clear()
-    with mock_aws():
-        refs = create_resources(template)
-        for name, value in template.environment({"Stage": "test", **refs}).items():
-            monkeypatch.setenv(name, value)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    with in_process(template):
+        tokens.verifier_for.cache_clear()
         settings.current.cache_clear()
         repos.repositories.cache_clear()
         yield
+    tokens.verifier_for.cache_clear()
     settings.current.cache_clear()
     repos.repositories.cache_clear()
 

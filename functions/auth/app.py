@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tidewater.api.body import json_body
 from tidewater.api.caller import current_caller
 from tidewater.api.http import make_app
 from tidewater.api.tokens import verifier_for
@@ -35,10 +36,7 @@ def login() -> Response:
 
 @app.post("/v1/users")
 def sign_up() -> Response:
-    repos = repositories()
-    body = app.current_event.json_body
-    profile = auth.sign_up(body, repos, utcnow())
-    token = repos.identity.authenticate(body["email"].strip().lower(), body["password"])
+    profile, token = auth.sign_up_with_session(json_body(app), repositories(), utcnow())
     return _session_response(201, {"data": profile.as_dict()}, token)
 
 
@@ -50,7 +48,7 @@ def get_profile(user_id: str) -> dict:
 @app.put("/v1/users/<user_id>/nightscout")
 def put_nightscout_secret(user_id: str) -> dict:
     auth.set_nightscout_secret(
-        current_caller(app), user_id, app.current_event.json_body, repositories()
+        current_caller(app), user_id, json_body(app), repositories()
     )
     return {"data": {"nightscout": "configured"}}
 

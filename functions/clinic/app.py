@@ -4,6 +4,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tidewater.api.body import json_body
 from tidewater.api.caller import current_caller
 from tidewater.api.http import make_app
 from tidewater.domain.timeutil import utcnow
@@ -19,7 +20,7 @@ def _params() -> dict[str, str]:
 
 
 def _body() -> object:
-    return app.current_event.json_body if app.current_event.body else {}
+    return json_body(app) or {}
 
 
 @app.post("/v1/clinics")

@@ -3,9 +3,9 @@
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tidewater.api.caller import current_caller
+from tidewater.api.body import json_body
+from tidewater.api.caller import caller_or_anonymous, current_caller
 from tidewater.api.http import make_app
-from tidewater.domain.identity import Caller
 from tidewater.domain.timeutil import utcnow
 from tidewater.observability import logger, metrics
 from tidewater.services import donations
@@ -22,7 +22,7 @@ def get_consent(user_id: str) -> dict:
 @app.put("/v1/users/<user_id>/donation")
 def put_consent(user_id: str) -> dict:
     consent = donations.set_consent(
-        current_caller(app), user_id, app.current_event.json_body, repositories(), utcnow()
+        current_caller(app), user_id, json_body(app), repositories(), utcnow()
     )
     return {"data": consent.as_dict()}
 
@@ -30,8 +30,7 @@ def put_consent(user_id: str) -> dict:
 @app.get("/v1/donations/slices")
 def list_slices() -> dict:
     # Possibly anonymous: the deployment may make this route public (PublicDonations).
-    caller = Caller.from_context(app.current_event.request_context.authorizer.get_lambda)
-    return {"data": donations.slices(caller, repositories())}
+    return {"data": donations.slices(caller_or_anonymous(app), repositories())}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

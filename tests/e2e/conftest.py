@@ -106,7 +106,7 @@ def stop_stack(stack: Stack) -> str:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    running = start_stack(None, "--demo")
+    running = start_stack(None, "--demo", "--no-demo-data")
     yield running
     stop_stack(running)
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -178,3 +180,23 @@ def create_resources(
                 PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"],
             )
     return {**create_identity(template, session), **create_secrets(template, session)}
+
+
+@contextmanager
+def in_process(template: Template, stage: str = "test") -> Iterator[dict[str, str]]:
+    """moto's `mock_aws` in this process, with every resource of the template created and
+    the functions' environment set as the local stack sets it (restored on exit). For tests
+    and benchmarks; yields that environment."""
+    from moto import mock_aws
+
+    saved = dict(os.environ)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ.update(LOCAL_CREDENTIALS)
+    try:
+        with mock_aws():
+            env = template.environment({"Stage": stage, **create_resources(template)})
+            os.environ.update(env)
+            yield env
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

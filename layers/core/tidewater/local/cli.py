@@ -57,6 +57,7 @@ def cmd_local(args: argparse.Namespace) -> int:
             data_dir=data_dir,
             schedules=not args.no_schedules,
             demo=args.demo,
+            demo_data=not args.no_demo_data,
             verbose=args.verbose,
         )
     )
@@ -91,6 +92,8 @@ def cmd_local(args: argparse.Namespace) -> int:
         for account in stack.demo_accounts:
             print(f"    {account.email:<24} {account.role:<10} userId {account.user_id}")
         print(f"  Demo clinic {stack.demo_clinic} (Carol's; Alice and Bob share with it)")
+        if not args.no_demo_data:
+            print("  Alice and Bob have two weeks of CGM data, summarised.")
         print(f"  A session token for scripts: tidewater login EMAIL --port {args.port}")
     for schedule in stack.template.schedules() if not args.no_schedules else []:
         name = stack.functions.specs[schedule.function].name
@@ -168,6 +171,7 @@ def parser() -> argparse.ArgumentParser:
     local = commands.add_parser("local", help="run the whole stack on 127.0.0.1")
     local.add_argument("--port", type=int, default=3000)
     local.add_argument("--demo", action="store_true", help="create demo accounts and data")
+    local.add_argument("--no-demo-data", action="store_true", help="demo accounts, no data")
     local.add_argument("--data-dir", default=".tidewater", help="where state is kept")
     local.add_argument("--no-persist", action="store_true", help="keep state in memory only")
     local.add_argument("--no-schedules", action="store_true", help="fire no schedules")

@@ -6,12 +6,15 @@ keeps Cognito users in memory only: they are made again at every start).
 
 from __future__ import annotations
 
+import math
+import random
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from tidewater.domain.errors import Conflict
 from tidewater.domain.identity import Caller, Via
-from tidewater.domain.timeutil import utcnow
-from tidewater.services import auth, clinics
+from tidewater.domain.timeutil import format_utc, utcnow
+from tidewater.services import auth, clinics, ingest, summarizer
 from tidewater.store.identity import NewUser
 from tidewater.store.repos import Repositories
 
@@ -67,3 +70,46 @@ def create_demo_accounts(repos: Repositories) -> list[DemoAccount]:
                 )
             )
     return list(DEMO_ACCOUNTS)
+
+
+# Each demo patient's CGM: (mean mg/dL, daily swing, noise, share of time very low).
+_PROFILES = {"de00000001": (130.0, 35.0, 12.0, 0.0), "de00000002": (175.0, 70.0, 25.0, 0.03)}
+DEMO_DAYS = 14
+
+
+def create_demo_data(repos: Repositories, now: datetime | None = None) -> int:
+    """Two weeks of 5-min CGM for each demo patient who has none yet, uploaded through the
+    upload service (a dataset per patient), then summarised: the demo clinic's list has
+    numbers from the start. Returns the datums stored."""
+    now = (now or utcnow()).replace(second=0, microsecond=0)
+    stored = 0
+    for user_id, (mean, swing, noise, lows) in _PROFILES.items():
+        caller = Caller(user_id, "patient", Via.SESSION)
+        if repos.datums.latest(user_id, "cbg", "0000", "9999", 1):
+            continue
+        rng = random.Random(user_id)  # the same demo every time
+        start = now - timedelta(days=DEMO_DAYS)
+        datums = []
+        for n in range(DEMO_DAYS * 288):
+            at = start + timedelta(minutes=5 * n)
+            day_phase = 2 * math.pi * (at.hour * 60 + at.minute) / 1440
+            value = mean + swing * math.sin(day_phase - 1.0) + rng.gauss(0, noise)
+            if rng.random() < lows:
+                value = rng.uniform(40, 53)
+            datums.append(
+                {
+                    "type": "cbg",
+                    "units": "mg/dL",
+                    "value": round(min(max(value, 40), 400)),
+                    "deviceId": "DemoCGM_0001",
+                    "time": format_utc(at),
+                }
+            )
+        dataset = ingest.create_dataset(
+            caller, user_id, {"client": {"name": "org.tidewater.demo", "version": "1.0"}}, repos
+        )
+        for chunk in range(0, len(datums), 1000):
+            stored += ingest.upload(caller, dataset.id, datums[chunk : chunk + 1000], repos).stored
+    if stored:
+        summarizer.run_iteration(repos)
+    return stored

@@ -24,6 +24,7 @@ class StackOptions:
     data_dir: Path | None = None
     schedules: bool = True
     demo: bool = False
+    demo_data: bool = True
     verbose: bool = False
     log: Callable[[str], None] = field(default=print)
 
@@ -57,11 +58,17 @@ class LocalStack:
             if restored:
                 self.options.log(f"restored {restored} items from {self.options.data_dir}")
         if self.options.demo:
-            from tidewater.local.demo import create_demo_accounts, create_demo_clinic
+            from tidewater.local.demo import (
+                create_demo_accounts,
+                create_demo_clinic,
+                create_demo_data,
+            )
             from tidewater.store.repos import repositories
 
             self.demo_accounts = create_demo_accounts(repositories())
             self.demo_clinic = create_demo_clinic(repositories())
+            if self.options.demo_data:
+                create_demo_data(repositories())
         schedules = self.template.schedules()
         scheduled = {self.functions.specs[s.function].name: s.payload for s in schedules}
         gateway = Gateway(self.functions, scheduled)

@@ -139,6 +139,12 @@ def sign_up(body: Any, repos: Repositories, now: datetime, user_id: str | None =
     return profile
 
 
+def sign_up_with_session(body: Any, repos: Repositories, now: datetime) -> tuple[Profile, str]:
+    """Sign-up, then the new account's first session token (Tidepool's sign-up logs in)."""
+    profile = sign_up(body, repos, now)
+    return profile, repos.identity.authenticate(body["email"].strip().lower(), body["password"])
+
+
 def profile(caller: Caller, user_id: str, repos: Repositories) -> Profile:
     require(caller, Action.READ, user_id, repos)
     return repos.accounts.profile(user_id)

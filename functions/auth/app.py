@@ -47,9 +47,7 @@ def get_profile(user_id: str) -> dict:
 
 @app.put("/v1/users/<user_id>/nightscout")
 def put_nightscout_secret(user_id: str) -> dict:
-    auth.set_nightscout_secret(
-        current_caller(app), user_id, json_body(app), repositories()
-    )
+    auth.set_nightscout_secret(current_caller(app), user_id, json_body(app), repositories())
     return {"data": {"nightscout": "configured"}}
 
 

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from pynamodb.connection import Connection
@@ -322,6 +321,8 @@ class SlicesBucket:
         if self._client is None:
             # SigV4 presigned URLs (SigV2 is refused by S3 in newer regions).
             config = Config(signature_version="s3v4")
+            import boto3  # here: only the functions that touch S3 pay for its import
+
             self._client = boto3.client("s3", region_name=self.region, config=config)
         return self._client
 

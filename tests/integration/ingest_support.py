@@ -15,6 +15,7 @@ import botocore.session
 from botocore.exceptions import ClientError
 
 from tests.conftest import load_event
+from tests.spec_examples import BOLUS_ID, SPEC_BOLUS, SPEC_WIZARD, WIZARD_ID
 from tidewater.domain.identity import Caller, Via
 
 ALICE = Caller("a1a1a1a1a1", "patient", Via.SESSION)
@@ -25,40 +26,9 @@ ALICE_NIGHTSCOUT = Caller(ALICE.user_id, "", Via.NIGHTSCOUT)
 CLIENT = {"client": {"name": "org.tidepool.uploader", "version": "2.53.0"}}
 
 # spec/linking-events.md, as a client sends them.
-BOLUS: dict[str, Any] = {
-    "type": "bolus",
-    "subType": "normal",
-    "normal": 1,
-    "clockDriftOffset": 0,
-    "conversionOffset": 0,
-    "deviceId": "DevId0987654321",
-    "deviceTime": "2016-06-14T10:52:45",
-    "guid": "4c2f3acc-8d1d-4df0-bc88-2fad64df8151",
-    "time": "2016-06-14T17:52:45.845Z",
-    "timezoneOffset": -420,
-    "uploadId": "SampleUploadId",
-}
+BOLUS: dict[str, Any] = SPEC_BOLUS
 EMBEDDED_BOLUS = {k: v for k, v in BOLUS.items() if k != "guid"}
-WIZARD: dict[str, Any] = {
-    "type": "wizard",
-    "bgInput": 32,
-    "bgTarget": {"target": 85, "high": 145},
-    "bolus": EMBEDDED_BOLUS,
-    "carbInput": 109,
-    "insulinCarbRatio": 6,
-    "insulinOnBoard": 20.032,
-    "insulinSensitivity": 6,
-    "recommended": {"carb": 18.25, "correction": 5.25, "net": 3.5},
-    "units": "mg/dL",
-    "clockDriftOffset": 0,
-    "conversionOffset": 0,
-    "deviceId": "DevId0987654321",
-    "deviceTime": "2016-06-14T10:52:45",
-    "guid": "b6a3e6b7-d44f-44bb-810e-189b8f2b03c2",
-    "time": "2016-06-14T17:52:45.845Z",
-    "timezoneOffset": -420,
-    "uploadId": "SampleUploadId",
-}
+WIZARD: dict[str, Any] = {**SPEC_WIZARD, "bolus": EMBEDDED_BOLUS}
 # The stored wizard, from the spec (server fields aside).
 STORED_WIZARD_VALUES = {
     "bgInput": 1.7762393571345707,
@@ -69,8 +39,7 @@ STORED_WIZARD_VALUES = {
     "insulinOnBoard": 20.032,
     "recommended": {"carb": 18.25, "correction": 5.25, "net": 3.5},
 }
-SPEC_BOLUS_ID = "hbnktcpbppt98g2a2o61qdc25k6kvo13"
-SPEC_WIZARD_ID = "aiipljcqrquq96pugkbr2bfj4mb4r2mv"
+SPEC_BOLUS_ID, SPEC_WIZARD_ID = BOLUS_ID, WIZARD_ID
 
 
 def cbg(time: str, value: float = 120, device: str = "G6-1", **fields: Any) -> dict[str, Any]:

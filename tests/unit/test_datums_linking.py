@@ -13,59 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.spec_examples import BOLUS_ID, SPEC_BOLUS, SPEC_WIZARD, WIZARD_ID
 from tidewater.domain.datums.pipeline import prepare, prepare_batch
 from tidewater.domain.errors import InvalidData
 
 NOW = datetime(2016, 6, 14, 18, 3, 50, 662000, tzinfo=UTC)
 CREATED = "2016-06-14T18:03:50.662Z"
-BOLUS_ID = "hbnktcpbppt98g2a2o61qdc25k6kvo13"
-WIZARD_ID = "aiipljcqrquq96pugkbr2bfj4mb4r2mv"
-
-# The spec's legacy upload, as written there.
-SPEC_BOLUS: dict[str, Any] = {
-    "type": "bolus",
-    "subType": "normal",
-    "normal": 1,
-    "clockDriftOffset": 0,
-    "conversionOffset": 0,
-    "deviceId": "DevId0987654321",
-    "deviceTime": "2016-06-14T10:52:45",
-    "guid": "4c2f3acc-8d1d-4df0-bc88-2fad64df8151",
-    "time": "2016-06-14T17:52:45.845Z",
-    "timezoneOffset": -420,
-    "uploadId": "SampleUploadId",
-}
-SPEC_WIZARD: dict[str, Any] = {
-    "type": "wizard",
-    "bgInput": 32,
-    "bgTarget": {"target": 85, "high": 145},
-    "bolus": {
-        "type": "bolus",
-        "subType": "normal",
-        "normal": 1,
-        "clockDriftOffset": 0,
-        "conversionOffset": 0,
-        "deviceId": "DevId0987654321",
-        "deviceTime": "2016-06-14T10:52:45",
-        "time": "2016-06-14T17:52:45.845Z",
-        "timezoneOffset": -420,
-        "uploadId": "SampleUploadId",
-    },
-    "carbInput": 109,
-    "insulinCarbRatio": 6,
-    "insulinOnBoard": 20.032,
-    "insulinSensitivity": 6,
-    "recommended": {"carb": 18.25, "correction": 5.25, "net": 3.5},
-    "units": "mg/dL",
-    "clockDriftOffset": 0,
-    "conversionOffset": 0,
-    "deviceId": "DevId0987654321",
-    "deviceTime": "2016-06-14T10:52:45",
-    "guid": "b6a3e6b7-d44f-44bb-810e-189b8f2b03c2",
-    "time": "2016-06-14T17:52:45.845Z",
-    "timezoneOffset": -420,
-    "uploadId": "SampleUploadId",
-}
 
 
 def stored_bolus(with_guid: bool = True) -> dict[str, Any]:

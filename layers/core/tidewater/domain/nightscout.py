@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from tidewater.domain.datums import common
 from tidewater.domain.datums.common import Datum, Problems
-from tidewater.domain.errors import InvalidData, Problem
+from tidewater.domain.errors import InvalidData
 from tidewater.domain.timeutil import (
     format_utc,
     from_epoch_ms,
@@ -129,16 +129,7 @@ def entries_to_datums(body: object) -> list[Datum]:
     elif isinstance(body, list):
         entries = body
     else:
-        raise InvalidData(
-            errors=[
-                Problem(
-                    pointer="",
-                    code=common.TYPE_NOT_VALID,
-                    title="wrong type of value",
-                    detail="the body must be an entry or an array of entries",
-                )
-            ]
-        )
+        raise common.wrong_body("the body must be an entry or an array of entries")
     problems: Problems = []
     for i, entry in enumerate(entries):
         validate_entry(entry, "" if single else f"/{i}", problems)

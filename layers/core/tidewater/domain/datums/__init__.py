@@ -22,7 +22,7 @@ from tidewater.domain.datums import (
     wizard,
 )
 from tidewater.domain.datums.common import Datum, DatumType, Problems
-from tidewater.domain.errors import InvalidData, Problem
+from tidewater.domain.errors import InvalidData
 
 TYPES: Final[dict[str, DatumType]] = {
     basal.TYPE: basal,
@@ -63,16 +63,7 @@ def validate(datum: object, pointer: str, problems: Problems) -> None:
 def validate_all(datums: object) -> list[Datum]:
     """The upload as a list of objects, or InvalidData listing every problem in it."""
     if type(datums) is not list:
-        raise InvalidData(
-            errors=[
-                Problem(
-                    pointer="",
-                    code=common.TYPE_NOT_VALID,
-                    title="wrong type of value",
-                    detail="the body must be an array of data",
-                )
-            ]
-        )
+        raise common.wrong_body("the body must be an array of data")
     problems: Problems = []
     for i, datum in enumerate(datums):
         validate(datum, f"/{i}", problems)

@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Final, Protocol
 
-from tidewater.domain.errors import Problem
+from tidewater.domain.errors import InvalidData, Problem
 from tidewater.domain.timeutil import format_utc, parse_rfc3339
 from tidewater.domain.units import MGDL, MMOLL, canonical_units, to_mmol
 
@@ -66,6 +66,15 @@ def child(pointer: str, key: str | int) -> str:
 
 def problem(problems: Problems, pointer: str, code: str, detail: str) -> None:
     problems.append(Problem(pointer=pointer, code=code, title=_TITLES[code], detail=detail))
+
+
+def wrong_body(detail: str) -> InvalidData:
+    """The whole body is of the wrong shape (an object where an array belongs, …)."""
+    return InvalidData(
+        errors=[
+            Problem(pointer="", code=TYPE_NOT_VALID, title="wrong type of value", detail=detail)
+        ]
+    )
 
 
 def num_str(x: float) -> str:

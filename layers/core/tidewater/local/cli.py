@@ -78,13 +78,12 @@ def cmd_local(args: argparse.Namespace) -> int:
         stack.stop()
         raise
     print(f"Tidewater local stack: {stack.url}")
-    print("  DynamoDB, S3 and Cognito are played by moto's server, in memory", end="")
-    print(
-        f"; tables and buckets are saved to {data_dir}/ on stop and restored on start"
-        " (Cognito users are not: accounts other than the demo ones sign up again)."
-        if data_dir
-        else " only."
-    )
+    print("  DynamoDB, S3, Cognito and Secrets Manager are played by moto's server, in memory;")
+    if data_dir:
+        print(f"  tables and buckets are saved to {data_dir}/ on stop and restored on start")
+        print("  (Cognito users are not: accounts other than the demo ones sign up again).")
+    else:
+        print("  nothing is kept when it stops (--no-persist).")
     if stack.demo_accounts:
         from tidewater.local.demo import DEMO_PASSWORD
 
@@ -95,9 +94,12 @@ def cmd_local(args: argparse.Namespace) -> int:
         if not args.no_demo_data:
             print("  Alice and Bob have two weeks of CGM data, summarised.")
         print(f"  A session token for scripts: tidewater login EMAIL --port {args.port}")
+    runs: dict[str, list[str]] = {}
     for schedule in stack.template.schedules() if not args.no_schedules else []:
         name = stack.functions.specs[schedule.function].name
-        print(f"  Schedule: {name} every {schedule.every} s (+{schedule.offset} s)")
+        runs.setdefault(f"{name} every {schedule.every} s", []).append(f"+{schedule.offset} s")
+    for cadence, offsets in runs.items():
+        print(f"  Schedule: {cadence} (at {', '.join(offsets)})")
     print("  Press Ctrl-C to stop.", flush=True)
     stopping.wait()
     print("Stopping…", flush=True)

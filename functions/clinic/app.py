@@ -83,7 +83,8 @@ def create_share_code(user_id: str) -> tuple[dict, int]:
 
 @app.get("/v1/users/<user_id>/summary")
 def get_summary(user_id: str) -> dict:
-    return {"data": summaries.get_summary(current_caller(app), user_id, repositories())}
+    # Tidepool's shape, unwrapped: {"cgm", "bgm", "dates"} (DESIGN's stable interface).
+    return summaries.get_summary(current_caller(app), user_id, repositories())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -13,7 +13,7 @@ def test_the_demo_patients_are_summarised_and_visible_to_their_clinician() -> No
         summaries = {
             who.email: stack.request(
                 "GET", f"/v1/users/{who.user_id}/summary", headers=carol.headers
-            ).json()["data"]
+            ).json()
             for who in (alice, bob)
         }
     finally:

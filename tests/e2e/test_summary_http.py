@@ -31,12 +31,11 @@ def test_uploaded_cgm_is_summarised_and_shared_with_the_clinic(
     )
     assert uploaded.status == 200, uploaded.body
     path = f"/v1/users/{alice.user_id}/summary"
-    assert (
-        "outdatedSince" in stack.request("GET", path, headers=alice.headers).json()["data"]["dates"]
-    )
+    assert "outdatedSince" in stack.request("GET", path, headers=alice.headers).json()["dates"]
 
     assert stack.request("POST", "/_local/invoke/summarize").status == 200
-    summary = stack.request("GET", path, headers=alice.headers).json()["data"]
+    summary = stack.request("GET", path, headers=alice.headers).json()
+    assert set(summary) == {"cgm", "bgm", "dates"}
     assert summary["cgm"]["periods"]["1d"]["total"]["records"] == 288
     assert summary["cgm"]["periods"]["1d"]["inTarget"]["percent"] == 1.0
     assert "outdatedSince" not in summary["dates"]

@@ -27,45 +27,8 @@ def main() -> int:
     return 0
 
 
-def _summary(rng: random.Random) -> dict[str, Any]:
-    period: dict[str, Any] = {
-        "total": {"records": 3000, "minutes": 15000, "percent": 1.0},
-        "timeCGMUsePercent": rng.random(),
-        "averageGlucoseMmol": rng.uniform(4, 15),
-        "standardDeviation": rng.uniform(0.5, 4),
-        "coefficientOfVariation": rng.uniform(0.1, 0.5),
-        "glucoseManagementIndicator": round(rng.uniform(5, 11), 1),
-        "delta": {
-            "inTarget": {"percent": rng.uniform(-0.3, 0.3)},
-            "inVeryLow": {"percent": rng.uniform(-0.05, 0.05)},
-        },
-    }
-    for name in (
-        "VeryLow",
-        "Low",
-        "AnyLow",
-        "Target",
-        "High",
-        "VeryHigh",
-        "ExtremeHigh",
-        "AnyHigh",
-    ):
-        period[f"in{name}"] = {"percent": rng.random()}
-    bgm = {
-        "averageGlucoseMmol": rng.uniform(4, 15),
-        "inVeryLow": {"percent": rng.random()},
-        "inTarget": {"percent": rng.random()},
-    }
-    return {
-        "cgm": {
-            "dates": {"lastData": f"2026-11-{rng.randint(1, 20):02d}T00:00:00.000Z"},
-            "periods": {"14d": period},
-        },
-        "bgm": {"dates": {}, "periods": {"14d": bgm}},
-    }
-
-
 def run() -> None:
+    from tests.synthetic import random_summary
     from tidewater.domain import clinic
     from tidewater.services.clinics import patient_rows
     from tidewater.store.models import ClinicPatientModel
@@ -78,7 +41,7 @@ def run() -> None:
     for n in range(PATIENTS):
         rows += [
             r
-            for r in patient_rows("bench-clinic", f"{n:010x}", f"Patient {n}", _summary(rng))
+            for r in patient_rows("bench-clinic", f"{n:010x}", f"Patient {n}", random_summary(rng))
             if r["entry"]["period"] == "14d"
         ]
     repos.clinics.put_rows(rows)

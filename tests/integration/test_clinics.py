@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.synthetic import random_summary
 from tidewater.domain import clinic
 from tidewater.domain.errors import BadRequest, Forbidden, InvalidData
 from tidewater.domain.identity import Caller, Via
@@ -31,57 +32,6 @@ def _clinic(owner: Caller, name: str = "Seastar") -> str:
     return str(clinics.create_clinic(owner, {"name": name}, repositories(), NOW)["id"])
 
 
-def _summary(rng: random.Random) -> dict[str, Any]:
-    """A plausible summary with every period; some metrics left out, as the spec's presence
-    rules leave them out (little data), so that 'patients without the metric' exist."""
-
-    def period() -> dict[str, Any]:
-        p: dict[str, Any] = {
-            "total": {"records": 200, "minutes": 1000, "percent": 1.0},
-            "delta": {
-                "inTarget": {"percent": rng.uniform(-0.3, 0.3)},
-                "inVeryLow": {"percent": rng.uniform(-0.05, 0.05)},
-            },
-        }
-        for r in (
-            "VeryLow",
-            "Low",
-            "AnyLow",
-            "Target",
-            "High",
-            "VeryHigh",
-            "ExtremeHigh",
-            "AnyHigh",
-        ):
-            p[f"in{r}"] = {"percent": round(rng.random(), 2)}  # rounded: ties happen
-        p["timeCGMUsePercent"] = rng.random()
-        p["averageGlucoseMmol"] = rng.uniform(4, 15)
-        p["standardDeviation"] = rng.uniform(0.5, 4)
-        p["coefficientOfVariation"] = rng.uniform(0.1, 0.5)
-        if rng.random() < 0.8:
-            p["glucoseManagementIndicator"] = round(rng.uniform(5, 11), 1)
-        return p
-
-    day = rng.randint(1, 28)
-    return {
-        "cgm": {
-            "dates": {"lastData": f"2026-10-{day:02d}T10:00:00.000Z"},
-            "periods": {p: period() for p in clinic.PERIODS},
-        },
-        "bgm": {
-            "dates": {"lastData": f"2026-09-{day:02d}T10:00:00.000Z"},
-            "periods": {
-                p: {
-                    "averageGlucoseMmol": rng.uniform(4, 15),
-                    "inVeryLow": {"percent": rng.random()},
-                    "inTarget": {"percent": rng.random()},
-                }
-                for p in clinic.PERIODS
-            },
-        },
-    }
-
-
 @pytest.fixture
 def seeded(aws) -> dict[str, Any]:
     """A clinic of 37 patients with varied summaries (a few with none at all)."""
@@ -92,7 +42,7 @@ def seeded(aws) -> dict[str, Any]:
     rows, summaries = [], {}
     for n in range(37):
         user_id = f"{n:010x}"
-        summary = None if n % 12 == 0 else _summary(rng)
+        summary = None if n % 12 == 0 else random_summary(rng)
         summaries[user_id] = summary
         name = rng.choice(["ann", "Bob", "cy", "Dee", "eve"]) + f" {n}"
         rows += clinics.patient_rows(clinic_id, user_id, name, summary)

@@ -13,6 +13,7 @@ from tidewater.domain.summary import summarize
 from tidewater.domain.timeutil import format_utc, utcnow
 from tidewater.services import auth, clinics, ingest, summarizer
 from tidewater.services.summaries import get_summary
+from tidewater.store.accounts import Finished
 from tidewater.store.repos import build, repositories
 
 PASSWORD = "Correct-horse-9-battery"
@@ -209,3 +210,16 @@ def test_clinic_lists_follow_the_summary(aws) -> None:
     )
     assert [e["userId"] for e in listed] == [patient.user_id]
     assert listed[0]["cgm"]["inVeryLow"]["percent"] == 1.0
+
+
+def test_a_summariser_whose_lease_ran_out_stores_nothing(aws) -> None:
+    patient = _patient("pat")
+    _upload(patient, [_cbg(START)])
+    accounts = repositories().accounts
+    late = accounts.begin_summary(patient.user_id, 1_000, 60_000)
+    assert late is not None
+    assert accounts.begin_summary(patient.user_id, 62_000, 60_000) is not None  # took over
+    finished = accounts.finish_summary(late, {"cgm": {"stale": True}}, "2026-11-21T00:00:00.000Z")
+    assert finished is Finished.LEASE_LOST
+    summary = get_summary(patient, patient.user_id, repositories())
+    assert "cgm" not in summary and "outdatedSince" in summary["dates"]

@@ -14,7 +14,7 @@ from tidewater.domain.outdated import period_bounds
 from tidewater.domain.timeutil import format_utc, from_epoch_ms, parse_rfc3339, to_epoch_ms
 from tidewater.observability import logger, metrics
 from tidewater.services.clinics import refresh_patient_rows
-from tidewater.store.accounts import SummaryWork
+from tidewater.store.accounts import Finished, SummaryWork
 from tidewater.store.repos import Repositories
 
 # Datum type → summary kind.
@@ -138,7 +138,9 @@ def summarize_account(
         summary[kind] = engine.summarize_buckets(updated)
         has_data = has_data or updated.last_ms is not None
     document = summary if has_data else None  # an account with no data left loses its summary
-    repos.accounts.finish_summary(work, document, format_utc(from_epoch_ms(now_ms)))
+    finished = repos.accounts.finish_summary(work, document, format_utc(from_epoch_ms(now_ms)))
+    if finished is Finished.LEASE_LOST:
+        return False  # the clinic rows are the summary's: left to whoever stored it
     if work.clinic_ids:
         refresh_patient_rows(user_id, work.full_name, document, set(work.clinic_ids), repos)
     return True

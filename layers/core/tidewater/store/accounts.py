@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Collection
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -48,6 +49,14 @@ class Listing:
     full_name: str
     summary: dict[str, Any] | None
     clinic_ids: frozenset[str]
+
+
+class Finished(Enum):
+    """How a summariser's work on an account ended."""
+
+    UP_TO_DATE = "up-to-date"
+    STILL_OUTDATED = "still-outdated"  # stored, but marked again meanwhile
+    LEASE_LOST = "lease-lost"  # nothing stored
 
 
 @dataclass(frozen=True)
@@ -193,10 +202,12 @@ class AccountsRepository:
             clinic_ids=frozenset(loaded.clinic_ids or ()),
         )
 
-    def finish_summary(self, work: SummaryWork, summary: dict[str, Any] | None, now: str) -> bool:
+    def finish_summary(
+        self, work: SummaryWork, summary: dict[str, Any] | None, now: str
+    ) -> Finished:
         """Store the summary and release the lease. The account is marked up to date only if
         no upload marked it meanwhile (`outdatedVersion` unchanged); otherwise it stays
-        outdated, its touched periods all kept, for the next iteration. True if up to date."""
+        outdated, its touched periods all kept, for the next iteration."""
         store = AccountModel.summary.set(summary) if summary else AccountModel.summary.remove()
         done: list[Action] = [
             store,
@@ -218,7 +229,7 @@ class AccountsRepository:
         ]
         try:
             AccountModel(work.user_id).update(actions=[*done, *clear], condition=mine & unchanged)
-            return True
+            return Finished.UP_TO_DATE
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise
@@ -228,8 +239,9 @@ class AccountsRepository:
             AccountModel(work.user_id).update(actions=done, condition=mine)
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
-                raise  # the lease ran out and another summariser took over: its result stands
-        return False
+                raise
+            return Finished.LEASE_LOST  # another summariser took over: its result stands
+        return Finished.STILL_OUTDATED
 
     def summary(self, user_id: str) -> dict[str, Any]:
         """The stored summary with its dates (GET /v1/users/{userId}/summary)."""

@@ -19,8 +19,8 @@ PATIENTS = int(os.environ.get("CLINIC_BENCH_PATIENTS", "10000"))
 
 
 def main() -> int:
-    from tidewater.local.aws import in_process
-    from tidewater.local.cfn import Template
+    from tidewater_local.aws import in_process
+    from tidewater_local.cfn import Template
 
     with in_process(Template(ROOT / "template.yaml"), stage="bench"):
         run()

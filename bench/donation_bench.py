@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "layers" / "core"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "layers" / "core"), str(ROOT / "local"), str(ROOT)]
 
 DAYS = 7
 PER_DAY = 288
@@ -163,8 +163,8 @@ def _child(donors: int, mode: str) -> dict[str, Any]:
 # parent's size. So the parent imports nothing heavy; moto's server runs in a process of its
 # own (a fresh one per measurement), and the tables are made by a short-lived setup process.
 def _setup(endpoint: str) -> dict[str, str]:
-    from tidewater.local import aws
-    from tidewater.local.cfn import Template
+    from tidewater_local import aws
+    from tidewater_local.cfn import Template
 
     aws.point_sdk_at(endpoint)
     template = Template(ROOT / "template.yaml")

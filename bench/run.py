@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS = 5
 ENV = {
     **os.environ,
-    "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "core"), str(ROOT)]),
+    "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "core"), str(ROOT / "local"), str(ROOT)]),
     "AWS_DEFAULT_REGION": "us-east-1",
     "PYTHONDONTWRITEBYTECODE": "",
     "POWERTOOLS_LOG_LEVEL": "WARNING",

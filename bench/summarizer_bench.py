@@ -27,8 +27,8 @@ def _counting_call(self: Any, operation: str, params: Any) -> Any:
 
 
 def main() -> int:
-    from tidewater.local.aws import in_process
-    from tidewater.local.cfn import Template
+    from tidewater_local.aws import in_process
+    from tidewater_local.cfn import Template
 
     with in_process(Template(ROOT / "template.yaml"), stage="bench"):
         run()

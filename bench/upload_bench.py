@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-for extra in (ROOT / "layers" / "core", ROOT):
+for extra in (ROOT / "layers" / "core", ROOT / "local", ROOT):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
@@ -34,8 +34,8 @@ import botocore.session  # noqa: E402
 from bench import ingest_bench  # noqa: E402
 from tidewater.domain.identity import Caller, Via  # noqa: E402
 from tidewater.domain.timeutil import format_utc  # noqa: E402
-from tidewater.local.aws import in_process  # noqa: E402
-from tidewater.local.cfn import Template  # noqa: E402
+from tidewater_local.aws import in_process  # noqa: E402
+from tidewater_local.cfn import Template  # noqa: E402
 
 COUNT = 1000
 RUNS = 5

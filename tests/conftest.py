@@ -14,7 +14,7 @@ TEMPLATE = ROOT / "template.yaml"
 
 @pytest.fixture(scope="session")
 def template():  # type: ignore[no-untyped-def]
-    from tidewater.local.cfn import Template
+    from tidewater_local.cfn import Template
 
     return Template(TEMPLATE)
 
@@ -25,8 +25,8 @@ def aws(template, monkeypatch) -> Iterator[None]:  # type: ignore[no-untyped-def
     the functions' environment resolved as the local stack resolves it."""
     from tidewater import settings
     from tidewater.api import tokens
-    from tidewater.local.aws import in_process
     from tidewater.store import repos
+    from tidewater_local.aws import in_process
 
     # In process, mock_aws intercepts the SDK but not a plain HTTPS fetch: the keys moto signs
     # its tokens with are handed to the verifier directly (over HTTP in tests/e2e).
@@ -59,7 +59,7 @@ def moto_signing_key() -> dict:
 
 @pytest.fixture
 def lambda_context():  # type: ignore[no-untyped-def]
-    from tidewater.local.runtime import LambdaContext
+    from tidewater_local.runtime import LambdaContext
 
     return LambdaContext(function_name="test")
 

@@ -65,7 +65,7 @@ def start_stack(data_dir: Path | None = None, *extra: str) -> Stack:
         [
             sys.executable,
             "-m",
-            "tidewater.local.cli",
+            "tidewater_local.cli",
             "local",
             "--port",
             str(port),

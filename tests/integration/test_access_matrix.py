@@ -17,10 +17,10 @@ import pytest
 
 from tidewater.domain.identity import Caller, Via
 from tidewater.domain.timeutil import utcnow
-from tidewater.local.front import Gateway
-from tidewater.local.runtime import Functions, HttpRequest
 from tidewater.services import auth, clinics
 from tidewater.store.repos import repositories
+from tidewater_local.front import Gateway
+from tidewater_local.runtime import Functions, HttpRequest
 
 PASSWORD = "Correct-horse-9-battery"
 # The owner is a patient of a clinic whose clinician is `member_clinician`;

@@ -57,7 +57,7 @@ def _slices(caller: Caller) -> tuple[int, dict]:
 
 
 def _context():  # type: ignore[no-untyped-def]
-    from tidewater.local.runtime import LambdaContext
+    from tidewater_local.runtime import LambdaContext
 
     return LambdaContext(function_name="DonationsFunction")
 

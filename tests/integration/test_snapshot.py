@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import boto3
 
-from tidewater.local import snapshot
-from tidewater.local.aws import create_resources
+from tidewater_local import snapshot
+from tidewater_local.aws import create_resources
 
 
 def test_snapshot_round_trip_restores_items_and_objects(aws, template, tmp_path) -> None:

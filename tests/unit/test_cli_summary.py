@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tidewater.local.cli", "summary", *args],
+        [sys.executable, "-m", "tidewater_local.cli", "summary", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -7,9 +7,9 @@ import json
 import threading
 import time
 
-from tidewater.local.cfn import Route, Schedule, _route_pattern
-from tidewater.local.runtime import HttpRequest, http_event, http_response
-from tidewater.local.scheduler import Scheduler
+from tidewater_local.cfn import Route, Schedule, _route_pattern
+from tidewater_local.runtime import HttpRequest, http_event, http_response
+from tidewater_local.scheduler import Scheduler
 
 
 def _request(**overrides) -> HttpRequest:  # type: ignore[no-untyped-def]

@@ -41,7 +41,7 @@ def test_functions_get_table_names_from_the_template(template) -> None:
 
 
 def test_route_patterns_bind_path_parameters() -> None:
-    from tidewater.local.cfn import Route, _route_pattern
+    from tidewater_local.cfn import Route, _route_pattern
 
     route = Route(
         "POST",
@@ -58,7 +58,7 @@ def test_route_patterns_bind_path_parameters() -> None:
 def test_rate_expressions() -> None:
     import pytest
 
-    from tidewater.local.cfn import rate_seconds
+    from tidewater_local.cfn import rate_seconds
 
     assert rate_seconds("rate(1 minute)") == 60
     assert rate_seconds("rate(5 minutes)") == 300

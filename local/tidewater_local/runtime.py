@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import unquote_plus
 
-from tidewater.local.cfn import FunctionSpec, Route, Template
+from tidewater_local.cfn import FunctionSpec, Route, Template
 
 Handler = Callable[[dict[str, Any], Any], Any]
 TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")

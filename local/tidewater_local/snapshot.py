@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 
-from tidewater.local.cfn import Template
+from tidewater_local.cfn import Template
 
 SNAPSHOT_FILE = "snapshot.json"
 

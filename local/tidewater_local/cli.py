@@ -47,7 +47,7 @@ def _post(url: str, data: bytes = b"", headers: dict[str, str] | None = None) ->
 
 
 def cmd_local(args: argparse.Namespace) -> int:
-    from tidewater.local.stack import LocalStack, StackOptions
+    from tidewater_local.stack import LocalStack, StackOptions
 
     data_dir = None if args.no_persist else Path(args.data_dir)
     stack = LocalStack(
@@ -85,7 +85,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     else:
         print("  nothing is kept when it stops (--no-persist).")
     if stack.demo_accounts:
-        from tidewater.local.demo import DEMO_PASSWORD
+        from tidewater_local.demo import DEMO_PASSWORD
 
         print(f"  Demo accounts (password {DEMO_PASSWORD}):")
         for account in stack.demo_accounts:

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tidewater.local import aws, snapshot
-from tidewater.local.cfn import Template
-from tidewater.local.front import Gateway, HttpFront
-from tidewater.local.runtime import Functions
-from tidewater.local.scheduler import Scheduler
+from tidewater_local import aws, snapshot
+from tidewater_local.cfn import Template
+from tidewater_local.front import Gateway, HttpFront
+from tidewater_local.runtime import Functions
+from tidewater_local.scheduler import Scheduler
 
 
 @dataclass
@@ -58,12 +58,12 @@ class LocalStack:
             if restored:
                 self.options.log(f"restored {restored} items from {self.options.data_dir}")
         if self.options.demo:
-            from tidewater.local.demo import (
+            from tidewater.store.repos import repositories
+            from tidewater_local.demo import (
                 create_demo_accounts,
                 create_demo_clinic,
                 create_demo_data,
             )
-            from tidewater.store.repos import repositories
 
             self.demo_accounts = create_demo_accounts(repositories())
             self.demo_clinic = create_demo_clinic(repositories())

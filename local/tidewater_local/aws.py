@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from tidewater.local.cfn import Template
+from tidewater_local.cfn import Template
 
 REGION = "us-east-1"
 LOCAL_CREDENTIALS = {

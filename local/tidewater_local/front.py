@@ -11,8 +11,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tidewater.local.cfn import Route
-from tidewater.local.runtime import (
+from tidewater_local.cfn import Route
+from tidewater_local.runtime import (
     Functions,
     HttpRequest,
     HttpResponse,

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tidewater.local.cfn import Schedule
+from tidewater_local.cfn import Schedule
 
 
 class Scheduler:

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from tidewater.domain.datums.pipeline import glucose_window, prepare, prepare_batch
+from tidewater.domain.datums.pipeline import prepare
 from tidewater.domain.errors import InvalidData
+from tidewater.domain.outdated import touched_periods
 
 NOW = datetime(2024, 3, 5, 12, 0, 0, tzinfo=UTC)
 
@@ -126,13 +127,7 @@ def test_legacy_cbg_ids_ignore_the_value() -> None:
     assert item["originalValue"] == 130  # the later one wins
 
 
-def test_glucose_window_is_two_years_back_and_one_day_ahead() -> None:
-    assert glucose_window(NOW) == ("2022-03-05T12:00:00.000Z", "2024-03-06T12:00:00.000Z")
-    leap = datetime(2024, 2, 29, 6, 0, tzinfo=UTC)
-    assert glucose_window(leap) == ("2022-02-28T06:00:00.000Z", "2024-03-01T06:00:00.000Z")
-
-
-def test_the_summary_span_covers_glucose_in_the_window_only() -> None:
+def test_glucose_in_the_summary_window_marks_its_hours_and_nothing_else() -> None:
     datums = [
         cbg("2022-03-05T11:59:59.999Z"),  # 1 ms too old
         cbg("2022-03-05T12:00:00.000Z"),  # the oldest counted
@@ -141,24 +136,17 @@ def test_the_summary_span_covers_glucose_in_the_window_only() -> None:
         smbg("2024-03-06T12:00:00.001Z"),  # 1 ms too far ahead
         basal("2020-01-01T00:00:00Z"),
     ]
-    batch = prepare_batch(datums, legacy=False, user_id="u", upload_id="x", now=NOW)
-    assert len(batch.items) == 6
-    assert batch.has_glucose
-    assert batch.glucose["cbg"].count == 2
-    assert batch.glucose["cbg"].earliest == "2022-03-05T12:00:00.000Z"
-    assert batch.glucose["cbg"].latest == "2024-03-05T11:00:00.000Z"
-    assert batch.glucose["smbg"].count == 1
-    assert batch.earliest_glucose_time == "2022-03-05T12:00:00.000Z"
-    assert batch.latest_glucose_time == "2024-03-06T12:00:00.000Z"
+    items = prepare(datums, legacy=False, user_id="u", upload_id="x", now=NOW)
+    assert len(items) == 6
+    touched = touched_periods(((i["type"], i["time"]) for i in items), NOW)
+    assert touched == {"cbg#2022-03-05T12", "cbg#2024-03-05T11", "smbg#2024-03-06T12"}
 
 
 def test_an_upload_without_glucose_changes_no_summary() -> None:
-    batch = prepare_batch(
+    items = prepare(
         [basal("2024-03-05T10:00:00Z")], legacy=False, user_id="u", upload_id="x", now=NOW
     )
-    assert not batch.has_glucose
-    assert batch.glucose == {}
-    assert batch.earliest_glucose_time is None and batch.latest_glucose_time is None
+    assert touched_periods(((i["type"], i["time"]) for i in items), NOW) == frozenset()
 
 
 def test_an_empty_upload_is_fine() -> None:

@@ -7,10 +7,23 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tidewater.domain.outdated import MAX_HOURS, MAX_TOUCHED, period_bounds, touched_periods
+from tidewater.domain.outdated import (
+    MAX_HOURS,
+    MAX_TOUCHED,
+    glucose_window,
+    period_bounds,
+    touched_periods,
+)
 from tidewater.domain.timeutil import format_utc
 
 NOW = datetime(2026, 11, 21, 13, 30, tzinfo=UTC)
+
+
+def test_glucose_window_is_two_years_back_and_one_day_ahead() -> None:
+    now = datetime(2024, 3, 5, 12, 0, 0, tzinfo=UTC)
+    assert glucose_window(now) == ("2022-03-05T12:00:00.000Z", "2024-03-06T12:00:00.000Z")
+    leap = datetime(2024, 2, 29, 6, 0, tzinfo=UTC)
+    assert glucose_window(leap) == ("2022-02-28T06:00:00.000Z", "2024-03-01T06:00:00.000Z")
 
 
 def test_glucose_samples_touch_their_hours() -> None:

@@ -13,7 +13,6 @@ from tidewater.domain.summary import (
     Bucket,
     Buckets,
     Sample,
-    bucket_changes,
     build_buckets,
     update_buckets,
 )
@@ -220,12 +219,10 @@ def test_deleting_the_newest_readings_in_two_ranges_finds_the_newest_left() -> N
     assert updated.last_ms == kept.time_ms
 
 
-def test_bucket_changes_name_only_what_a_store_must_write() -> None:
+def test_a_window_moving_on_drops_the_old_hours_and_keeps_the_others_as_they_are() -> None:
     samples = [cgm(T0 + i * 20 * MIN) for i in range(9)]  # hours 0, 1, 2
     stored = build_buckets(samples, CGM)
     newest = cgm(T0 + 1441 * HOUR_MS)  # the window now starts at hour 2
     updated = update_buckets(stored, [(newest.time_ms, newest.time_ms + 1)], lambda a, b: [newest])
-    put, gone = bucket_changes(stored, updated)
-    assert put == [updated.hours[T0 + 1441 * HOUR_MS]]
-    assert gone == [T0, T0 + HOUR_MS]
+    assert sorted(updated.hours) == [T0 + 2 * HOUR_MS, T0 + 1441 * HOUR_MS]
     assert updated.hours[T0 + 2 * HOUR_MS] is stored.hours[T0 + 2 * HOUR_MS]

@@ -7,20 +7,26 @@ from typing import Any
 
 import pytest
 
-from tidewater.domain.summary import BGM, CGM, Sample, sample_from_datum
-from tidewater.domain.summary.samples import (
-    EXTREME_HIGH,
-    HIGH,
-    LOW,
-    TARGET,
-    VERY_HIGH,
-    VERY_LOW,
-    band,
-    cgm_duration,
-)
+from tidewater.domain.summary import BGM, CGM, RANGES, Sample, build_buckets, sample_from_datum
+from tidewater.domain.summary.samples import cgm_duration
+
+# The spec's bands; VeryHigh is counted apart from ExtremeHigh here, as the table lists them.
+VERY_LOW, LOW, TARGET, HIGH = "inVeryLow", "inLow", "inTarget", "inHigh"
+VERY_HIGH, EXTREME_HIGH = "inVeryHigh", "inExtremeHigh"
 
 T = "2024-01-01T00:00:00Z"
 T_MS = 1_704_067_200_000
+
+
+def band(units: str, value: float) -> str:
+    """The range one reading of `value` (in `units`) is counted in by the engine."""
+    mmol = value / 18.01559 if units == "mg/dL" else value
+    (bucket,) = build_buckets([Sample(T_MS, mmol, units, value, 5, "d", CGM)], CGM).hours.values()
+    counted = {name for name, records in zip(RANGES, bucket.records, strict=True) if records}
+    if EXTREME_HIGH in counted:  # ExtremeHigh is also VeryHigh
+        return EXTREME_HIGH
+    (found,) = counted & {VERY_LOW, LOW, TARGET, HIGH, VERY_HIGH}
+    return found
 
 
 def datum(**fields: Any) -> dict[str, Any]:

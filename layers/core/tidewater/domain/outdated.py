@@ -11,10 +11,15 @@ merge in one atomic update and the summariser can remove exactly what it has rea
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
-from tidewater.domain.datums.pipeline import GLUCOSE_TYPES, glucose_window
+from tidewater.domain.timeutil import format_utc
+
+GLUCOSE_TYPES: Final = ("cbg", "smbg")
+# Samples outside this window are stored but do not mark the summary outdated.
+WINDOW_YEARS_BACK: Final = 2
+WINDOW_AHEAD: Final = timedelta(days=1)
 
 REASON_UPLOAD: Final = "upload"
 REASON_DATASET_CLOSED: Final = "dataset-closed"
@@ -29,6 +34,15 @@ MAX_HOURS: Final = 48
 MAX_TOUCHED: Final = 2000
 _HOUR_LENGTH: Final = len("2026-11-21T13")
 _DAY_LENGTH: Final = len("2026-11-21")
+
+
+def glucose_window(now: datetime) -> tuple[str, str]:
+    """The (inclusive) times between which a new sample makes a summary outdated."""
+    try:
+        start = now.replace(year=now.year - WINDOW_YEARS_BACK)
+    except ValueError:  # 29 February
+        start = now.replace(year=now.year - WINDOW_YEARS_BACK, day=28)
+    return format_utc(start), format_utc(now + WINDOW_AHEAD)
 
 
 def touched_periods(samples: Iterable[tuple[str, str]], now: datetime) -> frozenset[str]:

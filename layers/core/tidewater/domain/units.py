@@ -19,7 +19,3 @@ def canonical_units(units: str) -> str | None:
 def to_mmol(value: float, units: str) -> float:
     """Normalise a glucose value to mmol/L, the unit every stored value uses."""
     return value / MGDL_PER_MMOLL if canonical_units(units) == MGDL else value
-
-
-def to_mgdl(value_mmol: float) -> float:
-    return value_mmol * MGDL_PER_MMOLL

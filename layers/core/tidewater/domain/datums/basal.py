@@ -9,15 +9,6 @@ from tidewater.domain.datums.common import Datum, Problems
 
 TYPE: Final = "basal"
 DELIVERY_TYPES: Final = ("scheduled", "temp", "suspend", "automated")
-FIELDS: Final = (
-    "deliveryType",
-    "rate",
-    "percent",
-    "duration",
-    "expectedDuration",
-    "scheduleName",
-    "suppressed",
-)
 RATE_MAX: Final = 100.0  # U/h
 PERCENT_MAX: Final = 10.0  # a temp basal's fraction of the scheduled rate (1 = 100 %)
 DURATION_MAX: Final = 604_800_000  # ms: one week

@@ -9,15 +9,6 @@ from tidewater.domain.datums.common import Datum, Problems
 
 TYPE: Final = "bolus"
 SUBTYPES: Final = ("normal", "square", "dual/square", "automated")
-FIELDS: Final = (
-    "subType",
-    "normal",
-    "expectedNormal",
-    "extended",
-    "expectedExtended",
-    "duration",
-    "expectedDuration",
-)
 AMOUNT_MAX: Final = 100.0  # units of insulin
 DURATION_MAX: Final = 86_400_000  # ms: an extended bolus lasts at most a day
 # The fields each subType must carry.

@@ -8,7 +8,6 @@ from tidewater.domain.datums import common
 from tidewater.domain.datums.common import Datum, Problems
 
 TYPE: Final = "cbg"
-FIELDS: Final = ("value", "units", "sampleInterval", "trend")
 SAMPLE_INTERVAL_MAX: Final = 86_400_000  # ms
 
 

@@ -9,7 +9,6 @@ from tidewater.domain.datums.common import Datum, Problems
 from tidewater.domain.units import MMOLL, canonical_units
 
 TYPE: Final = "cgmSettings"
-FIELDS: Final = ("units", "transmitterId", "highAlerts", "lowAlerts", "rateOfChangeAlerts")
 LEVEL_ALERTS: Final = ("highAlerts", "lowAlerts")  # each {enabled, level, snooze}
 RATE_ALERTS: Final = ("fallRate", "riseRate")  # in rateOfChangeAlerts, each {enabled, rate}
 

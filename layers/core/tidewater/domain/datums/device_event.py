@@ -23,20 +23,6 @@ SUBTYPES: Final = (
     "confidential",
     "zen",
 )
-FIELDS: Final = (
-    "subType",
-    "alarmType",
-    "status",
-    "reason",
-    "duration",
-    "expectedDuration",
-    "value",
-    "units",
-    "primeTarget",
-    "volume",
-    "change",
-    "overrideType",
-)
 ALARM_TYPES: Final = (
     "auto_off",
     "low_insulin",

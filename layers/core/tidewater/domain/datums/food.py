@@ -8,7 +8,6 @@ from tidewater.domain.datums import common
 from tidewater.domain.datums.common import Datum, Problems
 
 TYPE: Final = "food"
-FIELDS: Final = ("name", "nutrition")
 CARBOHYDRATE_FIELDS: Final = ("net", "total", "dietaryFiber", "sugars")
 CARBOHYDRATE_MAX: Final = 1000.0  # grams
 CARBOHYDRATE_UNITS: Final = ("grams",)

@@ -9,67 +9,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Final
+from datetime import datetime
 
 from tidewater.domain.datums import linking, normalize, validate_all
 from tidewater.domain.datums.common import Datum
 from tidewater.domain.datums.ids import dedup_key, legacy_id, random_id
 from tidewater.domain.timeutil import format_utc
 
-GLUCOSE_TYPES: Final = ("cbg", "smbg")
-# Samples outside this window are stored but do not mark the summary outdated.
-WINDOW_YEARS_BACK: Final = 2
-WINDOW_AHEAD: Final = timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class GlucoseSpan:
-    """The accepted samples of one glucose type within the window."""
-
-    count: int
-    earliest: str  # canonical UTC time strings
-    latest: str
-
 
 @dataclass(frozen=True)
 class Prepared:
-    """What the store needs: the items, and what they change for the summariser."""
+    """What the store needs: the items, and which of them it may leave as they are."""
 
     items: list[Datum]
-    glucose: dict[str, GlucoseSpan]  # by type (cbg, smbg), window samples only
     # Legacy path only: ids of items that arrived only embedded in another datum. The same
     # datum may have been uploaded on its own before, with more fields, under the same id:
     # a store may keep that copy. (On the platform path an embedded datum's id is new and
     # the outer points at it, so it must be written.)
     embedded_only: frozenset[str]
 
-    @property
-    def has_glucose(self) -> bool:
-        return bool(self.glucose)
-
-    @property
-    def earliest_glucose_time(self) -> str | None:
-        return min((s.earliest for s in self.glucose.values()), default=None)
-
-    @property
-    def latest_glucose_time(self) -> str | None:
-        return max((s.latest for s in self.glucose.values()), default=None)
-
 
 @dataclass(slots=True)
 class _Slot:
     item: Datum
     embedded: bool
-
-
-def glucose_window(now: datetime) -> tuple[str, str]:
-    """The (inclusive) times between which a new sample makes a summary outdated."""
-    try:
-        start = now.replace(year=now.year - WINDOW_YEARS_BACK)
-    except ValueError:  # 29 February
-        start = now.replace(year=now.year - WINDOW_YEARS_BACK, day=28)
-    return format_utc(start), format_utc(now + WINDOW_AHEAD)
 
 
 def prepare(
@@ -96,7 +59,7 @@ def prepare_batch(
     now: datetime,
     new_id: Callable[[], str] = random_id,
 ) -> Prepared:
-    """`prepare`, with what the upload means for the summariser."""
+    """`prepare`, with the ids a legacy upload carried only embedded in another datum."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     valid = validate_all(datums)
@@ -140,18 +103,4 @@ def prepare_batch(
         items.append(slot.item)
         if legacy and slot.embedded:
             embedded_only.add(slot.item["id"])
-    return Prepared(
-        items=items, glucose=_glucose(items, now), embedded_only=frozenset(embedded_only)
-    )
-
-
-def _glucose(items: list[Datum], now: datetime) -> dict[str, GlucoseSpan]:
-    start, end = glucose_window(now)
-    spans: dict[str, GlucoseSpan] = {}
-    for kind in GLUCOSE_TYPES:
-        times = [
-            item["time"] for item in items if item["type"] == kind and start <= item["time"] <= end
-        ]
-        if times:
-            spans[kind] = GlucoseSpan(count=len(times), earliest=min(times), latest=max(times))
-    return spans
+    return Prepared(items=items, embedded_only=frozenset(embedded_only))

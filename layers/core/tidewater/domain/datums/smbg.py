@@ -8,7 +8,6 @@ from tidewater.domain.datums import common
 from tidewater.domain.datums.common import Datum, Problems
 
 TYPE: Final = "smbg"
-FIELDS: Final = ("value", "units", "subType")
 SUBTYPES: Final = ("manual", "linked", "scanned")
 
 

@@ -17,8 +17,6 @@ Public API
   spills into, hours the window regains when it moves back, and, when the newest sample was
   deleted, where the new newest is (at worst ``load(0, start)``). Equal to ``build_buckets``
   of all the data, bucket for bucket, bit for bit.
-- ``bucket_changes(before, after) -> (buckets to put, hours to delete)``: the writes a store
-  needs after an update (unchanged buckets are the very same objects).
 - ``compute_periods(buckets) -> {"1d": ..., "7d": ..., "14d": ..., "30d": ...}`` and
   ``summarize_buckets(buckets) -> {"dates", "periods"}``.
 - ``Bucket`` (one hour; ``date`` is its start in epoch ms) and ``Buckets`` (``kind``,
@@ -57,7 +55,6 @@ from tidewater.domain.summary.buckets import (
     Bucket,
     Buckets,
     Loader,
-    bucket_changes,
     build_buckets,
     update_buckets,
 )
@@ -74,7 +71,6 @@ __all__ = [
     "Buckets",
     "Loader",
     "Sample",
-    "bucket_changes",
     "build_buckets",
     "compute_periods",
     "glucose_management_indicator",

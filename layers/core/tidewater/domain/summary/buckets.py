@@ -347,16 +347,6 @@ def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: L
     return Buckets(kind, new, last)
 
 
-def bucket_changes(before: Buckets, after: Buckets) -> tuple[list[Bucket], list[int]]:
-    """What a store writes to go from `before` to `after`: buckets to put, hours to delete."""
-    put = []
-    for hour, bucket in sorted(after.hours.items()):
-        old = before.hours.get(hour)
-        if old is not bucket and old != bucket:
-            put.append(bucket)
-    return put, sorted(h for h in before.hours if h not in after.hours)
-
-
 def _hour_spans(changed: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """The changed ranges widened to whole hours, merged, in time order."""
     spans: list[tuple[int, int]] = []

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from tidewater.domain.timeutil import parse_rfc3339, to_epoch_ms
-from tidewater.domain.units import MGDL, canonical_units, to_mmol
+from tidewater.domain.units import canonical_units, to_mmol
 
 CGM = "cgm"
 BGM = "bgm"
@@ -18,9 +18,6 @@ KIND_OF_TYPE = {"cbg": CGM, "smbg": BGM}
 MINUTE_MS = 60_000
 DEFAULT_DURATION = 5
 LIBRE_DURATION = 15
-
-# Range bands a sample falls in; VeryHigh is split so that ExtremeHigh stays countable.
-VERY_LOW, LOW, TARGET, HIGH, VERY_HIGH, EXTREME_HIGH = range(6)
 
 
 class Sample(NamedTuple):
@@ -33,29 +30,6 @@ class Sample(NamedTuple):
     duration: int  # whole minutes a CGM reading covers; 0 for BGM
     device_id: str
     kind: str  # CGM or BGM
-
-
-def band(units: str, value: float) -> int:
-    """The spec's threshold table, in the unit the device reported (no rounding by conversion)."""
-    if units == MGDL:
-        if value < 54:
-            return VERY_LOW
-        if value < 70:
-            return LOW
-        if value <= 180:
-            return TARGET
-        if value <= 250:
-            return HIGH
-        return VERY_HIGH if value < 350 else EXTREME_HIGH
-    if value < 3.0:
-        return VERY_LOW
-    if value < 3.9:
-        return LOW
-    if value <= 10.0:
-        return TARGET
-    if value <= 13.9:
-        return HIGH
-    return VERY_HIGH if value < 19.4 else EXTREME_HIGH
 
 
 def cgm_duration(device_id: str, sample_interval: Any = None) -> int:

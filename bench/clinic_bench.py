@@ -42,7 +42,7 @@ def run() -> None:
         rows += [
             r
             for r in patient_rows("bench-clinic", f"{n:010x}", f"Patient {n}", random_summary(rng))
-            if r["entry"]["period"] == "14d"
+            if r.period == "14d"
         ]
     repos.clinics.put_rows(rows)
     print(f"clinic.seed_patients: {PATIENTS} patients in {time.perf_counter() - started:.0f} s")
@@ -56,7 +56,7 @@ def run() -> None:
     client = ClinicPatientModel._get_connection().connection.client
     client.meta.events.register("after-call.dynamodb.Query", count)
     worst = {"queries": 0, "items": 0}
-    for metric in clinic.INDEXED_METRICS:
+    for metric in (m.name for m in clinic.INDEXED_METRICS):
         for sign in "+-":
             counts.update(queries=0, items=0)
             query = clinic.parse_patient_query({"sort": sign + metric, "limit": "50"})

@@ -66,7 +66,9 @@ def list_patients(clinic_id: str) -> dict:
     )
     meta: dict = {"count": len(entries)}
     if cursor:
-        meta["nextCursor"] = cursor
+        # `cursor`, as GET /v1/users/{userId}/data answers and as the request takes it back;
+        # `nextCursor` too, for the clients written against the first version of this route.
+        meta["cursor"] = meta["nextCursor"] = cursor
     return {"data": entries, "meta": meta}
 
 

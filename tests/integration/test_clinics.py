@@ -49,7 +49,7 @@ def seeded(aws) -> dict[str, Any]:
     repos.clinics.put_rows(rows)
     for user_id in summaries:  # the membership rows (these patients have no accounts)
         ClinicModel(clinic_id, keys.clinic_patient_sk(user_id), member_id=user_id, body={}).save()
-    entries = {r["userId"]: r["entry"] for r in rows if r["entry"]["period"] == "14d"}
+    entries = {r.user_id: r.entry for r in rows if r.period == "14d"}
     return {"doctor": doctor, "clinic": clinic_id, "entries": entries}
 
 
@@ -92,7 +92,11 @@ def _same_order(got: list[dict[str, Any]], expected: list[tuple[Any, str]], metr
 
 @pytest.mark.parametrize(
     "metric",
-    [*clinic.INDEXED_METRICS, "cgm.timeInHighPercentDelta", "bgm.timeInTargetPercentDelta"],
+    [
+        *(m.name for m in clinic.INDEXED_METRICS),
+        "cgm.timeInHighPercentDelta",
+        "bgm.timeInTargetPercentDelta",
+    ],
 )
 @pytest.mark.parametrize("descending", [False, True])
 def test_sorted_lists_match_a_brute_force_sort(seeded, metric, descending) -> None:

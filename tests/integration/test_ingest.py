@@ -329,6 +329,20 @@ def test_read_data_by_type_and_window_in_pages(api) -> None:
     assert answer["meta"] == {"count": 8}  # no cursor when nothing is left
 
 
+def test_a_data_cursor_is_opaque_and_bound_to_its_query(api) -> None:
+    dataset_id = api.new_dataset()
+    api.upload(dataset_id, [cbg(f"2026-11-20T10:{m:02d}:00Z") for m in range(0, 25, 5)])
+    cursor = api.read(type="cbg", limit="2")[1]["meta"]["cursor"]
+    assert "LastEvaluatedKey" not in cursor and "{" not in cursor and "cbg#" not in cursor
+    status, answer = api.read(type="cbg", limit="2", cursor=cursor)
+    assert status == 200 and answer["meta"]["count"] == 2
+    # Another window, other types, or an altered cursor: refused, not a DynamoDB error.
+    for other in ({"startDate": "2026-11-20T10:12:00Z"}, {"type": "cbg,smbg"}, {}):
+        altered = cursor if other else cursor[:-2] + ("AA" if cursor[-2:] != "AA" else "BB")
+        status, answer = api.read(**{"type": "cbg", "limit": "2", **other, "cursor": altered})
+        assert status == 400 and answer["errors"][0]["code"] == "cursor-not-valid"
+
+
 def test_linked_datums_are_read_by_id(api) -> None:
     dataset_id = api.new_dataset()
     api.upload(dataset_id, [{k: v for k, v in WIZARD.items() if k != "uploadId"}])

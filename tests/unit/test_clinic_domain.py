@@ -67,19 +67,6 @@ def test_filter_operators_at_and_beside_the_bound(op, value, expected) -> None:
     assert clinic.matches(0.04, clinic.Filter("m", op, Decimal(str(value)))) is expected
 
 
-def test_a_cursor_opens_only_as_it_was_signed() -> None:
-    key = b"k" * 32
-    cursor = clinic.sign_cursor({"state": {"phase": "index", "key": {"a": 1}}}, key)
-    assert clinic.open_cursor(cursor, key) == {"state": {"phase": "index", "key": {"a": 1}}}
-    payload, _ = cursor.split(".")
-    forged = clinic.sign_cursor({"state": {"offset": 9999}}, b"another key")
-    for bad in (cursor[:-2] + "AA", payload + "." + forged.split(".")[1], "garbage", "", "a.b.c"):
-        with pytest.raises(clinic.BadCursor):
-            clinic.open_cursor(bad, key)
-    with pytest.raises(clinic.BadCursor):
-        clinic.open_cursor(cursor, b"another key")
-
-
 def _period(**values: float) -> dict:
     """A CGM period with the given metrics (percent fractions), records present."""
     period: dict = {"total": {"records": 100, "minutes": 500, "percent": 1}, "delta": {}}

@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tidewater.domain import clinic
+from tidewater.domain.cursor import open_cursor, sign_cursor
 from tidewater.domain.errors import BadRequest, Conflict, Forbidden, InvalidData, NotFound, Problem
 from tidewater.domain.identity import Caller, Role, Via
+from tidewater.domain.summary import last_data
 from tidewater.domain.timeutil import format_utc
 from tidewater.store.repos import Repositories
 
@@ -33,52 +35,38 @@ def _member(caller: Caller, clinic_id: str, repos: Repositories, admin: bool = F
 
 
 # --------------------------------------------------------------------- rows of the lists
-def _last_data(summary: dict[str, Any]) -> str | None:
-    dates = [
-        ((summary.get(kind) or {}).get("dates") or {}).get("lastData") for kind in clinic.KINDS
-    ]
-    present = [d for d in dates if d]
-    return max(present) if present else None
-
-
 def patient_rows(
     clinic_id: str, user_id: str, full_name: str, summary: dict[str, Any] | None
-) -> list[dict[str, Any]]:
+) -> list[clinic.PatientRow]:
     """The patient's row in each of the clinic's four lists (one per period): the entry a
     list shows, and the metrics it sorts and filters on."""
     summary = summary or {}
+    newest = last_data(summary)
     rows = []
     for period in clinic.PERIODS:
         periods = {
             kind: ((summary.get(kind) or {}).get("periods") or {}).get(period)
             for kind in clinic.KINDS
         }
-        metrics: dict[str, Any] = {
-            name: clinic.metric_value(periods[name.split(".", 1)[0]], name.split(".", 1)[1])
-            for name in clinic.all_metric_names()
-        }
-        metrics = {k: v for k, v in metrics.items() if v is not None}
-        metrics["fullName"] = full_name.casefold()
-        last_data = _last_data(summary)
-        if last_data:
-            metrics["lastData"] = last_data
+        metrics: dict[str, Any] = {}
+        for name in clinic.summary_metric_names():
+            kind, metric = name.split(".", 1)
+            value = clinic.metric_value(periods[kind], metric)
+            if value is not None:
+                metrics[name] = value
+        metrics[clinic.FULL_NAME] = full_name.casefold()
+        if newest:
+            metrics[clinic.LAST_DATA] = newest
         entry: dict[str, Any] = {
             "userId": user_id,
             "fullName": full_name,
             "period": period,
             "metrics": metrics,
         }
-        if last_data:
-            entry["lastData"] = last_data
+        if newest:
+            entry["lastData"] = newest
         entry.update({kind: p for kind, p in periods.items() if p})
-        rows.append(
-            {
-                "clinicPeriod": f"{clinic_id}#{period}",
-                "userId": user_id,
-                "entry": entry,
-                "metrics": metrics,
-            }
-        )
+        rows.append(clinic.PatientRow(clinic_id, period, user_id, entry, metrics))
     return rows
 
 
@@ -215,24 +203,11 @@ def list_patients(
 ) -> tuple[list[dict[str, Any]], str | None]:
     _member(caller, clinic_id, repos)
     query = clinic.parse_patient_query(params)
+    bound_to = query.cursor_scope(clinic_id)
     key = repos.secrets.cursor_key()
-    state = None
-    if query.cursor:
-        try:
-            opened = clinic.open_cursor(query.cursor, key)
-        except clinic.BadCursor:
-            raise BadRequest(
-                "the cursor is not valid for this list", code="cursor-not-valid"
-            ) from None
-        if opened.get("list") != [clinic_id, query.fingerprint()]:
-            raise BadRequest("the cursor is not valid for this list", code="cursor-not-valid")
-        state = opened.get("state")
+    state = open_cursor(query.cursor, bound_to, key) if query.cursor else None
     entries, next_state = repos.clinics.page(clinic_id, query, state)
-    cursor = (
-        clinic.sign_cursor({"list": [clinic_id, query.fingerprint()], "state": next_state}, key)
-        if next_state is not None
-        else None
-    )
+    cursor = sign_cursor(next_state, bound_to, key) if next_state is not None else None
     return entries, cursor
 
 
@@ -240,18 +215,10 @@ def tide_report(
     caller: Caller, clinic_id: str, params: dict[str, str], repos: Repositories
 ) -> dict[str, Any]:
     _member(caller, clinic_id, repos)
-    period = params.get("period", clinic.DEFAULT_PERIOD)
-    if period not in clinic.PERIODS:
-        raise InvalidData(
-            [
-                Problem(
-                    "/period",
-                    "value-not-valid",
-                    "invalid period",
-                    "period is one of 1d, 7d, 14d, 30d",
-                )
-            ]
-        )
+    problems: list[Problem] = []
+    period = clinic.parse_period(params, problems)
+    if problems:
+        raise InvalidData(problems)
     cutoff = params.get("lastDataCutoff")
     patients: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
     for entry in repos.clinics.all_rows(clinic_id, period):

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import tidewater
 from tidewater.domain import datasets, outdated
+from tidewater.domain.cursor import BadCursor, open_cursor, scope, sign_cursor
 from tidewater.domain.datasets import Dataset
 from tidewater.domain.datums import TYPES
 from tidewater.domain.datums.common import Datum
@@ -25,7 +26,7 @@ from tidewater.domain.identity import Action, Caller
 from tidewater.domain.timeutil import format_utc, parse_rfc3339, utcnow
 from tidewater.observability import logger
 from tidewater.services.access import require
-from tidewater.store.datums import Page
+from tidewater.store.datums import Position
 from tidewater.store.repos import Repositories
 
 MAX_DATUMS: Final = 10_000  # per request; clients normally send 1,000
@@ -51,6 +52,12 @@ class UploadResult:
             "stored": self.stored,
             "kept": self.kept,
         }
+
+
+@dataclass(frozen=True)
+class DataPage:
+    items: list[Datum]
+    cursor: str | None  # signed, for this user, types and window; None: nothing more
 
 
 @dataclass(frozen=True)
@@ -210,12 +217,28 @@ def delete_dataset(
     return len(deleted)
 
 
-def read_data(caller: Caller, user_id: str, params: Mapping[str, str], repos: Repositories) -> Page:
+def read_data(
+    caller: Caller, user_id: str, params: Mapping[str, str], repos: Repositories
+) -> DataPage:
     require(caller, Action.READ, user_id, repos)
     query = parse_data_query(params)
-    return repos.datums.page(
-        user_id, query.types, query.start, query.end, limit=query.limit, cursor=query.cursor
+    bound_to = scope("data", user_id, ",".join(query.types), query.start, query.end)
+    after = None
+    if query.cursor:
+        after = _position(open_cursor(query.cursor, bound_to, repos.secrets.cursor_key()))
+    page = repos.datums.page(
+        user_id, query.types, query.start, query.end, limit=query.limit, after=after
     )
+    cursor = None
+    if page.next:
+        cursor = sign_cursor(list(page.next), bound_to, repos.secrets.cursor_key())
+    return DataPage(page.items, cursor)
+
+
+def _position(state: object) -> Position:
+    if type(state) is list and len(state) == 2 and all(type(part) is str for part in state):
+        return state[0], state[1]
+    raise BadCursor  # pragma: no cover - we signed it: only an older format could be here
 
 
 def _time_parameter(params: Mapping[str, str], name: str, default: str) -> str:

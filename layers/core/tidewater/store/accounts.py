@@ -16,6 +16,7 @@ from pynamodb.transactions import TransactWrite
 
 from tidewater.domain.errors import Conflict, NotFound
 from tidewater.domain.outdated import MAX_TOUCHED
+from tidewater.domain.summary import last_data
 from tidewater.store import keys
 from tidewater.store.models import AccountModel, NightscoutSecretModel
 
@@ -252,9 +253,8 @@ class AccountsRepository:
         except AccountModel.DoesNotExist:
             raise NotFound("no such user") from None
         summary = dict(item.summary or {})
-        last = [((summary.get(k) or {}).get("dates") or {}).get("lastData") for k in ("cgm", "bgm")]
         dates = {
-            "lastData": max((d for d in last if d), default=None),
+            "lastData": last_data(summary),
             "lastUpdatedDate": item.summary_updated,
             "outdatedSince": item.outdated_since,
         }

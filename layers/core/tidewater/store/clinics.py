@@ -84,7 +84,7 @@ class ClinicsRepository:
             return False
         return True
 
-    def add_patient(self, clinic_id: str, user_id: str, rows: list[dict[str, Any]]) -> None:
+    def add_patient(self, clinic_id: str, user_id: str, rows: list[clinic.PatientRow]) -> None:
         """Share: the membership, the account's list of clinics (the summariser reads it) and
         the patient's rows in the clinic's lists, together."""
         with TransactWrite(connection=Connection(region=self.region)) as tx:
@@ -150,16 +150,17 @@ class ClinicsRepository:
 
     # ------------------------------------------------------------------ patient lists
     @staticmethod
-    def _row(row: dict[str, Any]) -> ClinicPatientModel:
-        item = ClinicPatientModel(row["clinicPeriod"], row["userId"], entry=row["entry"])
+    def _row(row: clinic.PatientRow) -> ClinicPatientModel:
+        item = ClinicPatientModel(
+            keys.clinic_period(row.clinic_id, row.period), row.user_id, entry=row.entry
+        )
         for metric in clinic.INDEXED_METRICS:
-            attribute = clinic.attribute_name(metric)
-            value = row["metrics"].get(metric)
+            value = row.metrics.get(metric.name)
             if value is not None:
-                setattr(item, attribute, value)
+                setattr(item, metric.attribute, value)
         return item
 
-    def put_rows(self, rows: list[dict[str, Any]]) -> None:
+    def put_rows(self, rows: list[clinic.PatientRow]) -> None:
         """Write patients' list rows (BatchWriteItem, unprocessed items retried by PynamoDB
         until none are left, or an error: never silently dropped)."""
         with ClinicPatientModel.batch_write() as batch:
@@ -171,7 +172,7 @@ class ClinicsRepository:
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """One page of a clinic's patient list, and the state to resume from (None: the end)."""
         cp = keys.clinic_period(clinic_id, query.period)
-        if query.sort in clinic.INDEXED_METRICS:
+        if clinic.METRICS[query.sort].indexed:
             return self._indexed_page(cp, query, state or {"phase": "index"})
         return self._sorted_in_memory_page(cp, query, state or {"offset": 0})
 
@@ -181,7 +182,8 @@ class ClinicsRepository:
         """Sorted by an indexed metric: a Query on its index, `limit` at a time. Patients
         without the metric are not in the (sparse) index: they follow, from the table."""
         index = sort_index(query.sort)
-        sorted_by = getattr(ClinicPatientModel, clinic.attribute_name(query.sort))
+        metric = clinic.METRICS[query.sort]
+        sorted_by = getattr(ClinicPatientModel, metric.attribute)
         missing = sorted_by.does_not_exist()
         on_key = [f for f in query.filters if f.metric == query.sort]
         found: list[dict[str, Any]] = []
@@ -213,7 +215,7 @@ class ClinicsRepository:
             last = results.last_evaluated_key
             if full and last is not None:
                 state = {"phase": phase, "key": last}
-            elif phase == "index" and not on_key and query.sort not in clinic.ALWAYS_PRESENT:
+            elif phase == "index" and not on_key and not metric.always_present:
                 # Then the patients without the metric (a filter on it excludes them). Whether
                 # there are any is not known without reading them: the list may end with an
                 # empty page.
@@ -267,13 +269,9 @@ def _key_condition(attribute: Any, filters: list[clinic.Filter]) -> Any:
         low, high = max(f.value for f in lower), min(f.value for f in upper)
         return attribute.between(float(low), float(high))
     flt = filters[0]
-    bound = float(flt.value)  # a decimal's shortest float: the same number DynamoDB stores
-    return {
-        ">": attribute > bound,
-        ">=": attribute >= bound,
-        "<": attribute < bound,
-        "<=": attribute <= bound,
-    }[flt.op]
+    # A decimal's shortest float: the same number DynamoDB stores. PynamoDB's attributes
+    # overload the comparison operators into conditions.
+    return clinic.OPERATORS[flt.op](attribute, float(flt.value))
 
 
 def entry_json(entry: dict[str, Any]) -> str:

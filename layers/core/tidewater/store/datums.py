@@ -12,8 +12,6 @@ backoff.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import random
 import time
@@ -24,7 +22,7 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from tidewater.domain.datums.common import VALUE_OUT_OF_RANGE, Datum
-from tidewater.domain.errors import BadRequest, InvalidData, Problem, Unavailable
+from tidewater.domain.errors import InvalidData, Problem, Unavailable
 from tidewater.observability import logger
 from tidewater.store import keys
 from tidewater.store.models import DatumModel
@@ -36,7 +34,6 @@ MAX_BODY_BYTES: Final = 350_000
 # A page of GET data stays well under Lambda's 6 MB response limit.
 PAGE_BYTES: Final = 4_500_000
 QUERY_PAGE_MAX: Final = 1000
-MAX_CURSOR_LENGTH: Final = 2048
 # Errors after which the same request may simply be sent again.
 RETRYABLE: Final = frozenset(
     {
@@ -73,18 +70,19 @@ class DatumKey:
         return self.sk.split("#", 2)[1]
 
 
+Position = tuple[str, str]
+
+
 @dataclass(frozen=True)
 class Page:
     items: list[Datum]
-    cursor: str | None  # opaque; None when there is nothing more
+    # Where the next page starts: the type, and the last sort key already returned (never
+    # a raw LastEvaluatedKey, and no user id); None when there is nothing more.
+    next: Position | None
 
 
 def _s(value: str) -> dict[str, str]:
     return {"S": value}
-
-
-def _bad_cursor() -> BadRequest:
-    return BadRequest("`cursor` is not one this API gave out", code="cursor-not-valid")
 
 
 class DatumsRepository:
@@ -257,15 +255,14 @@ class DatumsRepository:
         end: str,
         *,
         limit: int,
-        cursor: str | None = None,
+        after: Position | None = None,
         max_bytes: int = PAGE_BYTES,
     ) -> Page:
         """Up to `limit` of the user's datums of `types` with start <= time <= end, type by
-        type, each in time order; one Query per type (and per 1 MB), resumed by `cursor`."""
-        if cursor:
-            first_type, start_sk = self._decode_cursor(cursor, types, start, end)
-        else:
-            first_type, start_sk = types[0], ""
+        type, each in time order; one Query per type (and per 1 MB), resumed `after` the
+        position a page before ended at. A page is always read in the partition of the user
+        the caller was authorised for."""
+        first_type, start_sk = after if after else (types[0], "")
         items: list[Datum] = []
         used = 0
         for kind in types[types.index(first_type) :]:
@@ -275,7 +272,7 @@ class DatumsRepository:
             for raw in self._range(user_id, lo, hi, forward=True, after=after, page_size=size):
                 text = raw[_BODY]["S"]
                 if len(items) == limit or (items and used + len(text) > max_bytes):
-                    return Page(items, self._encode_cursor(kind, after))
+                    return Page(items, (kind, after))
                 items.append(json.loads(text))
                 used += len(text)
                 after = raw[_SK]["S"]
@@ -336,32 +333,3 @@ class DatumsRepository:
             if not last:
                 return
             query["ExclusiveStartKey"] = last
-
-    # ------------------------------------------------------------------ cursors
-    @staticmethod
-    def _encode_cursor(kind: str, after: str) -> str:
-        """Where the next page starts: the type, and the last sort key already returned.
-        Never a raw LastEvaluatedKey, and no user id: a page is always read in the partition
-        of the user the caller was authorised for."""
-        text = json.dumps({"t": kind, "k": after}, separators=(",", ":"))
-        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-    @staticmethod
-    def _decode_cursor(cursor: str, types: Sequence[str], start: str, end: str) -> tuple[str, str]:
-        if len(cursor) > MAX_CURSOR_LENGTH:
-            raise _bad_cursor()
-        try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            data = json.loads(raw)
-        except (ValueError, binascii.Error, UnicodeDecodeError):
-            raise _bad_cursor() from None
-        if type(data) is not dict or set(data) != {"t", "k"}:
-            raise _bad_cursor()
-        kind, after = data["t"], data["k"]
-        if type(kind) is not str or type(after) is not str or kind not in types:
-            raise _bad_cursor()
-        if after:
-            lo, hi = keys.datum_sk_range(kind, start, end)
-            if not (after.startswith(f"{kind}#") and lo <= after <= hi):
-                raise _bad_cursor()
-        return kind, after

@@ -159,19 +159,17 @@ class ClinicModel(Model):
     by_member = ClinicByMember()
 
 
-def _sort_index(metric: str) -> GlobalSecondaryIndex[Any]:
+def _sort_index(metric: clinic.ListMetric) -> GlobalSecondaryIndex[Any]:
     """The sparse index that lists one clinic's patients for one period by `metric`."""
-    value_type = UnicodeAttribute if metric in clinic.STRING_METRICS else NumberAttribute
-    meta = type(
-        "Meta", (), {"index_name": clinic.index_name(metric), "projection": AllProjection()}
-    )
+    value_type = UnicodeAttribute if metric.text else NumberAttribute
+    meta = type("Meta", (), {"index_name": metric.index, "projection": AllProjection()})
     index_class = type(
-        f"SortBy_{clinic.attribute_name(metric)}",
+        f"SortBy_{metric.attribute}",
         (GlobalSecondaryIndex,),
         {
             "Meta": meta,
             "clinic_period": UnicodeAttribute(hash_key=True, attr_name="clinicPeriod"),
-            "value": value_type(range_key=True, attr_name=clinic.attribute_name(metric)),
+            "value": value_type(range_key=True, attr_name=metric.attribute),
         },
     )
     index: GlobalSecondaryIndex[Any] = index_class()
@@ -183,10 +181,9 @@ def _metric_attributes() -> dict[str, Any]:
     and its sparse index."""
     found: dict[str, Any] = {}
     for metric in clinic.INDEXED_METRICS:
-        attribute = clinic.attribute_name(metric)
-        value_type = UnicodeAttribute if metric in clinic.STRING_METRICS else NumberAttribute
-        found[attribute] = value_type(null=True, attr_name=attribute)
-        found[f"index_{attribute}"] = _sort_index(metric)
+        value_type = UnicodeAttribute if metric.text else NumberAttribute
+        found[metric.attribute] = value_type(null=True, attr_name=metric.attribute)
+        found[f"index_{metric.attribute}"] = _sort_index(metric)
     return found
 
 
@@ -207,7 +204,7 @@ class ClinicPatientModel(Model):
 
 def sort_index(metric: str) -> GlobalSecondaryIndex[Any]:
     index: GlobalSecondaryIndex[Any] = getattr(
-        ClinicPatientModel, f"index_{clinic.attribute_name(metric)}"
+        ClinicPatientModel, f"index_{clinic.METRICS[metric].attribute}"
     )
     return index
 

@@ -11,13 +11,13 @@ class SecretsRepository:
         self.region = region
 
     def cursor_key(self) -> bytes:
-        """The HMAC key that signs the clinic list's cursors."""
+        """The HMAC key that signs every pagination cursor (data reads, clinic lists)."""
         return _secret(self.cursor_secret_arn, self.region).encode()
 
 
 @cache
 def _secret(arn: str, region: str) -> str:
-    import boto3  # here: only the clinic function pays for its import
+    import boto3  # here: only the functions that sign cursors pay for its import
 
     client = boto3.client("secretsmanager", region_name=region)
     return str(client.get_secret_value(SecretId=arn)["SecretString"])

@@ -58,7 +58,7 @@ from tidewater.domain.summary.buckets import (
     build_buckets,
     update_buckets,
 )
-from tidewater.domain.summary.engine import summarize, summarize_buckets
+from tidewater.domain.summary.engine import last_data, summarize, summarize_buckets
 from tidewater.domain.summary.periods import compute_periods, glucose_management_indicator
 from tidewater.domain.summary.samples import BGM, CGM, Sample, sample_from_datum
 
@@ -74,6 +74,7 @@ __all__ = [
     "build_buckets",
     "compute_periods",
     "glucose_management_indicator",
+    "last_data",
     "sample_from_datum",
     "summarize",
     "summarize_buckets",

@@ -32,3 +32,9 @@ def summarize_buckets(buckets: Buckets) -> dict[str, Any]:
         },
         "periods": compute_periods(buckets),
     }
+
+
+def last_data(summary: Mapping[str, Any]) -> str | None:
+    """The newest `dates.lastData` of a stored summary's kinds, or None without data."""
+    dates = [((summary.get(kind) or {}).get("dates") or {}).get("lastData") for kind in (CGM, BGM)]
+    return max((d for d in dates if d), default=None)

@@ -1,0 +1,55 @@
+"""Clinic patient lists (pure): the metrics they sort and filter on, their query, TIDE triage."""
+
+from tidewater.domain.clinic.metrics import (
+    DEFAULT_PERIOD,
+    FULL_NAME,
+    INDEXED_METRICS,
+    KINDS,
+    LAST_DATA,
+    METRICS,
+    PERIOD_METRICS,
+    PERIODS,
+    ListMetric,
+    PatientRow,
+    PeriodMetric,
+    metric_value,
+    summary_metric_names,
+)
+from tidewater.domain.clinic.query import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    OPERATORS,
+    Filter,
+    PatientQuery,
+    matches,
+    parse_patient_query,
+    parse_period,
+)
+from tidewater.domain.clinic.tide import TIDE_CATEGORIES, TideReport, tide_report
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "DEFAULT_PERIOD",
+    "FULL_NAME",
+    "INDEXED_METRICS",
+    "KINDS",
+    "LAST_DATA",
+    "MAX_LIMIT",
+    "METRICS",
+    "OPERATORS",
+    "PERIODS",
+    "PERIOD_METRICS",
+    "TIDE_CATEGORIES",
+    "Filter",
+    "ListMetric",
+    "PatientQuery",
+    "PatientRow",
+    "PeriodMetric",
+    "TideReport",
+    "matches",
+    "metric_value",
+    "parse_patient_query",
+    "parse_period",
+    "summary_metric_names",
+    "tide_report",
+]

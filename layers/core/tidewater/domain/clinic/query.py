@@ -1,0 +1,118 @@
+"""A patient list's query: period, sort, filters and page size from the query string."""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final
+
+from tidewater.domain.clinic.metrics import DEFAULT_PERIOD, FULL_NAME, METRICS, PERIODS
+from tidewater.domain.cursor import scope
+from tidewater.domain.errors import InvalidData, Problem
+
+DEFAULT_LIMIT, MAX_LIMIT = 50, 100
+
+# The comparisons a filter may use, in memory and (store/clinics.py) as key conditions.
+OPERATORS: Final[dict[str, Callable[[float, float], bool]]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+
+
+@dataclass(frozen=True)
+class Filter:
+    metric: str
+    op: str
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class PatientQuery:
+    period: str = DEFAULT_PERIOD
+    sort: str = FULL_NAME
+    descending: bool = False
+    filters: tuple[Filter, ...] = ()
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+    def cursor_scope(self, clinic_id: str) -> str:
+        """What a cursor is bound to: the same clinic's list, order and filters."""
+        filters = [f"{f.metric}{f.op}{f.value}" for f in self.filters]
+        return scope("patients", clinic_id, self.period, self.sort, str(self.descending), *filters)
+
+
+_FILTER = re.compile(r"^(>=|<=|>|<)(-?\d+(?:\.\d+)?)$")
+_RESERVED = {"period", "sort", "limit", "cursor"}
+_BAD_PERIOD = "period is one of " + ", ".join(PERIODS)
+
+
+def parse_period(params: Mapping[str, str], problems: list[Problem]) -> str:
+    """`period` (default 14d); a problem pointing at `/period` when it is not one."""
+    period = params.get("period", DEFAULT_PERIOD)
+    if period not in PERIODS:
+        problems.append(Problem("/period", "value-not-valid", "invalid period", _BAD_PERIOD))
+    return period
+
+
+def parse_patient_query(params: Mapping[str, str]) -> PatientQuery:
+    """Query-string parameters → a PatientQuery; every problem at once, pointing at the
+    parameter (`source.pointer` `/period`, `/sort`, `/cgm.timeInLowPercent`…)."""
+    problems: list[Problem] = []
+    period = parse_period(params, problems)
+    sort = params.get("sort", FULL_NAME)
+    descending = sort.startswith("-")
+    sort_metric = sort.lstrip("+-")
+    if sort_metric not in METRICS:
+        problems.append(
+            Problem(
+                "/sort",
+                "value-not-valid",
+                "invalid sort",
+                "sort is ±<cgm|bgm>.<metric>, lastData or fullName",
+            )
+        )
+    limit = DEFAULT_LIMIT
+    try:
+        limit = int(params.get("limit", DEFAULT_LIMIT))
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ValueError
+    except ValueError:
+        problems.append(
+            Problem(
+                "/limit",
+                "value-out-of-range",
+                "invalid limit",
+                f"limit is a whole number from 1 to {MAX_LIMIT}",
+            )
+        )
+    filters = []
+    for name, raw in params.items():
+        if name in _RESERVED:
+            continue
+        match = _FILTER.match(raw.strip())
+        metric = METRICS.get(name)
+        if metric is None or not metric.filterable or not match:
+            problems.append(
+                Problem(
+                    f"/{name}",
+                    "value-not-valid",
+                    "invalid filter",
+                    "filters are <cgm|bgm>.<metric>=<op><number>, op one of > >= < <=",
+                )
+            )
+            continue
+        filters.append(Filter(name, match.group(1), Decimal(match.group(2))))
+    if problems:
+        raise InvalidData(problems)
+    return PatientQuery(
+        period, sort_metric, descending, tuple(filters), limit, params.get("cursor") or None
+    )
+
+
+def matches(value: float | None, flt: Filter) -> bool:
+    return value is not None and OPERATORS[flt.op](value, float(flt.value))

@@ -175,8 +175,8 @@ def test_only_the_last_four_weeks_of_due_windows_are_caught_up() -> None:
 
 def test_window_bounds_are_inclusive_milliseconds() -> None:
     w = donation.window(0, 7)
-    assert w.first_ms == "1970-01-05T00:00:00.000Z"
-    assert w.last_ms == "1970-01-11T23:59:59.999Z"
+    assert w.first_time == "1970-01-05T00:00:00.000Z"
+    assert w.last_time == "1970-01-11T23:59:59.999Z"
 
 
 def test_manifest_lists_slices_in_random_id_order_with_the_schema() -> None:

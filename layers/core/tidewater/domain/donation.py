@@ -109,13 +109,14 @@ class Window:
     end: datetime  # exclusive
 
     @property
-    def last_ms(self) -> str:
-        """The window's last millisecond, canonical UTC (key ranges are inclusive)."""
-        return format_utc(self.end - timedelta(milliseconds=1))
+    def first_time(self) -> str:
+        """The window's first millisecond, canonical UTC."""
+        return format_utc(self.start)
 
     @property
-    def first_ms(self) -> str:
-        return format_utc(self.start)
+    def last_time(self) -> str:
+        """The window's last millisecond, canonical UTC (key ranges are inclusive)."""
+        return format_utc(self.end - timedelta(milliseconds=1))
 
     @property
     def start_seconds(self) -> int:

@@ -33,6 +33,7 @@ from tidewater.domain.donation import Membership, Reading, Rng, SliceRecord, Win
 from tidewater.domain.timeutil import format_utc, utcnow
 from tidewater.observability import logger, metrics
 from tidewater.store import keys
+from tidewater.store.datums import Position
 from tidewater.store.donations import Member
 from tidewater.store.repos import Repositories
 
@@ -66,13 +67,13 @@ def datums_source(repos: Repositories) -> CgmSource:
     """The donor's cbg datums of the window, streamed one Query page at a time."""
 
     def read(user_id: str, window: Window) -> Iterator[Mapping[str, Any]]:
-        cursor: str | None = None
+        after: Position | None = None
         while True:
-            page = repos.datums.page(user_id, ["cbg"], window.first_ms, window.last_ms,
-                                     limit=READ_PAGE, cursor=cursor)  # fmt: skip
+            page = repos.datums.page(user_id, ["cbg"], window.first_time, window.last_time,
+                                     limit=READ_PAGE, after=after)  # fmt: skip
             yield from page.items
-            cursor = page.cursor
-            if not cursor:
+            after = page.next
+            if after is None:
                 return
 
     return read

@@ -266,16 +266,16 @@ class DatumsRepository:
         items: list[Datum] = []
         used = 0
         for kind in types[types.index(first_type) :]:
-            after = start_sk if kind == first_type else ""
+            last_sk = start_sk if kind == first_type else ""
             lo, hi = keys.datum_sk_range(kind, start, end)
             size = min(limit - len(items) + 1, QUERY_PAGE_MAX)
-            for raw in self._range(user_id, lo, hi, forward=True, after=after, page_size=size):
+            for raw in self._range(user_id, lo, hi, forward=True, after=last_sk, page_size=size):
                 text = raw[_BODY]["S"]
                 if len(items) == limit or (items and used + len(text) > max_bytes):
-                    return Page(items, (kind, after))
+                    return Page(items, (kind, last_sk))
                 items.append(json.loads(text))
                 used += len(text)
-                after = raw[_SK]["S"]
+                last_sk = raw[_SK]["S"]
         return Page(items, None)
 
     def latest(

@@ -1,4 +1,5 @@
-"""Reading a user's summary."""
+"""Reading a user's stored summary (GET /v1/users/{userId}/summary); services/summarizer.py
+folds the summaries, domain/summary computes them."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The batch summariser: every iteration takes up to `summary_batches` batches of the
-`summary_batch_size` most out-of-date accounts (oldest first) and brings their summaries up
-to date from the samples that changed since the last summary."""
+"""The scheduled fold (functions/summarize): every iteration takes up to `summary_batches`
+batches of the `summary_batch_size` most out-of-date accounts (oldest first) and brings their
+summaries up to date from the samples that changed since the last summary."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tidewater.domain import summary as engine
+from tidewater.domain import summary
 from tidewater.domain.outdated import period_bounds
 from tidewater.domain.timeutil import format_utc, from_epoch_ms, parse_rfc3339, to_epoch_ms
 from tidewater.observability import logger, metrics
@@ -18,10 +18,10 @@ from tidewater.store.accounts import Finished, SummaryWork
 from tidewater.store.repos import Repositories
 
 # Datum type → summary kind.
-KINDS = {"cbg": engine.CGM, "smbg": engine.BGM}
+KINDS = {"cbg": summary.CGM, "smbg": summary.BGM}
 # Longer than one account can take; a crashed summariser's lease runs out by then.
 LEASE_MS = 60_000
-WINDOW_MS = 1440 * engine.HOUR_MS
+WINDOW_MS = 1440 * summary.HOUR_MS
 
 
 @dataclass
@@ -82,7 +82,7 @@ def _changed_ranges(work: SummaryWork) -> dict[str, list[tuple[int, int]]]:
     return ranges
 
 
-def _loader(repos: Repositories, user_id: str, datum_type: str) -> engine.Loader:
+def _loader(repos: Repositories, user_id: str, datum_type: str) -> summary.Loader:
     return lambda start_ms, end_ms: _datums(repos, user_id, datum_type, start_ms, end_ms)
 
 
@@ -97,16 +97,16 @@ def _datums(
     return list(repos.datums.between(user_id, datum_type, start, end))
 
 
-def _rebuild(repos: Repositories, user_id: str, datum_type: str, kind: str) -> engine.Buckets:
+def _rebuild(repos: Repositories, user_id: str, datum_type: str, kind: str) -> summary.Buckets:
     """All buckets of a kind from the datums: the newest sample, then its 60-day window."""
     newest = repos.datums.latest(user_id, datum_type, "0000", "9999", 1)
     if not newest:
-        return engine.Buckets(kind)
+        return summary.Buckets(kind)
     last_ms = to_epoch_ms(parse_rfc3339(newest[0]["time"]))
-    start = last_ms - last_ms % engine.HOUR_MS - WINDOW_MS + engine.HOUR_MS
+    start = last_ms - last_ms % summary.HOUR_MS - WINDOW_MS + summary.HOUR_MS
     datums = _datums(repos, user_id, datum_type, start, last_ms + 1)
-    samples = [engine.sample_from_datum(d) for d in datums]
-    return engine.build_buckets([s for s in samples if s is not None], kind)
+    samples = [summary.sample_from_datum(d) for d in datums]
+    return summary.build_buckets([s for s in samples if s is not None], kind)
 
 
 def summarize_account(
@@ -119,25 +119,25 @@ def summarize_account(
         return False
     stored, fingerprints = repos.buckets.load(user_id)
     changed = _changed_ranges(work)
-    summary: dict[str, Any] = {}
+    folded: dict[str, Any] = {}
     has_data = False
     for datum_type, kind in KINDS.items():
         current = stored.get(kind)
         if work.touched_all or (current is None and kind in changed):
             updated = _rebuild(repos, user_id, datum_type, kind)
         elif current is None:
-            updated = engine.Buckets(kind)
+            updated = summary.Buckets(kind)
         elif kind in changed:
-            updated = engine.update_buckets(
+            updated = summary.update_buckets(
                 current, changed[kind], _loader(repos, user_id, datum_type)
             )
         else:
             updated = current
         if updated is not current:
             repos.buckets.save(user_id, updated, fingerprints.get(kind, {}))
-        summary[kind] = engine.summarize_buckets(updated)
+        folded[kind] = summary.summarize_buckets(updated)
         has_data = has_data or updated.last_ms is not None
-    document = summary if has_data else None  # an account with no data left loses its summary
+    document = folded if has_data else None  # an account with no data left loses its summary
     finished = repos.accounts.finish_summary(work, document, format_utc(from_epoch_ms(now_ms)))
     if finished is Finished.LEASE_LOST:
         return False  # the clinic rows are the summary's: left to whoever stored it

@@ -1,6 +1,9 @@
 """Summary statistics of CGM and BGM data: hourly buckets, then 1/7/14/30-day periods.
 
-Pure standard library (cold starts matter), no I/O. The contract is DESIGN.md's "Domain
+Pure standard library (cold starts matter), no I/O. Modules: `samples` (datums → Sample),
+`buckets` (the hourly bucket model and its JSON codec), `fold` (the hot loop and a full
+build), `incremental` (the update from changed ranges), `periods` (buckets → 1/7/14/30-day
+periods), `document` (the `{cgm, bgm}` summary a store keeps). The contract is DESIGN.md's "Domain
 decisions" and "Period JSON"; spec/summary-statistics-v2.txt where DESIGN is silent.
 
 Public API
@@ -18,7 +21,8 @@ Public API
   deleted, where the new newest is (at worst ``load(0, start)``). Equal to ``build_buckets``
   of all the data, bucket for bucket, bit for bit.
 - ``compute_periods(buckets) -> {"1d": ..., "7d": ..., "14d": ..., "30d": ...}`` and
-  ``summarize_buckets(buckets) -> {"dates", "periods"}``.
+  ``summarize_buckets(buckets) -> {"dates", "periods"}``; ``last_data(summary)``: the newest
+  ``dates.lastData`` of a stored summary.
 - ``Bucket`` (one hour; ``date`` is its start in epoch ms) and ``Buckets`` (``kind``,
   ``hours: {hour_ms: Bucket}``, ``last_ms``: the newest sample): ``to_dict()`` /
   ``from_dict()`` round-trip exactly through JSON.
@@ -49,16 +53,10 @@ Decisions where the specs are silent
 - ``dates.firstData`` is the oldest sample counted in the window, ``lastData`` the newest.
 """
 
-from tidewater.domain.summary.buckets import (
-    HOUR_MS,
-    RANGES,
-    Bucket,
-    Buckets,
-    Loader,
-    build_buckets,
-    update_buckets,
-)
-from tidewater.domain.summary.engine import last_data, summarize, summarize_buckets
+from tidewater.domain.summary.buckets import HOUR_MS, RANGES, Bucket, Buckets
+from tidewater.domain.summary.document import last_data, summarize, summarize_buckets
+from tidewater.domain.summary.fold import build_buckets
+from tidewater.domain.summary.incremental import Loader, update_buckets
 from tidewater.domain.summary.periods import compute_periods, glucose_management_indicator
 from tidewater.domain.summary.samples import BGM, CGM, Sample, sample_from_datum
 

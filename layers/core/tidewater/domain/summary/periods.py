@@ -19,10 +19,14 @@ MIN_CGM_USE = 0.7
 
 # The window, split at every period edge (hours back from the newest hour), so that each
 # bucket is visited once: a period is the union of consecutive segments.
-_EDGES = (0, 24, 48, 168, 336, 672, 720, WINDOW_HOURS)
-_CURRENT = {days: [i for i, e in enumerate(_EDGES[1:]) if e <= 24 * days] for days in PERIOD_DAYS}
+_HOUR_BOUNDARIES = (0, 24, 48, 168, 336, 672, 720, WINDOW_HOURS)
+_CURRENT = {
+    days: [i for i, e in enumerate(_HOUR_BOUNDARIES[1:]) if e <= 24 * days] for days in PERIOD_DAYS
+}
 _PREVIOUS = {
-    days: [i for i in range(len(_EDGES) - 1) if 24 * days <= _EDGES[i] < 48 * days]
+    days: [
+        i for i in range(len(_HOUR_BOUNDARIES) - 1) if 24 * days <= _HOUR_BOUNDARIES[i] < 48 * days
+    ]
     for days in PERIOD_DAYS
 }
 
@@ -89,11 +93,11 @@ def compute_periods(buckets: Buckets) -> dict[str, dict[str, Any]]:
         return {}
     end = hour_of(buckets.last_ms) + HOUR_MS
     hours = sorted(h for h in buckets.hours if end - WINDOW_HOURS * HOUR_MS <= h < end)
-    cuts = [bisect.bisect_left(hours, end - e * HOUR_MS) for e in _EDGES]
+    cuts = [bisect.bisect_left(hours, end - e * HOUR_MS) for e in _HOUR_BOUNDARIES]
     cgm = buckets.kind == CGM
     segments = [
         _Aggregate([buckets.hours[h] for h in hours[cuts[i + 1] : cuts[i]]], cgm)
-        for i in range(len(_EDGES) - 1)
+        for i in range(len(_HOUR_BOUNDARIES) - 1)
     ]
     # Day d is the 24-hour block d days before the one ending with the newest hour.
     days_with_data = {(end - 1 - h) // DAY_MS for h in hours}

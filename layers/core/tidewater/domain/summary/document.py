@@ -1,11 +1,13 @@
-"""The summary of a user's datums, in full, or from stored buckets."""
+"""The summary document, `{"cgm": {"dates", "periods"}, "bgm": ...}`: of a user's datums in
+full, or from stored buckets; and what a reader takes from a stored one."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tidewater.domain.summary.buckets import Buckets, build_buckets
+from tidewater.domain.summary.buckets import Buckets
+from tidewater.domain.summary.fold import build_buckets
 from tidewater.domain.summary.periods import compute_periods
 from tidewater.domain.summary.samples import BGM, CGM, sample_from_datum
 from tidewater.domain.timeutil import format_utc, from_epoch_ms

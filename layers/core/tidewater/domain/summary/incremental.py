@@ -1,0 +1,151 @@
+"""The incremental update: stored buckets and the time ranges that changed → new buckets,
+equal bit for bit to a full build of all the data (a property test holds it to that)."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from tidewater.domain.summary.buckets import (
+    HOUR_MS,
+    NO_MASK,
+    WINDOW_HOURS,
+    Bucket,
+    Buckets,
+    hour_of,
+)
+from tidewater.domain.summary.fold import accumulate, build_buckets, dedup, sample_time
+from tidewater.domain.summary.samples import Sample, coerce_sample
+
+# The loader is never asked for anything older (1970-01-01).
+EARLIEST_MS = 0
+
+Loader = Callable[[int, int], Iterable[Sample | Mapping[str, Any]]]
+
+
+def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: Loader) -> Buckets:
+    """Buckets after the samples in the `changed` ranges [start_ms, end_ms) changed (added,
+    replaced or deleted).
+
+    `current` must be the buckets of the data as it was; samples outside the ranges must not
+    have changed. `load(a, b)` returns the samples (or datums) with a <= time < b; the engine
+    asks for the changed hours, for hours whose blackout carried in changed, for hours that
+    enter the window when it moves back, and (only when the newest sample was deleted) for
+    the range where the new newest one is. The result equals `build_buckets` of all the data.
+    """
+    kind = current.kind
+    spans = _hour_spans(changed)
+    if not spans:
+        return current
+    source = _Source(load, kind)
+    loaded = [source.load(a, b) for a, b in spans]
+    newest_loaded = max((found[-1].time_ms for found in loaded if found), default=None)
+    old_last = current.last_ms
+    if old_last is None:
+        # Nothing stored outside the ranges: everything there is is in them.
+        return build_buckets([s for found in loaded for s in found], kind)
+    inside = next((a for a, b in spans if a <= old_last < b), None)
+    if inside is None:
+        last: int | None = max(old_last, newest_loaded or old_last)
+    else:
+        # The newest stored sample may be gone: the newest unchanged one is before its span.
+        unchanged = _newest_unchanged(current, inside, spans, source)
+        last = max((t for t in (unchanged, newest_loaded) if t is not None), default=None)
+    if last is None:
+        return Buckets(kind)
+
+    old = current.hours
+    old_hours = sorted(old)
+    end = hour_of(last) + HOUR_MS
+    start = end - WINDOW_HOURS * HOUR_MS
+    old_start = hour_of(old_last) + HOUR_MS - WINDOW_HOURS * HOUR_MS
+    forced = [(max(a, start), min(b, end)) for a, b in spans if max(a, start) < min(b, end)]
+    if start < old_start:
+        forced.append((start, min(old_start, end)))
+    forced.sort()
+
+    new: dict[int, Bucket] = {}
+    mask = NO_MASK
+    pos = start
+    while pos < end:
+        span = next(((a, b) for a, b in forced if b > pos), None)
+        if span is not None and span[0] <= pos:
+            made, mask = accumulate(source.get(pos, span[1]), mask)
+            new.update((b.date, b) for b in made)
+            pos = span[1]
+            continue
+        stop = end if span is None else span[0]
+        i = bisect.bisect_left(old_hours, pos)
+        carried = old[old_hours[i - 1]].mask if i else NO_MASK
+        if _effective(mask, pos) == _effective(carried, pos):
+            # In step with the stored chain: its buckets up to the next forced span hold.
+            j = bisect.bisect_left(old_hours, stop, lo=i)
+            for h in old_hours[i:j]:
+                new[h] = old[h]
+            if j > i:
+                mask = old[old_hours[j - 1]].mask
+            pos = stop
+        else:
+            made, mask = accumulate(source.get(pos, pos + HOUR_MS), mask)
+            new.update((b.date, b) for b in made)
+            pos += HOUR_MS
+    return Buckets(kind, new, last)
+
+
+def _hour_spans(changed: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The changed ranges widened to whole hours, merged, in time order."""
+    spans: list[tuple[int, int]] = []
+    for a, b in sorted((hour_of(a), hour_of(b - 1) + HOUR_MS) for a, b in changed if a < b):
+        if spans and a <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(b, spans[-1][1]))
+        else:
+            spans.append((a, b))
+    return spans
+
+
+def _newest_unchanged(
+    current: Buckets, before: int, spans: list[tuple[int, int]], source: _Source
+) -> int | None:
+    """The newest sample before `before` outside the changed spans."""
+
+    def unchanged(t: int) -> bool:
+        return not any(a <= t < b for a, b in spans)
+
+    earlier = [h for h in current.hours if h < before and unchanged(h)]
+    # That bucket's last sample is unchanged; only samples it masked can be newer than it.
+    since = current.hours[max(earlier)].last_time if earlier else EARLIEST_MS
+    found = [s.time_ms for s in source.load(since, before) if unchanged(s.time_ms)]
+    return max(found, default=None)
+
+
+def _effective(mask: int, hour: int) -> int:
+    """A mask that ends before the hour starts masks nothing in it."""
+    return mask if mask > hour else NO_MASK
+
+
+class _Source:
+    """Samples fetched through the loader, kept so no range is asked for twice."""
+
+    def __init__(self, load: Loader, kind: str) -> None:
+        self._load = load
+        self._kind = kind
+        self._spans: list[tuple[int, int, list[Sample]]] = []
+
+    def load(self, a: int, b: int) -> list[Sample]:
+        samples = [
+            s
+            for s in (coerce_sample(item) for item in self._load(a, b))
+            if s is not None and s.kind == self._kind and a <= s.time_ms < b
+        ]
+        samples.sort()
+        self._spans.append((a, b, samples))
+        return samples
+
+    def get(self, a: int, b: int) -> list[Sample]:
+        for lo, hi, samples in self._spans:
+            if lo <= a and b <= hi:
+                i = bisect.bisect_left(samples, a, key=sample_time)
+                j = bisect.bisect_left(samples, b, key=sample_time)
+                return dedup(samples[i:j], self._kind)
+        return dedup(self.load(a, b), self._kind)

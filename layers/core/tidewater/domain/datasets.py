@@ -11,8 +11,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from tidewater.domain.datums import common, upload
-from tidewater.domain.datums.common import Datum, Problems
+from tidewater.domain.datums import checks, upload
+from tidewater.domain.datums.checks import Datum, Problems
 from tidewater.domain.errors import InvalidData, Problem
 
 TYPE: Final = "upload"
@@ -87,30 +87,30 @@ def _name_and_version(
     container: Datum, key: str, pointer: str, problems: Problems, *, required: bool
 ) -> None:
     """`client` / `deduplicator`: an object with a `name` and an optional `version`."""
-    value = common.obj(container, key, pointer, problems, required=required)
+    value = checks.obj(container, key, pointer, problems, required=required)
     if value is None:
         return
-    at = common.child(pointer, key)
-    name = common.string(value, "name", at, problems, required=True, non_empty=True)
+    at = checks.child(pointer, key)
+    name = checks.string(value, "name", at, problems, required=True, non_empty=True)
     if name is not None and len(name) > NAME_MAX:
-        common.problem(
+        checks.problem(
             problems,
-            common.child(at, "name"),
-            common.VALUE_OUT_OF_RANGE,
+            checks.child(at, "name"),
+            checks.VALUE_OUT_OF_RANGE,
             f"`name` must be at most {NAME_MAX} characters",
         )
-    common.string(value, "version", at, problems)
+    checks.string(value, "version", at, problems)
 
 
 def validate_new(body: object) -> Datum:
     """The echoed fields of a new dataset; InvalidData listing every problem."""
     if type(body) is not dict:
         detail = "the body must be an object"
-        raise InvalidData([Problem("", common.TYPE_NOT_VALID, "wrong type of value", detail)])
+        raise InvalidData([Problem("", checks.TYPE_NOT_VALID, "wrong type of value", detail)])
     problems: Problems = []
     upload.validate(body, "", problems)
     problems = [
-        p for p in problems if not (p.pointer in _OPTIONAL_HERE and p.code == common.VALUE_MISSING)
+        p for p in problems if not (p.pointer in _OPTIONAL_HERE and p.code == checks.VALUE_MISSING)
     ]
     _name_and_version(body, "client", "", problems, required=True)
     _name_and_version(body, "deduplicator", "", problems, required=False)

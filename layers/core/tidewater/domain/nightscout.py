@@ -15,8 +15,8 @@ import math
 from collections.abc import Iterable
 from typing import Any, Final
 
-from tidewater.domain.datums import common
-from tidewater.domain.datums.common import Datum, Problems
+from tidewater.domain.datums import base, checks, times
+from tidewater.domain.datums.checks import Datum, Problems
 from tidewater.domain.errors import InvalidData
 from tidewater.domain.timeutil import (
     format_utc,
@@ -48,34 +48,34 @@ def nightscout_id(entry_type: str, date_ms: int) -> str:
 def validate_entry(entry: object, pointer: str, problems: Problems) -> None:
     """Append the problems of one entry; pointers name the entry's own fields (`/0/sgv`)."""
     if type(entry) is not dict:
-        common.problem(problems, pointer, common.TYPE_NOT_VALID, "each entry must be an object")
+        checks.problem(problems, pointer, checks.TYPE_NOT_VALID, "each entry must be an object")
         return
-    kind = common.string(entry, "type", pointer, problems, required=True, one_of=ENTRY_TYPES)
+    kind = checks.string(entry, "type", pointer, problems, required=True, one_of=ENTRY_TYPES)
     if entry.get("date") is not None or entry.get("dateString") is None:
-        common.number(entry, "date", pointer, problems, 0, DATE_MAX, required=True, unit="ms")
+        checks.number(entry, "date", pointer, problems, 0, DATE_MAX, required=True, unit="ms")
     else:
-        text = common.string(entry, "dateString", pointer, problems)
-        if text is not None and common.canonical_time(text) is None:
-            common.problem(
+        text = checks.string(entry, "dateString", pointer, problems)
+        if text is not None and times.canonical_time(text) is None:
+            checks.problem(
                 problems,
-                common.child(pointer, "dateString"),
-                common.VALUE_NOT_VALID,
+                checks.child(pointer, "dateString"),
+                checks.VALUE_NOT_VALID,
                 "`dateString` must be an RFC 3339 time with a zone",
             )
     if kind in GLUCOSE_ENTRIES:
         field = GLUCOSE_ENTRIES[kind][0]
-        common.number(entry, field, pointer, problems, 0, GLUCOSE_MAX, required=True, unit=MGDL)
+        checks.number(entry, field, pointer, problems, 0, GLUCOSE_MAX, required=True, unit=MGDL)
     for key in (*SGV_EXTRAS, *CAL_FIELDS):
-        common.number(entry, key, pointer, problems)
-    common.string(entry, "device", pointer, problems)
-    common.string(entry, "direction", pointer, problems)
-    common.number(
+        checks.number(entry, key, pointer, problems)
+    checks.string(entry, "device", pointer, problems)
+    checks.string(entry, "direction", pointer, problems)
+    checks.number(
         entry,
         "utcOffset",
         pointer,
         problems,
-        -common.TIMEZONE_OFFSET_LIMIT,
-        common.TIMEZONE_OFFSET_LIMIT,
+        -base.TIMEZONE_OFFSET_LIMIT,
+        base.TIMEZONE_OFFSET_LIMIT,
         integer=True,
         unit="minutes",
     )
@@ -129,7 +129,7 @@ def entries_to_datums(body: object) -> list[Datum]:
     elif isinstance(body, list):
         entries = body
     else:
-        raise common.wrong_body("the body must be an entry or an array of entries")
+        raise checks.wrong_body("the body must be an entry or an array of entries")
     problems: Problems = []
     for i, entry in enumerate(entries):
         validate_entry(entry, "" if single else f"/{i}", problems)
@@ -140,7 +140,7 @@ def entries_to_datums(body: object) -> list[Datum]:
 
 def mgdl(datum: Datum) -> int:
     """A stored reading in whole mg/dL, from what the device reported when it was mg/dL."""
-    if datum.get("originalUnits") == MGDL and common.is_number(datum.get("originalValue")):
+    if datum.get("originalUnits") == MGDL and checks.is_number(datum.get("originalValue")):
         value = float(datum["originalValue"])
     else:
         value = datum["value"] * MGDL_PER_MMOLL

@@ -18,7 +18,7 @@ from tidewater.domain import datasets, outdated
 from tidewater.domain.cursor import BadCursor, open_cursor, scope, sign_cursor
 from tidewater.domain.datasets import Dataset
 from tidewater.domain.datums import TYPES
-from tidewater.domain.datums.common import Datum
+from tidewater.domain.datums.checks import Datum
 from tidewater.domain.datums.ids import random_id
 from tidewater.domain.datums.pipeline import prepare_batch
 from tidewater.domain.errors import BadRequest, Conflict, NotFound, PayloadTooLarge

@@ -18,7 +18,7 @@ from typing import Any, Final
 import tidewater
 from tidewater.domain import datasets, outdated
 from tidewater.domain.datasets import Dataset
-from tidewater.domain.datums.common import Datum
+from tidewater.domain.datums.checks import Datum
 from tidewater.domain.errors import BadRequest, NotFound
 from tidewater.domain.identity import Action, Caller
 from tidewater.domain.nightscout import (

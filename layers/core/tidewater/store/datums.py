@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
-from tidewater.domain.datums.common import VALUE_OUT_OF_RANGE, Datum
+from tidewater.domain.datums.checks import VALUE_OUT_OF_RANGE, Datum
 from tidewater.domain.errors import InvalidData, Problem, Unavailable
 from tidewater.observability import logger
 from tidewater.store import keys

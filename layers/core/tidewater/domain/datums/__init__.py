@@ -13,7 +13,7 @@ from tidewater.domain.datums import (
     bolus,
     cbg,
     cgm_settings,
-    common,
+    checks,
     device_event,
     food,
     pump_settings,
@@ -21,7 +21,7 @@ from tidewater.domain.datums import (
     upload,
     wizard,
 )
-from tidewater.domain.datums.common import Datum, DatumType, Problems
+from tidewater.domain.datums.checks import Datum, DatumType, Problems
 from tidewater.domain.errors import InvalidData
 
 TYPES: Final[dict[str, DatumType]] = {
@@ -44,26 +44,26 @@ __all__ = ["TYPES", "Datum", "DatumType", "Problems", "normalize", "validate", "
 def validate(datum: object, pointer: str, problems: Problems) -> None:
     """Append the problems of one element of an upload (`pointer` is its own, e.g. `/3`)."""
     if type(datum) is not dict:
-        common.problem(problems, pointer, common.TYPE_NOT_VALID, "each datum must be an object")
+        checks.problem(problems, pointer, checks.TYPE_NOT_VALID, "each datum must be an object")
         return
     kind = datum.get("type")
     module = TYPES.get(kind) if type(kind) is str else None
     if module is not None:
         module.validate(datum, pointer, problems)
         return
-    at = common.child(pointer, "type")
+    at = checks.child(pointer, "type")
     if kind is None:
-        common.problem(problems, at, common.VALUE_MISSING, "`type` is required")
+        checks.problem(problems, at, checks.VALUE_MISSING, "`type` is required")
     elif type(kind) is not str:
-        common.problem(problems, at, common.TYPE_NOT_VALID, "`type` must be a string")
+        checks.problem(problems, at, checks.TYPE_NOT_VALID, "`type` must be a string")
     else:
-        common.problem(problems, at, common.VALUE_NOT_VALID, f"`type` must be one of: {_KNOWN}")
+        checks.problem(problems, at, checks.VALUE_NOT_VALID, f"`type` must be one of: {_KNOWN}")
 
 
 def validate_all(datums: object) -> list[Datum]:
     """The upload as a list of objects, or InvalidData listing every problem in it."""
     if type(datums) is not list:
-        raise common.wrong_body("the body must be an array of data")
+        raise checks.wrong_body("the body must be an array of data")
     problems: Problems = []
     for i, datum in enumerate(datums):
         validate(datum, f"/{i}", problems)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from tidewater.domain.datums import common
-from tidewater.domain.datums.common import Datum, Problems
+from tidewater.domain.datums import base, checks
+from tidewater.domain.datums.checks import Datum, Problems
 
 TYPE: Final = "basal"
 DELIVERY_TYPES: Final = ("scheduled", "temp", "suspend", "automated")
@@ -18,11 +18,11 @@ SUPPRESSED_DEPTH_MAX: Final = 5
 
 
 def validate(datum: Datum, pointer: str, problems: Problems) -> None:
-    common.validate_base(datum, pointer, problems)
-    delivery_type = common.string(
+    base.validate_base(datum, pointer, problems)
+    delivery_type = checks.string(
         datum, "deliveryType", pointer, problems, required=True, one_of=DELIVERY_TYPES
     )
-    common.number(
+    checks.number(
         datum,
         "rate",
         pointer,
@@ -32,8 +32,8 @@ def validate(datum: Datum, pointer: str, problems: Problems) -> None:
         required=delivery_type in RATE_REQUIRED,
         unit="U/h",
     )
-    common.number(datum, "percent", pointer, problems, 0, PERCENT_MAX)
-    duration = common.number(
+    checks.number(datum, "percent", pointer, problems, 0, PERCENT_MAX)
+    duration = checks.number(
         datum,
         "duration",
         pointer,
@@ -44,7 +44,7 @@ def validate(datum: Datum, pointer: str, problems: Problems) -> None:
         integer=True,
         unit="ms",
     )
-    common.at_least(
+    checks.at_least(
         datum,
         "expectedDuration",
         pointer,
@@ -55,27 +55,27 @@ def validate(datum: Datum, pointer: str, problems: Problems) -> None:
         integer=True,
         unit="ms",
     )
-    common.string(datum, "scheduleName", pointer, problems)
+    checks.string(datum, "scheduleName", pointer, problems)
     _suppressed(datum, pointer, problems, SUPPRESSED_DEPTH_MAX)
 
 
 def _suppressed(datum: Datum, pointer: str, problems: Problems, depth: int) -> None:
     """The basal a temp or suspend replaced; it may itself have replaced another."""
-    suppressed = common.obj(datum, "suppressed", pointer, problems)
+    suppressed = checks.obj(datum, "suppressed", pointer, problems)
     if suppressed is None:
         return
-    at = common.child(pointer, "suppressed")
+    at = checks.child(pointer, "suppressed")
     if depth == 0:
-        common.problem(problems, at, common.VALUE_NOT_VALID, "`suppressed` is nested too deeply")
+        checks.problem(problems, at, checks.VALUE_NOT_VALID, "`suppressed` is nested too deeply")
         return
-    common.string(suppressed, "deliveryType", at, problems, one_of=DELIVERY_TYPES)
-    common.number(suppressed, "rate", at, problems, 0, RATE_MAX, unit="U/h")
-    common.number(suppressed, "percent", at, problems, 0, PERCENT_MAX)
-    common.string(suppressed, "scheduleName", at, problems)
+    checks.string(suppressed, "deliveryType", at, problems, one_of=DELIVERY_TYPES)
+    checks.number(suppressed, "rate", at, problems, 0, RATE_MAX, unit="U/h")
+    checks.number(suppressed, "percent", at, problems, 0, PERCENT_MAX)
+    checks.string(suppressed, "scheduleName", at, problems)
     _suppressed(suppressed, at, problems, depth - 1)
 
 
 def normalize(datum: Datum) -> Datum:
-    out = common.normalize_base(datum)
-    common.integral(out, "duration", "expectedDuration")
+    out = base.normalize_base(datum)
+    base.integral(out, "duration", "expectedDuration")
     return out

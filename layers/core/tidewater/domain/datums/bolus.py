@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from tidewater.domain.datums import common
-from tidewater.domain.datums.common import Datum, Problems
+from tidewater.domain.datums import base, checks
+from tidewater.domain.datums.checks import Datum, Problems
 
 TYPE: Final = "bolus"
 SUBTYPES: Final = ("normal", "square", "dual/square", "automated")
@@ -21,16 +21,16 @@ REQUIRED: Final = {
 
 
 def validate(datum: Datum, pointer: str, problems: Problems) -> None:
-    common.validate_base(datum, pointer, problems)
-    sub_type = common.string(datum, "subType", pointer, problems, required=True, one_of=SUBTYPES)
+    base.validate_base(datum, pointer, problems)
+    sub_type = checks.string(datum, "subType", pointer, problems, required=True, one_of=SUBTYPES)
     required = REQUIRED.get(sub_type or "", ())
     # What was programmed (expected*) is at least what was delivered (it may be interrupted).
     for actual, expected in (("normal", "expectedNormal"), ("extended", "expectedExtended")):
-        given = common.number(
+        given = checks.number(
             datum, actual, pointer, problems, 0, AMOUNT_MAX, required=actual in required, unit="U"
         )
-        common.at_least(datum, expected, pointer, problems, AMOUNT_MAX, actual, given, unit="U")
-    duration = common.number(
+        checks.at_least(datum, expected, pointer, problems, AMOUNT_MAX, actual, given, unit="U")
+    duration = checks.number(
         datum,
         "duration",
         pointer,
@@ -41,7 +41,7 @@ def validate(datum: Datum, pointer: str, problems: Problems) -> None:
         integer=True,
         unit="ms",
     )
-    common.at_least(
+    checks.at_least(
         datum,
         "expectedDuration",
         pointer,
@@ -55,6 +55,6 @@ def validate(datum: Datum, pointer: str, problems: Problems) -> None:
 
 
 def normalize(datum: Datum) -> Datum:
-    out = common.normalize_base(datum)
-    common.integral(out, "duration", "expectedDuration")
+    out = base.normalize_base(datum)
+    base.integral(out, "duration", "expectedDuration")
     return out

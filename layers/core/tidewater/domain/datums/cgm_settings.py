@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from tidewater.domain.datums import common
-from tidewater.domain.datums.common import Datum, Problems
+from tidewater.domain.datums import base, checks, glucose_fields
+from tidewater.domain.datums.checks import Datum, Problems
 from tidewater.domain.units import MMOLL, canonical_units
 
 TYPE: Final = "cgmSettings"
@@ -14,40 +14,40 @@ RATE_ALERTS: Final = ("fallRate", "riseRate")  # in rateOfChangeAlerts, each {en
 
 
 def validate(datum: Datum, pointer: str, problems: Problems) -> None:
-    common.validate_base(datum, pointer, problems)
-    units = common.glucose_units(datum, "units", pointer, problems)
-    common.string(datum, "transmitterId", pointer, problems)
+    base.validate_base(datum, pointer, problems)
+    units = glucose_fields.glucose_units(datum, "units", pointer, problems)
+    checks.string(datum, "transmitterId", pointer, problems)
     for key in LEVEL_ALERTS:
-        alert = common.obj(datum, key, pointer, problems)
+        alert = checks.obj(datum, key, pointer, problems)
         if alert is not None:
-            at = common.child(pointer, key)
-            common.boolean(alert, "enabled", at, problems)
-            common.glucose(alert, "level", at, problems, units)
-            common.number(alert, "snooze", at, problems, 0, integer=True, unit="ms")
-    rates = common.obj(datum, "rateOfChangeAlerts", pointer, problems)
+            at = checks.child(pointer, key)
+            checks.boolean(alert, "enabled", at, problems)
+            glucose_fields.glucose(alert, "level", at, problems, units)
+            checks.number(alert, "snooze", at, problems, 0, integer=True, unit="ms")
+    rates = checks.obj(datum, "rateOfChangeAlerts", pointer, problems)
     if rates is not None:
-        at = common.child(pointer, "rateOfChangeAlerts")
+        at = checks.child(pointer, "rateOfChangeAlerts")
         for key in RATE_ALERTS:
-            alert = common.obj(rates, key, at, problems)
+            alert = checks.obj(rates, key, at, problems)
             if alert is not None:
-                common.boolean(alert, "enabled", common.child(at, key), problems)
-                common.number(alert, "rate", common.child(at, key), problems)
+                checks.boolean(alert, "enabled", checks.child(at, key), problems)
+                checks.number(alert, "rate", checks.child(at, key), problems)
 
 
 def normalize(datum: Datum) -> Datum:
-    out = common.normalize_base(datum)
+    out = base.normalize_base(datum)
     units = canonical_units(out["units"])
     assert units is not None
     for key in LEVEL_ALERTS:
         if type(out.get(key)) is dict:
-            out[key] = common.convert_fields(out[key], ("level",), units)
+            out[key] = glucose_fields.convert_fields(out[key], ("level",), units)
     rates = out.get("rateOfChangeAlerts")
     if type(rates) is dict:
         rates = dict(rates)
         for key in RATE_ALERTS:
             if type(rates.get(key)) is dict:
                 # A rate of change is glucose per minute: it converts like glucose.
-                rates[key] = common.convert_fields(rates[key], ("rate",), units)
+                rates[key] = glucose_fields.convert_fields(rates[key], ("rate",), units)
         out["rateOfChangeAlerts"] = rates
     out["units"] = MMOLL
     return out

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from tidewater.domain.datums import common, linking
-from tidewater.domain.datums.common import Datum, Problems
+from tidewater.domain.datums import base, checks, glucose_fields, linking
+from tidewater.domain.datums.checks import Datum, Problems
 from tidewater.domain.units import MMOLL, canonical_units
 
 TYPE: Final = "deviceEvent"
@@ -41,49 +41,51 @@ OVERRIDE_DURATION_MAX: Final = 604_800_000  # ms
 
 
 def validate(datum: Datum, pointer: str, problems: Problems) -> None:
-    common.validate_base(datum, pointer, problems)
-    sub_type = common.string(datum, "subType", pointer, problems, required=True, one_of=SUBTYPES)
+    base.validate_base(datum, pointer, problems)
+    sub_type = checks.string(datum, "subType", pointer, problems, required=True, one_of=SUBTYPES)
     if sub_type == "alarm":
-        common.string(datum, "alarmType", pointer, problems, required=True, one_of=ALARM_TYPES)
+        checks.string(datum, "alarmType", pointer, problems, required=True, one_of=ALARM_TYPES)
     elif sub_type == "status":
-        common.string(datum, "status", pointer, problems, required=True, one_of=STATUS_NAMES)
-        duration = common.number(datum, "duration", pointer, problems, 0, integer=True, unit="ms")
-        expected = common.number(datum, "expectedDuration", pointer, problems, 0, integer=True)
+        checks.string(datum, "status", pointer, problems, required=True, one_of=STATUS_NAMES)
+        duration = checks.number(datum, "duration", pointer, problems, 0, integer=True, unit="ms")
+        expected = checks.number(datum, "expectedDuration", pointer, problems, 0, integer=True)
         if duration is not None and expected is not None and expected < duration:
-            common.problem(
+            checks.problem(
                 problems,
-                common.child(pointer, "expectedDuration"),
-                common.VALUE_OUT_OF_RANGE,
+                checks.child(pointer, "expectedDuration"),
+                checks.VALUE_OUT_OF_RANGE,
                 "`expectedDuration` must be at least `duration`",
             )
-        common.obj(datum, "reason", pointer, problems)
+        checks.obj(datum, "reason", pointer, problems)
     elif sub_type == "calibration":
         # Nightscout calibrations carry slope/intercept/scale and no glucose value.
-        units = common.glucose_units(datum, "units", pointer, problems, required="value" in datum)
-        common.glucose(datum, "value", pointer, problems, units)
+        units = glucose_fields.glucose_units(
+            datum, "units", pointer, problems, required="value" in datum
+        )
+        glucose_fields.glucose(datum, "value", pointer, problems, units)
     elif sub_type == "prime":
-        target = common.string(
+        target = checks.string(
             datum, "primeTarget", pointer, problems, required=True, one_of=PRIME_TARGETS
         )
         high = PRIME_VOLUME_MAX.get(target or "", PRIME_VOLUME_MAX["tubing"])
-        common.number(datum, "volume", pointer, problems, 0, high, unit="U")
+        checks.number(datum, "volume", pointer, problems, 0, high, unit="U")
     elif sub_type == "timeChange":
-        common.obj(datum, "change", pointer, problems)
+        checks.obj(datum, "change", pointer, problems)
     elif sub_type == "pumpSettingsOverride":
-        common.number(
+        checks.number(
             datum, "duration", pointer, problems, 0, OVERRIDE_DURATION_MAX, integer=True, unit="ms"
         )
     linking.validate_embedded(datum, pointer, problems, validate)
 
 
 def normalize(datum: Datum) -> Datum:
-    out = common.normalize_base(datum)
-    common.integral(out, "duration", "expectedDuration")
+    out = base.normalize_base(datum)
+    base.integral(out, "duration", "expectedDuration")
     if out["subType"] == "calibration" and out.get("units") is not None:
         units = canonical_units(out["units"])
         assert units is not None
         if "value" in out:
-            out["value"] = common.mmol(out["value"], units)
+            out["value"] = glucose_fields.mmol(out["value"], units)
         out["units"] = MMOLL
     if type(out.get("status")) is dict:
         out["status"] = normalize(out["status"])

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Final
 
-from tidewater.domain.datums.common import Datum
+from tidewater.domain.datums.checks import Datum
 
 DEFAULT_ID_FIELDS: Final = ("type", "deviceId", "time")
 ID_FIELDS: Final[dict[str, tuple[str, ...]]] = {

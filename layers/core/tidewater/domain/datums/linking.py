@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from tidewater.domain.datums import common
-from tidewater.domain.datums.common import Datum, Problems
+from tidewater.domain.datums import checks
+from tidewater.domain.datums.checks import Datum, Problems
 
 # (outer type, outer subType or None) -> (field, inner type, inner subType or None)
 LINKS: Final[dict[tuple[str, str | None], tuple[str, str, str | None]]] = {
@@ -43,20 +43,20 @@ def validate_embedded(
         return
     field, inner_type, inner_sub_type = link
     inner = datum.get(field)
-    at = common.child(pointer, field)
+    at = checks.child(pointer, field)
     if inner is None:
         return
     if type(inner) is str:
         if not inner:
-            common.problem(problems, at, common.VALUE_NOT_VALID, f"`{field}` must not be empty")
+            checks.problem(problems, at, checks.VALUE_NOT_VALID, f"`{field}` must not be empty")
         return
     if type(inner) is not dict:
-        common.problem(problems, at, common.TYPE_NOT_VALID, f"`{field}` must be an object or an id")
+        checks.problem(problems, at, checks.TYPE_NOT_VALID, f"`{field}` must be an object or an id")
         return
-    kind = common.string(inner, "type", at, problems, required=True, one_of=(inner_type,))
+    kind = checks.string(inner, "type", at, problems, required=True, one_of=(inner_type,))
     sub_type: str | None = None
     if inner_sub_type is not None:
-        sub_type = common.string(
+        sub_type = checks.string(
             inner, "subType", at, problems, required=True, one_of=(inner_sub_type,)
         )
     if kind is not None and (inner_sub_type is None or sub_type is not None):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tidewater.domain.datums import linking, normalize, validate_all
-from tidewater.domain.datums.common import Datum
+from tidewater.domain.datums.checks import Datum
 from tidewater.domain.datums.ids import dedup_key, legacy_id, random_id
 from tidewater.domain.timeutil import format_utc
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from tidewater.domain.datums import common
-from tidewater.domain.datums.common import Datum, Problems
+from tidewater.domain.datums import base, checks, glucose_fields
+from tidewater.domain.datums.checks import Datum, Problems
 from tidewater.domain.units import MMOLL, canonical_units
 
 TYPE: Final = "pumpSettings"
@@ -25,25 +25,25 @@ Check = Callable[[Datum, str, Problems], None]
 
 
 def _start(entry: Datum, pointer: str, problems: Problems) -> None:
-    common.number(entry, "start", pointer, problems, 0, START_MAX, required=True, integer=True)
+    checks.number(entry, "start", pointer, problems, 0, START_MAX, required=True, integer=True)
 
 
 def _checks(units: str | None) -> dict[str, Check]:
     def basal(entry: Datum, pointer: str, problems: Problems) -> None:
         _start(entry, pointer, problems)
-        common.number(entry, "rate", pointer, problems, 0, RATE_MAX, required=True, unit="U/h")
+        checks.number(entry, "rate", pointer, problems, 0, RATE_MAX, required=True, unit="U/h")
 
     def bg_target(entry: Datum, pointer: str, problems: Problems) -> None:
         _start(entry, pointer, problems)
-        common.bg_target(entry, pointer, problems, units)
+        glucose_fields.bg_target(entry, pointer, problems, units)
 
     def carb_ratio(entry: Datum, pointer: str, problems: Problems) -> None:
         _start(entry, pointer, problems)
-        common.number(entry, "amount", pointer, problems, 0, CARB_RATIO_MAX, required=True)
+        checks.number(entry, "amount", pointer, problems, 0, CARB_RATIO_MAX, required=True)
 
     def sensitivity(entry: Datum, pointer: str, problems: Problems) -> None:
         _start(entry, pointer, problems)
-        common.glucose(entry, "amount", pointer, problems, units, required=True)
+        glucose_fields.glucose(entry, "amount", pointer, problems, units, required=True)
 
     return {
         "basalSchedules": basal,
@@ -55,49 +55,51 @@ def _checks(units: str | None) -> dict[str, Check]:
 
 def _named(datum: Datum, key: str, pointer: str, problems: Problems, check: Check) -> None:
     """An object of named schedules, each an array of entries."""
-    schedules = common.obj(datum, key, pointer, problems)
+    schedules = checks.obj(datum, key, pointer, problems)
     if schedules is None:
         return
-    at = common.child(pointer, key)
+    at = checks.child(pointer, key)
     for name in schedules:
-        entries = common.array(schedules, name, at, problems, required=True)
+        entries = checks.array(schedules, name, at, problems, required=True)
         if entries is not None:
-            common.each_entry(entries, common.child(at, name), problems, check)
+            checks.each_entry(entries, checks.child(at, name), problems, check)
 
 
 def validate(datum: Datum, pointer: str, problems: Problems) -> None:
-    common.validate_base(datum, pointer, problems)
-    units_obj = common.obj(datum, "units", pointer, problems, required=True)
+    base.validate_base(datum, pointer, problems)
+    units_obj = checks.obj(datum, "units", pointer, problems, required=True)
     units: str | None = None
     if units_obj is not None:
-        at = common.child(pointer, "units")
-        units = common.glucose_units(units_obj, "bg", at, problems)
-        common.string(units_obj, "carb", at, problems, one_of=CARB_UNITS)
-    common.string(datum, "activeSchedule", pointer, problems)
-    checks = _checks(units)
-    _named(datum, "basalSchedules", pointer, problems, checks["basalSchedules"])
+        at = checks.child(pointer, "units")
+        units = glucose_fields.glucose_units(units_obj, "bg", at, problems)
+        checks.string(units_obj, "carb", at, problems, one_of=CARB_UNITS)
+    checks.string(datum, "activeSchedule", pointer, problems)
+    by_schedule = _checks(units)
+    _named(datum, "basalSchedules", pointer, problems, by_schedule["basalSchedules"])
     for single, named in SCHEDULES:
-        entries = common.array(datum, single, pointer, problems)
+        entries = checks.array(datum, single, pointer, problems)
         if entries is not None:
-            common.each_entry(entries, common.child(pointer, single), problems, checks[single])
-        _named(datum, named, pointer, problems, checks[single])
+            checks.each_entry(entries, checks.child(pointer, single), problems, by_schedule[single])
+        _named(datum, named, pointer, problems, by_schedule[single])
 
 
 def _convert(entries: Any, keys: tuple[str, ...], units: str) -> Any:
     if type(entries) is not list:
         return entries
-    return [common.convert_fields(e, keys, units) if type(e) is dict else e for e in entries]
+    return [
+        glucose_fields.convert_fields(e, keys, units) if type(e) is dict else e for e in entries
+    ]
 
 
 # The glucose-bearing fields of each glucose schedule's entries.
 GLUCOSE_SCHEDULES: Final = (
-    ("bgTarget", "bgTargets", common.BG_TARGET_FIELDS),
+    ("bgTarget", "bgTargets", glucose_fields.BG_TARGET_FIELDS),
     ("insulinSensitivity", "insulinSensitivities", ("amount",)),
 )
 
 
 def normalize(datum: Datum) -> Datum:
-    out = common.normalize_base(datum)
+    out = base.normalize_base(datum)
     units_obj = dict(out["units"])
     units = canonical_units(units_obj["bg"])
     assert units is not None

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import Final
 
-from tidewater.domain.datums import common
-from tidewater.domain.datums.common import Datum, Problems
+from tidewater.domain.datums import base, checks, glucose_fields
+from tidewater.domain.datums.checks import Datum, Problems
 
 TYPE: Final = "smbg"
 SUBTYPES: Final = ("manual", "linked", "scanned")
 
 
 def validate(datum: Datum, pointer: str, problems: Problems) -> None:
-    common.validate_base(datum, pointer, problems)
-    units = common.glucose_units(datum, "units", pointer, problems)
-    common.glucose(datum, "value", pointer, problems, units, required=True)
-    common.string(datum, "subType", pointer, problems, one_of=SUBTYPES)
+    base.validate_base(datum, pointer, problems)
+    units = glucose_fields.glucose_units(datum, "units", pointer, problems)
+    glucose_fields.glucose(datum, "value", pointer, problems, units, required=True)
+    checks.string(datum, "subType", pointer, problems, one_of=SUBTYPES)
 
 
 def normalize(datum: Datum) -> Datum:
-    out = common.normalize_base(datum)
-    common.convert_reading(out)
+    out = base.normalize_base(datum)
+    glucose_fields.convert_reading(out)
     return out

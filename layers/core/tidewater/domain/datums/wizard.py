@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from tidewater.domain.datums import bolus, common, linking
-from tidewater.domain.datums.common import Datum, Problems
+from tidewater.domain.datums import base, bolus, checks, glucose_fields, linking
+from tidewater.domain.datums.checks import Datum, Problems
 from tidewater.domain.units import MMOLL, canonical_units
 
 TYPE: Final = "wizard"
@@ -22,33 +22,35 @@ GLUCOSE_FIELDS: Final = ("bgInput", "insulinSensitivity")
 
 
 def validate(datum: Datum, pointer: str, problems: Problems) -> None:
-    common.validate_base(datum, pointer, problems)
-    units = common.glucose_units(datum, "units", pointer, problems)
+    base.validate_base(datum, pointer, problems)
+    units = glucose_fields.glucose_units(datum, "units", pointer, problems)
     for key in GLUCOSE_FIELDS:
-        common.glucose(datum, key, pointer, problems, units)
-    target = common.obj(datum, "bgTarget", pointer, problems)
+        glucose_fields.glucose(datum, key, pointer, problems, units)
+    target = checks.obj(datum, "bgTarget", pointer, problems)
     if target is not None:
-        common.bg_target(target, common.child(pointer, "bgTarget"), problems, units)
-    common.number(datum, "carbInput", pointer, problems, 0, CARB_INPUT_MAX, unit="g")
-    common.number(datum, "insulinCarbRatio", pointer, problems, 0, INSULIN_CARB_RATIO_MAX)
-    common.number(datum, "insulinOnBoard", pointer, problems, 0, INSULIN_ON_BOARD_MAX, unit="U")
-    recommended = common.obj(datum, "recommended", pointer, problems)
+        glucose_fields.bg_target(target, checks.child(pointer, "bgTarget"), problems, units)
+    checks.number(datum, "carbInput", pointer, problems, 0, CARB_INPUT_MAX, unit="g")
+    checks.number(datum, "insulinCarbRatio", pointer, problems, 0, INSULIN_CARB_RATIO_MAX)
+    checks.number(datum, "insulinOnBoard", pointer, problems, 0, INSULIN_ON_BOARD_MAX, unit="U")
+    recommended = checks.obj(datum, "recommended", pointer, problems)
     if recommended is not None:
-        at = common.child(pointer, "recommended")
+        at = checks.child(pointer, "recommended")
         for key, (low, high) in RECOMMENDED_LIMITS.items():
-            common.number(recommended, key, at, problems, low, high, unit="U")
+            checks.number(recommended, key, at, problems, low, high, unit="U")
     linking.validate_embedded(datum, pointer, problems, bolus.validate)
 
 
 def normalize(datum: Datum) -> Datum:
-    out = common.normalize_base(datum)
+    out = base.normalize_base(datum)
     units = canonical_units(out["units"])
     assert units is not None
     for key in GLUCOSE_FIELDS:
         if key in out:
-            out[key] = common.mmol(out[key], units)
+            out[key] = glucose_fields.mmol(out[key], units)
     if type(out.get("bgTarget")) is dict:
-        out["bgTarget"] = common.convert_fields(out["bgTarget"], common.BG_TARGET_FIELDS, units)
+        out["bgTarget"] = glucose_fields.convert_fields(
+            out["bgTarget"], glucose_fields.BG_TARGET_FIELDS, units
+        )
     out["units"] = MMOLL
     if type(out.get("bolus")) is dict:
         out["bolus"] = bolus.normalize(out["bolus"])

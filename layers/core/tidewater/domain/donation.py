@@ -307,7 +307,7 @@ class SliceRecord:
 
 
 @dataclass(frozen=True)
-class Membership:
+class SliceMembership:
     """A donor's hash in one slice (the secret mapping), and the generation of the consent
     the donor was exported under."""
 
@@ -325,7 +325,7 @@ class Withdrawal:
     requested_time: str
     generation: int
 
-    def covers(self, membership: Membership) -> bool:
+    def covers(self, membership: SliceMembership) -> bool:
         return membership.generation <= self.generation
 
 

@@ -29,7 +29,7 @@ from typing import IO, Any, Final
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tidewater.domain import donation
-from tidewater.domain.donation import Membership, Reading, Rng, SliceRecord, Window, Withdrawal
+from tidewater.domain.donation import Reading, Rng, SliceMembership, SliceRecord, Window, Withdrawal
 from tidewater.domain.timeutil import format_utc, utcnow
 from tidewater.observability import logger, metrics
 from tidewater.store import keys
@@ -268,7 +268,7 @@ def apply_withdrawals(repos: Repositories, now: datetime, result: ExportResult) 
     if not pending:
         return False
     removals: dict[int, set[str]] = defaultdict(set)
-    affected: list[tuple[Withdrawal, list[Membership]]] = []
+    affected: list[tuple[Withdrawal, list[SliceMembership]]] = []
     for withdrawal in pending:
         found = [m for m in repos.donations.memberships(withdrawal.user_id) if withdrawal.covers(m)]
         for membership in found:

@@ -107,7 +107,7 @@ def upload(
     dataset = owned_dataset(caller, dataset_id, repos)
     if dataset.closed:
         raise Conflict("the dataset is closed", code="data-set-closed")
-    return store(dataset, datums, repos, now or utcnow(), legacy=False)
+    return accept_upload(dataset, datums, repos, now or utcnow(), legacy=False)
 
 
 def upload_legacy(
@@ -125,10 +125,10 @@ def upload_legacy(
         datasets.OPEN,
         datasets.system_fields(datasets.LEGACY, tidewater.__version__),
     )
-    return store(dataset, datums, repos, now, legacy=True, system=True)
+    return accept_upload(dataset, datums, repos, now, legacy=True, system=True)
 
 
-def store(
+def accept_upload(
     dataset: Dataset,
     datums: object,
     repos: Repositories,

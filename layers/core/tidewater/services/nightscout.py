@@ -74,7 +74,7 @@ def post_entries(
         datasets.OPEN,
         datasets.system_fields(datasets.NIGHTSCOUT, tidewater.__version__),
     )
-    result = ingest.store(
+    result = ingest.accept_upload(
         dataset,
         datums,
         repos,

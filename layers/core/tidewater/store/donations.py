@@ -27,7 +27,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from tidewater.domain import donation
-from tidewater.domain.donation import Consent, Membership, SliceRecord, Withdrawal
+from tidewater.domain.donation import Consent, SliceMembership, SliceRecord, Withdrawal
 from tidewater.store import keys
 from tidewater.store.models import (
     ConsentModel,
@@ -178,9 +178,9 @@ class DonationsRepository:
                                 hash=hash_text, generation=generation)
                 )  # fmt: skip
 
-    def memberships(self, user_id: str) -> list[Membership]:
+    def memberships(self, user_id: str) -> list[SliceMembership]:
         return [
-            Membership(int(item.sk), item.slice_id, item.hash, int(item.generation))
+            SliceMembership(int(item.sk), item.slice_id, item.hash, int(item.generation))
             for item in MemberModel.query(keys.donation_member_pk(user_id), consistent_read=True)
         ]
 

@@ -1,1 +1,1 @@
-"""Pure domain logic: no boto3, pynamodb or powertools imports here."""
+"""Pure logic (datums, summary, clinic, donation, identity, cursor): no I/O, boto3 or pynamodb."""

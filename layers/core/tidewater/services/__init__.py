@@ -1,1 +1,1 @@
-"""Use cases. Each takes its repositories as arguments and does no I/O of its own."""
+"""Use cases, one module per feature; each takes its repositories and does no I/O itself."""

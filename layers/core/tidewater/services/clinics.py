@@ -10,6 +10,7 @@ from tidewater.domain import clinic
 from tidewater.domain.errors import BadRequest, Conflict, Forbidden, InvalidData, NotFound, Problem
 from tidewater.domain.identity import Caller, Role, Via
 from tidewater.domain.timeutil import format_utc
+from tidewater.store import keys
 from tidewater.store.repos import Repositories
 
 SHARE_CODE_DAYS = 7
@@ -73,7 +74,7 @@ def patient_rows(
         entry.update({kind: p for kind, p in periods.items() if p})
         rows.append(
             {
-                "clinicPeriod": f"{clinic_id}#{period}",
+                "clinicPeriod": keys.clinic_period(clinic_id, period),
                 "userId": user_id,
                 "entry": entry,
                 "metrics": metrics,

@@ -27,7 +27,7 @@ from tidewater.domain import donation
 from tidewater.domain.timeutil import format_utc
 from tidewater.services import exporter
 from tidewater.store import keys
-from tidewater.store.donations import _MultipartStream
+from tidewater.store.s3_stream import MultipartStream
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -458,7 +458,7 @@ def test_an_upload_goes_out_in_parts_of_at_least_5_mib(monkeypatch) -> None:
 
     monkeypatch.setattr(client, "upload_part", spy)
     payload = os.urandom(19 * 1024 * 1024)
-    stream = _MultipartStream(client, repos.settings.donations_bucket, "slices/big", "x/y")
+    stream = MultipartStream(client, repos.settings.donations_bucket, "slices/big", "x/y")
     for start in range(0, len(payload), 1 << 20):
         stream.write(payload[start : start + (1 << 20)])
     stream.complete()

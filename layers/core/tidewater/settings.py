@@ -8,37 +8,47 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def _env(names: str, default: T) -> T:
+    """A setting read from the first of the environment variables `names` (space-separated)
+    that is set, else `default`; its default's type is the setting's."""
+    value: T = field(default=default, metadata={"env": names.split()})
+    return value
 
 
 @dataclass(frozen=True)
 class Settings:
-    stage: str
-    region: str
-    datums_table: str
-    datasets_table: str
-    accounts_table: str
-    buckets_table: str
-    clinics_table: str
-    donations_table: str
-    donations_bucket: str
-    summary_batch_size: int = 250
-    summary_batches: int = 4
-    clinic_patients_table: str = "ClinicPatientsTable"
-    cursor_secret_arn: str = ""
-    user_pool_id: str = ""
-    user_pool_client_id: str = ""
+    stage: str = _env("STAGE", "local")
+    region: str = _env("AWS_REGION AWS_DEFAULT_REGION", "us-east-1")
+    datums_table: str = _env("DATUMS_TABLE", "DatumsTable")
+    datasets_table: str = _env("DATASETS_TABLE", "DatasetsTable")
+    accounts_table: str = _env("ACCOUNTS_TABLE", "AccountsTable")
+    buckets_table: str = _env("BUCKETS_TABLE", "BucketsTable")
+    clinics_table: str = _env("CLINICS_TABLE", "ClinicsTable")
+    donations_table: str = _env("DONATIONS_TABLE", "DonationsTable")
+    donations_bucket: str = _env("DONATIONS_BUCKET", "donationsbucket")
+    summary_batch_size: int = _env("SUMMARY_BATCH_SIZE", 250)
+    summary_batches: int = _env("SUMMARY_BATCHES", 4)
+    clinic_patients_table: str = _env("CLINIC_PATIENTS_TABLE", "ClinicPatientsTable")
+    cursor_secret_arn: str = _env("CURSOR_SECRET_ARN", "")
+    user_pool_id: str = _env("USER_POOL_ID", "")
+    user_pool_client_id: str = _env("USER_POOL_CLIENT_ID", "")
     # Set only where something plays AWS locally (moto's server): then Cognito's keys are
     # served there too, under the same path as in AWS.
-    aws_endpoint_url: str = ""
+    aws_endpoint_url: str = _env("AWS_ENDPOINT_URL", "")
     # Data donation: slice length, embargo and k-minimum (days, days, donors); whether
     # exported times keep their seconds; whether anyone may list and download the slices.
-    donation_slice_days: int = 7
-    donation_embargo_days: int = 30
-    donation_min_donors: int = 5
-    donation_keep_seconds: bool = False
-    public_donations: bool = False
+    donation_slice_days: int = _env("DONATION_SLICE_DAYS", 7)
+    donation_embargo_days: int = _env("DONATION_EMBARGO_DAYS", 30)
+    donation_min_donors: int = _env("DONATION_MIN_DONORS", 5)
+    donation_keep_seconds: bool = _env("DONATION_KEEP_SECONDS", False)
+    public_donations: bool = _env("PUBLIC_DONATIONS", False)
 
     @property
     def token_issuer(self) -> str:
@@ -51,29 +61,20 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
-        return cls(
-            stage=env.get("STAGE", "local"),
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-            datums_table=env.get("DATUMS_TABLE", "DatumsTable"),
-            datasets_table=env.get("DATASETS_TABLE", "DatasetsTable"),
-            accounts_table=env.get("ACCOUNTS_TABLE", "AccountsTable"),
-            buckets_table=env.get("BUCKETS_TABLE", "BucketsTable"),
-            clinics_table=env.get("CLINICS_TABLE", "ClinicsTable"),
-            donations_table=env.get("DONATIONS_TABLE", "DonationsTable"),
-            donations_bucket=env.get("DONATIONS_BUCKET", "donationsbucket"),
-            summary_batch_size=int(env.get("SUMMARY_BATCH_SIZE", "250")),
-            summary_batches=int(env.get("SUMMARY_BATCHES", "4")),
-            clinic_patients_table=env.get("CLINIC_PATIENTS_TABLE", "ClinicPatientsTable"),
-            cursor_secret_arn=env.get("CURSOR_SECRET_ARN", ""),
-            user_pool_id=env.get("USER_POOL_ID", ""),
-            user_pool_client_id=env.get("USER_POOL_CLIENT_ID", ""),
-            aws_endpoint_url=env.get("AWS_ENDPOINT_URL", ""),
-            donation_slice_days=int(env.get("DONATION_SLICE_DAYS", "7")),
-            donation_embargo_days=int(env.get("DONATION_EMBARGO_DAYS", "30")),
-            donation_min_donors=int(env.get("DONATION_MIN_DONORS", "5")),
-            donation_keep_seconds=env.get("DONATION_KEEP_SECONDS", "false").lower() == "true",
-            public_donations=env.get("PUBLIC_DONATIONS", "false").lower() == "true",
-        )
+        values: dict[str, Any] = {}
+        for setting in fields(cls):
+            text = next((env[n] for n in setting.metadata["env"] if env.get(n)), None)
+            if text is not None:
+                values[setting.name] = _parse(text, setting.default)
+        return cls(**values)
+
+
+def _parse(text: str, default: object) -> object:
+    if isinstance(default, bool):
+        return text.lower() == "true"
+    if isinstance(default, int):
+        return int(text)
+    return text
 
 
 @lru_cache(maxsize=1)

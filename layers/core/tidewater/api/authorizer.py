@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerEventV2,
+    APIGatewayAuthorizerResponseV2,
+)
+
+from tidewater.api.caller import KEYS_UNAVAILABLE
 from tidewater.api.tokens import InvalidToken, TokenVerifier, session_token
+from tidewater.domain.errors import Unavailable
 from tidewater.domain.identity import ANONYMOUS, Caller, Via, nightscout_digest
 from tidewater.observability import logger
 
@@ -23,17 +30,24 @@ def authorize(
     verifier: TokenVerifier,
     nightscout_owner: Callable[[str], str | None],
 ) -> dict[str, Any]:
-    headers: dict[str, str] = event.get("headers") or {}
+    """The simple response to an HttpApi REQUEST authorizer event (payload 2.0)."""
+    request = APIGatewayAuthorizerEventV2(event)
+    headers = request.headers if request.get("headers") else {}
     caller = ANONYMOUS
+    context: dict[str, str] = {}
     token = session_token(headers)
     if token:
         try:
             caller = verifier.verify(token)
         except InvalidToken as error:
             logger.info("session token refused", reason=str(error))
-    elif event.get("rawPath", "").startswith(NIGHTSCOUT_PREFIX):
-        secret = next((v for k, v in headers.items() if k.lower() == "api-secret"), "")
+        except Unavailable:
+            logger.warning("signing keys unavailable")
+            context[KEYS_UNAVAILABLE] = "true"
+    elif str(request.get("rawPath") or "").startswith(NIGHTSCOUT_PREFIX):
+        secret = headers.get("api-secret", "")
         owner = nightscout_owner(nightscout_digest(secret)) if secret else None
         if owner:
             caller = Caller(owner, "", Via.NIGHTSCOUT)
-    return {"isAuthorized": True, "context": caller.to_context()}
+    answer = APIGatewayAuthorizerResponseV2(authorize=True, context=caller.to_context() | context)
+    return answer.asdict()

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from typing import TYPE_CHECKING, Final
 
-from tidewater.domain.errors import Unauthorized
+from tidewater.domain.errors import Unauthorized, Unavailable
 from tidewater.domain.identity import Caller, Via
+
+if TYPE_CHECKING:  # the authorizer imports this module: it needs no event handler
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+# In the authorizer's context when a token could not be checked (the pool's keys did not
+# load): the handler answers 503, as API Gateway cannot (an authorizer's failure is a 500).
+KEYS_UNAVAILABLE: Final = "keysUnavailable"
 
 
 def caller_or_anonymous(app: APIGatewayHttpResolver) -> Caller:
-    """The caller as the authorizer established it, anonymous included (public routes)."""
-    return Caller.from_context(app.current_event.request_context.authorizer.get_lambda)
+    """The caller as the authorizer established it, anonymous included (public routes);
+    503 when the authorizer could not check the token that came."""
+    context = app.current_event.request_context.authorizer.get_lambda
+    if context and context.get(KEYS_UNAVAILABLE):
+        raise Unavailable("the session token could not be checked; try again")
+    return Caller.from_context(context)
 
 
 def current_caller(app: APIGatewayHttpResolver, *, nightscout: bool = False) -> Caller:

@@ -13,10 +13,13 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from tidewater.domain.errors import InvalidData, Problem, TidewaterError
+from tidewater.domain.errors import InvalidData, Problem, TidewaterError, Unavailable
 from tidewater.observability import logger
 
 JSON = "application/json"
+# What a 503 asks the client to wait before it sends the same request again (seconds): the
+# store's throttling and a key set that did not load are both over within a second or two.
+RETRY_AFTER_SECONDS = 2
 
 
 def error_body(status: int, code: str, title: str, detail: str, pointer: str | None = None) -> dict:
@@ -26,8 +29,11 @@ def error_body(status: int, code: str, title: str, detail: str, pointer: str | N
     return error
 
 
-def error_response(status: int, errors: list[dict[str, Any]]) -> Response:
-    return Response(status_code=status, content_type=JSON, body=json.dumps({"errors": errors}))
+def error_response(
+    status: int, errors: list[dict[str, Any]], headers: dict[str, str] | None = None
+) -> Response:
+    body = json.dumps({"errors": errors})
+    return Response(status_code=status, content_type=JSON, body=body, headers=headers)
 
 
 def _problem(status: int, problem: Problem) -> dict[str, Any]:
@@ -37,8 +43,9 @@ def _problem(status: int, problem: Problem) -> dict[str, Any]:
 def render(error: TidewaterError) -> Response:
     if isinstance(error, InvalidData):
         return error_response(error.status, [_problem(error.status, p) for p in error.errors])
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if isinstance(error, Unavailable) else None
     return error_response(
-        error.status, [error_body(error.status, error.code, error.title, error.detail)]
+        error.status, [error_body(error.status, error.code, error.title, error.detail)], headers
     )
 
 

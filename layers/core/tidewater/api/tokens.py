@@ -2,25 +2,48 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 import jwt
 
+from tidewater.domain.errors import Unavailable
 from tidewater.domain.identity import Caller, Via
 from tidewater.settings import Settings
 
 JwksLoader = Callable[[], dict[str, Any]]
+# Cognito rotates its keys rarely and publishes a new one before it signs with it.
+KEYS_LIFESPAN: Final = 3600.0  # seconds the key set is kept
+# After a fetch, a token with a kid not in the set is refused without another fetch for this
+# long: tokens with made-up kids cannot make every request a fetch.
+REFETCH_COOLDOWN: Final = 60.0
+FETCH_TIMEOUT: Final = 3.0  # the authorizer has 10 s in all
 
 
 class InvalidToken(Exception):
     """The token is not one of ours, or no longer valid. The reason is for our logs only."""
+
+
+class PoolKeys(jwt.PyJWKClient):
+    """The pool's signing keys, kept as PyJWKClient keeps them (the set cached, fetched again
+    on an unknown kid, at most once per cooldown); `load` fetches the set."""
+
+    def __init__(self, url: str, load: JwksLoader) -> None:
+        super().__init__(
+            url, lifespan=KEYS_LIFESPAN, cooldown_duration=REFETCH_COOLDOWN, timeout=FETCH_TIMEOUT
+        )
+        self._load = load
+
+    def fetch_data(self) -> Any:
+        try:
+            return self._load()
+        except (jwt.PyJWKClientConnectionError, OSError, ValueError) as error:
+            # Nothing wrong with the token: the keys could not be read. The client sends it
+            # again (503), rather than being told it is signed out.
+            raise Unavailable("the sign-in keys could not be read; try again") from error
 
 
 @dataclass
@@ -31,19 +54,17 @@ class TokenVerifier:
     clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
-        self._keys: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self._keys = PoolKeys(f"{self.issuer}/.well-known/jwks.json", self.load_jwks)
 
     def _key(self, kid: str) -> Any:
-        if kid not in self._keys:
-            with self._lock:  # keys rotate: on an unknown kid, fetch the set again, once
-                jwks = jwt.PyJWKSet.from_dict(self.load_jwks())
-                self._keys = {k.key_id: k.key for k in jwks.keys if k.key_id}
-        if kid not in self._keys:
-            raise InvalidToken("unknown signing key")
-        return self._keys[kid]
+        try:
+            return self._keys.get_signing_key(kid).key
+        except jwt.PyJWKClientError:
+            raise InvalidToken("unknown signing key") from None
 
     def verify(self, token: str) -> Caller:
+        """The caller a valid ID token names; InvalidToken if it is not one, Unavailable when
+        the pool's keys cannot be read."""
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != "RS256":
@@ -77,13 +98,9 @@ class TokenVerifier:
 
 
 def http_jwks(url: str) -> JwksLoader:
-    def load() -> dict[str, Any]:
-        # The URL comes from our own settings (Cognito's, or the local stack's endpoint).
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
-            loaded: dict[str, Any] = json.loads(response.read())
-            return loaded
-
-    return load
+    """The key set fetched over HTTPS by PyJWT (no redirects, http(s) only; the URL comes
+    from our own settings: Cognito's, or the local stack's endpoint)."""
+    return jwt.PyJWKClient(url, cache_jwk_set=False, timeout=FETCH_TIMEOUT).fetch_data
 
 
 def session_token(headers: dict[str, str]) -> str | None:

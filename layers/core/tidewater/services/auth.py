@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tidewater.domain.accounts import Profile
 from tidewater.domain.errors import Conflict, InvalidData, Problem, Unauthorized
 from tidewater.domain.identity import (
     MIN_NIGHTSCOUT_SECRET,
@@ -23,7 +24,6 @@ from tidewater.domain.identity import (
 )
 from tidewater.domain.timeutil import format_utc
 from tidewater.services.access import require
-from tidewater.store.accounts import Profile
 from tidewater.store.identity import CognitoIdentity, NewUser
 from tidewater.store.repos import Repositories
 

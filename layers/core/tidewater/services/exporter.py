@@ -30,10 +30,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from tidewater.domain import donation
 from tidewater.domain.donation import Reading, Rng, SliceMembership, SliceRecord, Window, Withdrawal
+from tidewater.domain.paging import Position
 from tidewater.domain.timeutil import format_utc, utcnow
 from tidewater.observability import logger, metrics
 from tidewater.store import keys
-from tidewater.store.datums import Position
 from tidewater.store.donations import Member
 from tidewater.store.repos import Repositories
 

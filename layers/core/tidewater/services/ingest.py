@@ -23,10 +23,10 @@ from tidewater.domain.datums.ids import random_id
 from tidewater.domain.datums.pipeline import prepare_batch
 from tidewater.domain.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from tidewater.domain.identity import Action, Caller
+from tidewater.domain.paging import Position
 from tidewater.domain.timeutil import format_utc, parse_rfc3339, utcnow
 from tidewater.observability import logger
 from tidewater.services.access import require
-from tidewater.store.datums import Position
 from tidewater.store.repos import Repositories
 
 MAX_DATUMS: Final = 10_000  # per request; clients normally send 1,000

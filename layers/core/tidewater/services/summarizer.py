@@ -10,11 +10,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from tidewater.domain import summary
+from tidewater.domain.accounts import Finished, SummaryWork
 from tidewater.domain.outdated import period_bounds
 from tidewater.domain.timeutil import format_utc, from_epoch_ms, parse_rfc3339, to_epoch_ms
 from tidewater.observability import logger, metrics
 from tidewater.services.clinics import refresh_patient_rows
-from tidewater.store.accounts import Finished, SummaryWork
 from tidewater.store.repos import Repositories
 
 # Datum type → summary kind.

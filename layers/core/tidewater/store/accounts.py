@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Collection
-from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -14,63 +12,12 @@ from pynamodb.expressions.condition import size
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from tidewater.domain.accounts import Finished, Listing, OutdatedAccount, Profile, SummaryWork
 from tidewater.domain.errors import Conflict, NotFound
 from tidewater.domain.outdated import MAX_TOUCHED
 from tidewater.domain.summary import last_data
 from tidewater.store import keys
 from tidewater.store.models import AccountModel, NightscoutSecretModel
-
-
-@dataclass(frozen=True)
-class OutdatedAccount:
-    user_id: str
-    outdated_since: str
-
-
-@dataclass(frozen=True)
-class Profile:
-    user_id: str
-    full_name: str
-    role: str
-    created_time: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {
-            "userId": self.user_id,
-            "fullName": self.full_name,
-            "role": self.role,
-            "createdTime": self.created_time,
-        }
-
-
-@dataclass(frozen=True)
-class Listing:
-    """What a clinic's patient list needs of an account."""
-
-    full_name: str
-    summary: dict[str, Any] | None
-    clinic_ids: frozenset[str]
-
-
-class Finished(Enum):
-    """How a summariser's work on an account ended."""
-
-    UP_TO_DATE = "up-to-date"
-    STILL_OUTDATED = "still-outdated"  # stored, but marked again meanwhile
-    LEASE_LOST = "lease-lost"  # nothing stored
-
-
-@dataclass(frozen=True)
-class SummaryWork:
-    """An account the summariser holds the lease of, and what it read of it."""
-
-    user_id: str
-    lease: int
-    version: int | None
-    touched: frozenset[str]
-    touched_all: bool
-    full_name: str
-    clinic_ids: frozenset[str]
 
 
 class AccountsRepository:

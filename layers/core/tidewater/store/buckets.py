@@ -10,6 +10,7 @@ from typing import Any
 from tidewater.domain.summary import HOUR_MS, Bucket, Buckets
 from tidewater.domain.timeutil import format_utc, from_epoch_ms
 from tidewater.store import keys
+from tidewater.store.batch import BatchWriter
 from tidewater.store.models import BucketsModel
 
 DAY_MS = 24 * HOUR_MS
@@ -32,6 +33,9 @@ def _day(hour_ms: int) -> str:
 
 
 class BucketsRepository:
+    def __init__(self, writer: BatchWriter | None = None) -> None:
+        self.writer = writer or BatchWriter(BucketsModel)
+
     def load(self, user_id: str) -> tuple[dict[str, Buckets], dict[str, dict[str, str]]]:
         """Both kinds' buckets (one Query, paginated past 1 MB) and, per kind, each stored
         chunk's fingerprint, so that `save` writes only the days that changed."""
@@ -63,24 +67,19 @@ class BucketsRepository:
         wanted: dict[str, bytes] = {day: _pack({"buckets": b}) for day, b in days.items()}
         if buckets.last_ms is not None:
             wanted[META] = _pack({"lastMs": buckets.last_ms})
-        changes = 0
-        with BucketsModel.batch_write() as batch:
-            for day, packed in wanted.items():
-                if stored.get(day) != _fingerprint(packed):
-                    expires = (buckets.last_ms or 0) + KEEP_MS
-                    batch.save(
-                        BucketsModel(
-                            user_id,
-                            keys.bucket_chunk(buckets.kind, day),
-                            packed=packed,
-                            expires_at=expires // 1000,
-                        )
-                    )
-                    changes += 1
-            for day in set(stored) - set(wanted):
-                batch.delete(BucketsModel(user_id, keys.bucket_chunk(buckets.kind, day)))
-                changes += 1
-        return changes
+        expires = ((buckets.last_ms or 0) + KEEP_MS) // 1000
+        saves = [
+            BucketsModel(
+                user_id, keys.bucket_chunk(buckets.kind, day), packed=packed, expires_at=expires
+            )
+            for day, packed in wanted.items()
+            if stored.get(day) != _fingerprint(packed)
+        ]
+        deletes = [
+            BucketsModel(user_id, keys.bucket_chunk(buckets.kind, day))
+            for day in set(stored) - set(wanted)
+        ]
+        return self.writer.save_and_delete(saves, deletes)
 
 
 def _fingerprint(packed: bytes) -> str:

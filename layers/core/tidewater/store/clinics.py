@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ from pynamodb.transactions import TransactWrite
 from tidewater.domain import clinic
 from tidewater.domain.errors import Conflict, NotFound
 from tidewater.store import keys
+from tidewater.store.batch import BatchWriter
 from tidewater.store.models import AccountModel, ClinicModel, ClinicPatientModel, sort_index
 
 
@@ -25,8 +25,9 @@ class Membership:
 
 
 class ClinicsRepository:
-    def __init__(self, region: str = "us-east-1") -> None:
+    def __init__(self, region: str = "us-east-1", writer: BatchWriter | None = None) -> None:
         self.region = region
+        self.writer = writer or BatchWriter(ClinicPatientModel)
 
     # ------------------------------------------------------------------ clinics and members
     def create(self, clinic_id: str, body: dict[str, Any], admin_id: str) -> None:
@@ -161,11 +162,8 @@ class ClinicsRepository:
         return item
 
     def put_rows(self, rows: list[clinic.PatientRow]) -> None:
-        """Write patients' list rows (BatchWriteItem, unprocessed items retried by PynamoDB
-        until none are left, or an error: never silently dropped)."""
-        with ClinicPatientModel.batch_write() as batch:
-            for row in rows:
-                batch.save(self._row(row))
+        """Write patients' list rows (the batch writer: never silently dropped)."""
+        self.writer.save_and_delete([self._row(row) for row in rows])
 
     def page(
         self, clinic_id: str, query: clinic.PatientQuery, state: dict[str, Any] | None
@@ -272,7 +270,3 @@ def _key_condition(attribute: Any, filters: list[clinic.Filter]) -> Any:
     # A decimal's shortest float: the same number DynamoDB stores. PynamoDB's attributes
     # overload the comparison operators into conditions.
     return clinic.OPERATORS[flt.op](attribute, float(flt.value))
-
-
-def entry_json(entry: dict[str, Any]) -> str:
-    return json.dumps(entry, separators=(",", ":"))

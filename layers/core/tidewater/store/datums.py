@@ -1,13 +1,12 @@
 """Datums: a user's device events, each stored whole (`body`, JSON) under `type#time#dedupKey`.
 
-Writes are BatchWriteItem calls of 25. What DynamoDB leaves unprocessed, or a whole batch it
-refuses for throughput, is sent again with exponential backoff and full jitter until nothing
-is left; after `max_attempts` the request fails (503, the client sends it again: writes are
-idempotent). Nothing is ever dropped. Reads are Queries on the key or an index, never a Scan.
+Writes and deletes go through the one batch writer (store/batch.py: 25 a request, what
+DynamoDB leaves unprocessed sent again with full-jitter backoff, 503 when it gives up);
+nothing is ever dropped. Reads are Queries on the key or an index, never a Scan.
 
-The low-level client is PynamoDB's own (botocore, no boto3 import): items are few plain
-strings, and a batch needs `UnprocessedItems`, which PynamoDB's batch API retries without
-backoff.
+The low-level client is botocore's (no boto3 import), with adaptive retries: items are few
+plain strings, and a batch needs `UnprocessedItems`/`UnprocessedKeys`, which botocore does
+not send again.
 """
 
 from __future__ import annotations
@@ -23,26 +22,17 @@ from botocore.exceptions import ClientError
 
 from tidewater.domain.datums.checks import VALUE_OUT_OF_RANGE, Datum
 from tidewater.domain.errors import InvalidData, Problem, Unavailable
-from tidewater.observability import logger
+from tidewater.domain.paging import Page, Position
 from tidewater.store import keys
+from tidewater.store.batch import BUSY, BatchWriter, retryable
 from tidewater.store.models import DatumModel
 
-BATCH_WRITE: Final = 25  # DynamoDB's limit per BatchWriteItem
 BATCH_GET: Final = 100  # and per BatchGetItem
 # A datum's JSON, at most; DynamoDB's item limit is 400 KB, keys and names take the rest.
 MAX_BODY_BYTES: Final = 350_000
 # A page of GET data stays well under Lambda's 6 MB response limit.
 PAGE_BYTES: Final = 4_500_000
 QUERY_PAGE_MAX: Final = 1000
-# Errors after which the same request may simply be sent again.
-RETRYABLE: Final = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-    }
-)
 DEDUP_KEY: Final = "dedupKey"  # part of the sort key, not of the stored body
 
 _USER: Final = DatumModel.user_id.attr_name
@@ -70,17 +60,6 @@ class DatumKey:
         return self.sk.split("#", 2)[1]
 
 
-Position = tuple[str, str]
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Datum]
-    # Where the next page starts: the type, and the last sort key already returned (never
-    # a raw LastEvaluatedKey, and no user id); None when there is nothing more.
-    next: Position | None
-
-
 def _s(value: str) -> dict[str, str]:
     return {"S": value}
 
@@ -96,18 +75,21 @@ class DatumsRepository:
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        self._client = client
+        self.writer = BatchWriter(
+            DatumModel,
+            client,
+            max_attempts=max_attempts,
+            base_delay=base_delay,
+            max_delay=max_delay,
+            sleep=sleep,
+            jitter=jitter,
+        )
         self.max_attempts = max_attempts
-        self.base_delay = base_delay
         self.max_delay = max_delay
-        self.sleep = sleep
-        self.jitter = jitter
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            self._client = DatumModel._get_connection().connection.client
-        return self._client
+        return self.writer.client
 
     @property
     def table(self) -> str:
@@ -119,8 +101,7 @@ class DatumsRepository:
         Every item is encoded before the first write: one that cannot be stored fails the
         request with nothing written."""
         requests = [{"PutRequest": {"Item": self._encode(item)}} for item in items]
-        self._write_all(requests)
-        return len(requests)
+        return self.writer.write(self.table, requests)
 
     def _encode(self, item: Datum) -> dict[str, Any]:
         body = {k: v for k, v in item.items() if k != DEDUP_KEY}
@@ -136,36 +117,11 @@ class DatumsRepository:
             _BODY: _s(text),
         }
 
-    def _write_all(self, requests: Sequence[dict[str, Any]]) -> None:
-        for start in range(0, len(requests), BATCH_WRITE):
-            self._write_batch(list(requests[start : start + BATCH_WRITE]))
-
-    def _write_batch(self, pending: list[dict[str, Any]]) -> None:
-        table = self.table
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                answer = self.client.batch_write_item(RequestItems={table: pending})
-                pending = answer.get("UnprocessedItems", {}).get(table, [])
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") not in RETRYABLE:
-                    raise
-            if not pending:
-                return
-            if attempt < self.max_attempts:
-                self._backoff(attempt)
-        logger.warning("batch write gave up", extra={"unprocessed": len(pending)})
-        raise Unavailable("the store is busy; send the same request again")
-
-    def _backoff(self, attempt: int) -> None:
-        """Full jitter: a random wait up to base * 2^(attempt-1), capped."""
-        self.sleep(self.jitter() * min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
-
     def delete_keys(self, datum_keys: Iterable[DatumKey]) -> int:
         requests = [
             {"DeleteRequest": {"Key": {_USER: _s(k.user_id), _SK: _s(k.sk)}}} for k in datum_keys
         ]
-        self._write_all(requests)
-        return len(requests)
+        return self.writer.write(self.table, requests)
 
     def delete_upload(self, user_id: str, upload_id: str) -> list[DatumKey]:
         """Delete the user's datums of one upload, found on the `byUpload` index; the keys
@@ -233,7 +189,7 @@ class DatumsRepository:
                 try:
                     answer = self.client.batch_get_item(RequestItems={table: request})
                 except ClientError as error:
-                    if error.response.get("Error", {}).get("Code") not in RETRYABLE:
+                    if not retryable(error):
                         raise
                     answer = {"UnprocessedKeys": {table: request}}
                 for item in answer.get("Responses", {}).get(table, []):
@@ -242,9 +198,9 @@ class DatumsRepository:
                 if not unprocessed:
                     break
                 if attempt == self.max_attempts:
-                    raise Unavailable("the store is busy; send the same request again")
+                    raise Unavailable(BUSY)
                 request = unprocessed
-                self._backoff(attempt)
+                self.writer.backoff(attempt)
         return found
 
     def page(

@@ -29,6 +29,7 @@ from pynamodb.transactions import TransactWrite
 from tidewater.domain import donation
 from tidewater.domain.donation import Consent, SliceMembership, SliceRecord, Withdrawal
 from tidewater.store import keys
+from tidewater.store.batch import BatchWriter
 from tidewater.store.models import (
     ConsentModel,
     DonationModel,
@@ -36,13 +37,10 @@ from tidewater.store.models import (
     SliceModel,
     WithdrawalModel,
 )
+from tidewater.store.s3_stream import SSE, GzipTextUpload, MultipartStream
 
-# S3's minimum part is 5 MiB (all but the last); a larger part means fewer requests, and the
-# buffer of one part is all the memory an upload takes.
-PART_BYTES: Final = 8 * 1024 * 1024
 PRESIGN_SECONDS: Final = 900
 Member = tuple[str, str, int]  # userId, hash, consent generation
-SSE: Final = "AES256"
 NULL_VERSION: Final = "null"  # S3's name for the version of an object in an unversioned bucket
 
 
@@ -68,8 +66,9 @@ def _slice_record(item: SliceModel) -> SliceRecord:
 
 
 class DonationsRepository:
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, writer: BatchWriter | None = None) -> None:
         self.region = region
+        self.writer = writer or BatchWriter(MemberModel)
 
     # ------------------------------------------------------------------ consent
     def _consent_item(self, user_id: str) -> ConsentModel | None:
@@ -171,12 +170,11 @@ class DonationsRepository:
     def add_members(self, index: int, slice_id: str, members: Iterable[Member]) -> None:
         """Record (userId, hash, generation) of every donor of a slice (BatchWriteItem)."""
         sk = keys.donation_window_sk(index)
-        with MemberModel.batch_write() as batch:
-            for user_id, hash_text, generation in members:
-                batch.save(
-                    MemberModel(keys.donation_member_pk(user_id), sk, slice_id=slice_id,
-                                hash=hash_text, generation=generation)
-                )  # fmt: skip
+        self.writer.save_and_delete(
+            MemberModel(keys.donation_member_pk(user_id), sk, slice_id=slice_id, hash=hash_text,
+                        generation=generation)
+            for user_id, hash_text, generation in members
+        )  # fmt: skip
 
     def memberships(self, user_id: str) -> list[SliceMembership]:
         return [
@@ -237,77 +235,6 @@ class DonationsRepository:
         ]
 
 
-class _MultipartStream:
-    """A write-only binary stream that is an S3 multipart upload: parts of PART_BYTES go
-    out as they fill, so memory holds one part at most. No `name`: gzip then writes none."""
-
-    def __init__(self, client: Any, bucket: str, key: str, content_type: str) -> None:
-        self.client, self.bucket, self.key = client, bucket, key
-        # SSE on every object; no Metadata, no Tagging: nothing but the bytes themselves.
-        started = client.create_multipart_upload(
-            Bucket=bucket, Key=key, ServerSideEncryption=SSE, ContentType=content_type
-        )
-        self.upload_id: str = started["UploadId"]
-        self.parts: list[dict[str, Any]] = []
-        self.buffer = bytearray()
-        self.version_id: str | None = None
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.buffer += data
-        self.size += len(data)
-        if len(self.buffer) >= PART_BYTES:
-            self._send_part()
-        return len(data)
-
-    def flush(self) -> None:
-        """gzip flushes its file at close; a part goes out only when full."""
-
-    def _send_part(self) -> None:
-        number = len(self.parts) + 1
-        body, self.buffer = bytes(self.buffer), bytearray()  # one copy in memory while it goes
-        answer = self.client.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
-                                         PartNumber=number, Body=body)  # fmt: skip
-        self.parts.append({"ETag": answer["ETag"], "PartNumber": number})
-
-    def complete(self) -> None:
-        if self.buffer or not self.parts:
-            self._send_part()  # the last part may be small (or empty, for an empty object)
-        answer = self.client.complete_multipart_upload(
-            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
-            MultipartUpload={"Parts": self.parts},
-        )  # fmt: skip
-        self.version_id = answer.get("VersionId")
-
-    def abort(self) -> None:
-        self.client.abort_multipart_upload(
-            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id
-        )
-
-
-class GzipTextUpload:
-    """`write(text)` into a gzip stream into a multipart upload. The gzip header carries no
-    file name and a zero mtime: the time of the export would date the slice."""
-
-    def __init__(self, stream: _MultipartStream) -> None:
-        self._stream = stream
-        self._gzip = gzip.GzipFile(fileobj=stream, mode="wb", compresslevel=6, mtime=0)
-
-    def write(self, text: str) -> None:
-        self._gzip.write(text.encode())
-
-    def close(self) -> None:
-        self._gzip.close()
-
-    @property
-    def version_id(self) -> str | None:
-        return self._stream.version_id
-
-    @property
-    def compressed_bytes(self) -> int:
-        return self._stream.size
-
-
 class SlicesBucket:
     """The donations bucket: `slices/<sliceId>.csv.gz` and `manifest.json`."""
 
@@ -330,7 +257,7 @@ class SlicesBucket:
     def gzip_upload(self, key: str) -> Iterator[GzipTextUpload]:
         """Stream gzip-compressed text to `key`; completed on a normal exit, aborted (no
         object, no parts left behind) on an exception."""
-        stream = _MultipartStream(self.client, self.bucket, key, "application/gzip")
+        stream = MultipartStream(self.client, self.bucket, key, "application/gzip")
         upload = GzipTextUpload(stream)
         try:
             yield upload

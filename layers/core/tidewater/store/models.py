@@ -22,6 +22,7 @@ from pynamodb.models import Model
 
 from tidewater.domain import clinic
 from tidewater.settings import Settings
+from tidewater.store.batch import REQUEST_ATTEMPTS
 
 
 class DatumByUpload(GlobalSecondaryIndex["DatumModel"]):
@@ -296,8 +297,10 @@ MODELS = tuple(TABLE_SETTINGS)
 
 
 def bind(settings: Settings) -> None:
-    """Point every model at the tables `settings` names, in `settings.region`."""
+    """Point every model at the tables `settings` names, in `settings.region`; a request
+    is tried as often as the batch writer's (PynamoDB hands the number to botocore)."""
     for model, field in TABLE_SETTINGS.items():
         model.Meta.table_name = getattr(settings, field)
         model.Meta.region = settings.region
+        model.Meta.max_retry_attempts = REQUEST_ATTEMPTS - 1
         model._connection = None  # a connection remembers its table name

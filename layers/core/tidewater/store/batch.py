@@ -1,0 +1,136 @@
+"""The one batch writer every table's writes and deletes go through.
+
+A request is a BatchWriteItem of at most 25. botocore retries each request itself (the
+client's `adaptive` mode: backoff, and a client-side rate that follows throttling); what it
+cannot do is send again the items DynamoDB answers as `UnprocessedItems`. That loop is here,
+with exponential backoff and full jitter; a batch refused whole for throughput once botocore
+has given up is the same case, every item unprocessed. After `max_attempts` the writer raises
+`Unavailable` (503 with Retry-After: writes are puts or deletes by key, so the client simply
+sends the same request again). Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final
+
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from pynamodb.models import Model
+
+from tidewater.domain.errors import Unavailable
+from tidewater.observability import logger
+
+BATCH_WRITE: Final = 25  # DynamoDB's limit per BatchWriteItem
+# Attempts of one request, botocore's own retries included (adaptive mode).
+REQUEST_ATTEMPTS: Final = 4
+# Errors after which the same request may simply be sent again.
+RETRYABLE: Final = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
+)
+BUSY: Final = "the store is busy; send the same request again"
+
+Request = dict[str, Any]
+
+
+def client_config() -> Config:
+    """The DynamoDB client's configuration: botocore's adaptive retries."""
+    return Config(
+        retries={"mode": "adaptive", "max_attempts": REQUEST_ATTEMPTS},
+        parameter_validation=False,  # requests are built here, not typed in by hand
+    )
+
+
+def dynamodb_client(model: type[Model]) -> Any:
+    """A DynamoDB client in `model`'s region, from PynamoDB's botocore session (its service
+    model already loaded: no boto3 import, no second session)."""
+    connection = model._get_connection().connection
+    return connection.session.create_client(
+        "dynamodb", connection.region, endpoint_url=connection.host, config=client_config()
+    )
+
+
+def retryable(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") in RETRYABLE
+
+
+class BatchWriter:
+    def __init__(
+        self,
+        model: type[Model],
+        client: Any = None,
+        *,
+        max_attempts: int = 8,
+        base_delay: float = 0.05,
+        max_delay: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        """`client`, or one made on first use in the region `model`'s table is in."""
+        self._model = model
+        self._client = client
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.sleep = sleep
+        self.jitter = jitter
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = dynamodb_client(self._model)
+        return self._client
+
+    def backoff(self, attempt: int) -> None:
+        """Full jitter: a random wait up to base * 2^(attempt-1), capped."""
+        self.sleep(self.jitter() * min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+    def write(self, table: str, requests: Sequence[Request]) -> int:
+        """Send `PutRequest`/`DeleteRequest`s to `table`, 25 a request; their number."""
+        for start in range(0, len(requests), BATCH_WRITE):
+            self._write_batch(table, list(requests[start : start + BATCH_WRITE]))
+        return len(requests)
+
+    def _write_batch(self, table: str, pending: list[Request]) -> None:
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                answer = self.client.batch_write_item(RequestItems={table: pending})
+                pending = answer.get("UnprocessedItems", {}).get(table, [])
+            except ClientError as error:
+                if not retryable(error):
+                    raise
+            if not pending:
+                return
+            if attempt < self.max_attempts:
+                self.backoff(attempt)
+        logger.warning("batch write gave up", extra={"unprocessed": len(pending)})
+        raise Unavailable(BUSY)
+
+    def save_and_delete(self, saves: Iterable[Model] = (), deletes: Iterable[Model] = ()) -> int:
+        """Put `saves` and delete `deletes` (PynamoDB items, of any tables), table by table;
+        every item is serialised before the first write. The number of items."""
+        by_table: dict[str, list[Request]] = defaultdict(list)
+        for item in saves:
+            put = {"PutRequest": {"Item": item.serialize()}}
+            by_table[str(type(item).Meta.table_name)].append(put)
+        for item in deletes:
+            delete = {"DeleteRequest": {"Key": _key(item)}}
+            by_table[str(type(item).Meta.table_name)].append(delete)
+        return sum(self.write(table, requests) for table, requests in by_table.items())
+
+
+def _key(item: Model) -> dict[str, Any]:
+    serialized = item.serialize(null_check=False)
+    return {
+        attribute.attr_name: serialized[attribute.attr_name]
+        for attribute in type(item).get_attributes().values()
+        if attribute.is_hash_key or attribute.is_range_key
+    }

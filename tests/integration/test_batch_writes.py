@@ -1,0 +1,179 @@
+"""Every table's batch writes under a bad day at DynamoDB: batches refused for throughput
+and items left unprocessed are sent again until all are stored, once each; past the limit
+the request is a 503 with Retry-After, never a 500 and never a silent drop."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.integration.ingest_support import ALICE, CLIENT, cbg, event
+from tidewater.domain.datums.pipeline import prepare_batch
+from tidewater.domain.errors import Unavailable
+from tidewater.domain.summary import Bucket, Buckets
+from tidewater.domain.summary.buckets import HOUR_MS, RANGES
+from tidewater.domain.timeutil import format_utc
+from tidewater.services import ingest
+from tidewater.store.datums import DatumsRepository
+from tidewater.store.repos import repositories
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+START_MS = 1_795_000_000_000 // HOUR_MS * HOUR_MS
+
+
+# ---------------------------------------------------------------------- faults, by hook
+def throttle(client: Any, operation: str, times: int = 1) -> None:
+    """Make the next `times` calls of `operation` fail as DynamoDB does under load."""
+
+    def fail(**_: Any) -> None:
+        nonlocal times
+        if times > 0:
+            times -= 1
+            error = {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}
+            raise ClientError({"Error": error}, operation)
+
+    client.meta.events.register(f"before-call.dynamodb.{operation}", fail)
+
+
+def leave_unprocessed(client: Any, times: int) -> None:
+    """The next `times` BatchWriteItems store every other item and answer the rest as
+    UnprocessedItems, as DynamoDB does when a partition is hot."""
+    held: dict[str, list[Any]] = {}
+
+    def hold(params: dict[str, Any], **_: Any) -> None:
+        nonlocal times
+        held.clear()  # a call refused after this hook ran held nothing
+        ((table, requests),) = params["RequestItems"].items()
+        if times > 0 and len(requests) > 1:
+            times -= 1
+            held[table] = requests[1::2]
+            params["RequestItems"] = {table: requests[0::2]}
+
+    def answer(parsed: dict[str, Any], **_: Any) -> None:
+        for table, requests in held.items():
+            parsed.setdefault("UnprocessedItems", {})[table] = requests
+        held.clear()
+
+    client.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", hold)
+    client.meta.events.register("after-call.dynamodb.BatchWriteItem", answer)
+
+
+def counted(client: Any) -> list[int]:
+    """The number of items of every BatchWriteItem that reaches DynamoDB."""
+    sizes: list[int] = []
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        sizes.append(sum(len(r) for r in params["RequestItems"].values()))
+
+    client.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", count)
+    return sizes
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+def stormy(writer: Any, sleeps: list[float], refused: int = 3, unprocessed: int = 5) -> list[int]:
+    writer.sleep = sleeps.append
+    sizes = counted(writer.client)
+    throttle(writer.client, "BatchWriteItem", refused)
+    leave_unprocessed(writer.client, unprocessed)
+    return sizes
+
+
+# ---------------------------------------------------------------------- each table
+def test_datums_are_all_stored_once_through_throttling(aws, sleeps) -> None:
+    repo = repositories().datums
+    sizes = stormy(repo.writer, sleeps)
+    times = [format_utc(NOW - timedelta(minutes=5 * i)) for i in range(60)]
+    items = prepare_batch(
+        [cbg(t, 100) for t in times], legacy=False, user_id=ALICE.user_id, upload_id="u" * 32,
+        now=NOW,
+    ).items  # fmt: skip
+    assert repo.put_many(items) == 60
+    stored = repo.page(ALICE.user_id, ["cbg"], "", "9999", limit=1000).items
+    assert sorted(d["time"] for d in stored) == sorted(times)
+    assert max(sizes) <= 25 and len(sleeps) >= 5
+
+
+def test_buckets_are_all_stored_once_through_throttling(aws, sleeps) -> None:
+    repo = repositories().buckets
+    stormy(repo.writer, sleeps)
+    n = len(RANGES)
+    days = [START_MS + d * 24 * HOUR_MS for d in range(40)]
+    hours = {
+        h: Bucket("cgm", h, h, h, 5, (6.0,) * n, (5,) * n, (1,) * n, 0.0, 6.0, 6.0) for h in days
+    }
+    buckets = Buckets("cgm", hours, max(hours))
+    assert repo.save("u-buckets", buckets, {}) == 41  # 40 days and the meta chunk
+    loaded, fingerprints = repo.load("u-buckets")
+    assert sorted(loaded["cgm"].hours) == sorted(hours)
+    assert len(fingerprints["cgm"]) == 41 and sleeps
+
+
+def test_clinic_rows_are_all_stored_once_through_throttling(aws, sleeps) -> None:
+    repo = repositories().clinics
+    stormy(repo.writer, sleeps)
+    rows = [
+        {"clinicPeriod": "c-rows#14d", "userId": f"p{i:03d}",
+         "entry": {"userId": f"p{i:03d}", "metrics": {}}, "metrics": {}}
+        for i in range(60)
+    ]  # fmt: skip
+    repo.put_rows(rows)
+    assert sorted(e["userId"] for e in repo.all_rows("c-rows", "14d")) == [
+        f"p{i:03d}" for i in range(60)
+    ]
+
+
+def test_donation_members_are_all_stored_once_through_throttling(aws, sleeps) -> None:
+    repo = repositories().donations
+    stormy(repo.writer, sleeps)
+    members = [(f"donor{i:02d}", f"hash{i:02d}", 1) for i in range(30)]
+    repo.add_members(7, "slice-7", members)
+    for user_id, hash_text, _ in members:
+        ((membership,),) = [repo.memberships(user_id)]
+        assert (membership.slice_id, membership.hash) == ("slice-7", hash_text)
+
+
+WRITES = {
+    "buckets": lambda r: r.buckets.save("u-gone", Buckets("cgm", {}, START_MS), {}),
+    "clinics": lambda r: r.clinics.put_rows(
+        [{"clinicPeriod": "c-gone#14d", "userId": "p", "entry": {}, "metrics": {}}]
+    ),
+    "donations": lambda r: r.donations.add_members(8, "slice-8", [("donor", "hash", 1)]),
+}
+
+
+@pytest.mark.parametrize("store", sorted(WRITES))
+def test_a_writer_that_gives_up_raises_unavailable(aws, sleeps, store) -> None:
+    writer = getattr(repositories(), store).writer
+    writer.sleep = sleeps.append
+    throttle(writer.client, "BatchWriteItem", times=writer.max_attempts)
+    with pytest.raises(Unavailable):
+        WRITES[store](repositories())
+    assert len(sleeps) == writer.max_attempts - 1
+
+
+def test_past_the_limit_an_upload_is_a_503_with_retry_after(aws, lambda_context, sleeps) -> None:
+    import functions.ingest.app as ingest_app
+
+    repos = repositories()
+    dataset = ingest.create_dataset(ALICE, ALICE.user_id, CLIENT, repos)
+    datums = DatumsRepository(max_attempts=3, sleep=sleeps.append)
+    throttle(datums.client, "BatchWriteItem", times=3)
+    original = ingest_app.repositories
+    ingest_app.repositories = lambda: dataclasses.replace(repos, datums=datums)  # type: ignore[assignment]
+    try:
+        built = event("POST", "/v1/datasets/{datasetId}/data", f"/v1/datasets/{dataset.id}/data",
+                      params={"datasetId": dataset.id}, body=[cbg(format_utc(NOW))])  # fmt: skip
+        response = ingest_app.handler(built, lambda_context)
+    finally:
+        ingest_app.repositories = original
+    assert response["statusCode"] == 503
+    assert response["headers"]["Retry-After"] == "2"
+    assert '"unavailable"' in response["body"]

@@ -194,6 +194,6 @@ def test_consent_renders_only_the_times_it_has() -> None:
 
 def test_a_withdrawal_covers_its_consent_and_earlier_ones_never_a_later_one() -> None:
     withdrawal = donation.Withdrawal("u1", "2026-11-21T00:00:00.000Z", generation=2)
-    slices = [donation.Membership(n, f"s{n}", "abcdef", generation=g) for n, g in
+    slices = [donation.SliceMembership(n, f"s{n}", "abcdef", generation=g) for n, g in
               ((1, 1), (2, 2), (3, 3))]  # fmt: skip
     assert [withdrawal.covers(m) for m in slices] == [True, True, False]

@@ -8,7 +8,7 @@ PORT ?= 3000
 export PYTHONDONTWRITEBYTECODE := 1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install run test lint lint-template unit integration e2e bench build deploy clean
+.PHONY: help install run test lint lint-template unit integration e2e bench build deploy deploy-local clean
 
 help:
 	@echo "make run            the whole stack on http://127.0.0.1:$(PORT) (no Docker, no AWS)"
@@ -18,6 +18,7 @@ help:
 	@echo "make lint-template  sam validate --lint and cfn-lint"
 	@echo "make bench          the benchmarks (figures, one per line)"
 	@echo "make build / deploy sam build / sam deploy --guided"
+	@echo "make deploy-local   sam deploy into an AWS emulator (IAM enforced) and a smoke test"
 
 # Re-installs only when pyproject.toml changed since the last install.
 $(BIN)/.installed: pyproject.toml
@@ -71,5 +72,10 @@ build: $(SAM_VENV)/.installed
 deploy: build
 	$(SAM_VENV)/bin/sam deploy --guided
 
+# template.yaml deployed into ministack with IAM enforced, then driven through the deployed
+# API; ministack is stopped when it ends, also on failure. docs/deploying.md.
+deploy-local: install $(SAM_VENV)/.installed
+	tools/deploy-local.sh
+
 clean:
-	rm -rf .aws-sam .tidewater .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .tidewater .venv-ministack .pytest_cache .mypy_cache .ruff_cache

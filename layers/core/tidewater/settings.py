@@ -23,6 +23,7 @@ class Settings:
     clinics_table: str
     donations_table: str
     donations_bucket: str
+    exports_bucket: str = "exportsbucket"
     summary_batch_size: int = 250
     summary_batches: int = 4
     clinic_patients_table: str = "ClinicPatientsTable"
@@ -61,6 +62,7 @@ class Settings:
             clinics_table=env.get("CLINICS_TABLE", "ClinicsTable"),
             donations_table=env.get("DONATIONS_TABLE", "DonationsTable"),
             donations_bucket=env.get("DONATIONS_BUCKET", "donationsbucket"),
+            exports_bucket=env.get("EXPORTS_BUCKET", "exportsbucket"),
             summary_batch_size=int(env.get("SUMMARY_BATCH_SIZE", "250")),
             summary_batches=int(env.get("SUMMARY_BATCHES", "4")),
             clinic_patients_table=env.get("CLINIC_PATIENTS_TABLE", "ClinicPatientsTable"),

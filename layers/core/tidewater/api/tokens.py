@@ -44,6 +44,14 @@ class TokenVerifier:
         return self._keys[kid]
 
     def verify(self, token: str) -> Caller:
+        claims = self.claims(token)
+        user_id, role = claims.get("custom:userId"), claims.get("custom:role")
+        if not user_id or not role:
+            raise InvalidToken("no platform identity")
+        return Caller(str(user_id), str(role), Via.SESSION)
+
+    def claims(self, token: str) -> dict[str, Any]:
+        """The claims of a valid ID token of our pool; InvalidToken otherwise."""
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != "RS256":
@@ -70,10 +78,7 @@ class TokenVerifier:
             raise InvalidToken("not an ID token")
         if claims["exp"] <= self.clock():
             raise InvalidToken("expired")
-        user_id, role = claims.get("custom:userId"), claims.get("custom:role")
-        if not user_id or not role:
-            raise InvalidToken("no platform identity")
-        return Caller(str(user_id), str(role), Via.SESSION)
+        return dict(claims)
 
 
 def http_jwks(url: str) -> JwksLoader:

@@ -150,7 +150,8 @@ def cmd_export_user(args: argparse.Namespace) -> int:
     )
     base = f"http://127.0.0.1:{args.port}"
     basic = base64.b64encode(f"{args.email}:{password}".encode()).decode()
-    login = urllib.request.Request(f"{base}/auth/login", method="POST",
+    # Only ever http://127.0.0.1:<port>/…, built here.
+    login = urllib.request.Request(f"{base}/auth/login", method="POST",  # noqa: S310
                                    headers={"Authorization": f"Basic {basic}"})  # fmt: skip
     extension = "zip" if args.format == "csv" else "json"
     output = Path(args.output or f"tidewater-export.{extension}")
@@ -158,7 +159,9 @@ def cmd_export_user(args: argparse.Namespace) -> int:
         with urllib.request.urlopen(login, timeout=30) as response:  # noqa: S310
             token = response.headers["X-Tidepool-Session-Token"]
             user_id = json.loads(response.read())["userId"]
-        export = urllib.request.Request(f"{base}/v1/users/{user_id}/export?format={args.format}")
+        export = urllib.request.Request(  # noqa: S310
+            f"{base}/v1/users/{user_id}/export?format={args.format}"
+        )
         # Unredirected: urllib follows the 303 to the presigned URL (moto's S3 locally) and
         # must not carry the session token to another host.
         export.add_unredirected_header("X-Tidepool-Session-Token", token)

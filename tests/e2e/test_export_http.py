@@ -27,8 +27,16 @@ def _upload(stack: Stack, who: Session) -> list[str]:
                             {"client": {"name": "org.example.e2e", "version": "1"}},
                             who.headers)  # fmt: skip
     assert created.status == 201, created.body
-    datums = [{"type": "cbg", "deviceId": "G6-e2e", "units": "mg/dL", "value": 100 + i,
-               "time": format_utc(START + timedelta(minutes=5 * i))} for i in range(10)]
+    datums = [
+        {
+            "type": "cbg",
+            "deviceId": "G6-e2e",
+            "units": "mg/dL",
+            "value": 100 + i,
+            "time": format_utc(START + timedelta(minutes=5 * i)),
+        }
+        for i in range(10)
+    ]
     datums.append({"type": "smbg", "deviceId": "Meter-e2e", "units": "mmol/L", "value": 6.4,
                    "time": format_utc(START)})  # fmt: skip
     stored = stack.request("POST", f"/v1/datasets/{created.json()['data']['id']}/data", datums,

@@ -127,7 +127,7 @@ def _stored(person: Person) -> list[dict[str, Any]]:
 
 
 def test_json_export_holds_every_datum_once_as_stored(gateway, alice) -> None:
-    meta, body = _export(gateway, alice, "json")
+    _, body = _export(gateway, alice, "json")
     document = json.loads(body)
     data = document["data"]
     assert len(data) == len({d["id"] for d in data})

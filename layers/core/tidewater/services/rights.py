@@ -14,7 +14,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import IO, Any, BinaryIO, Final
+from typing import IO, Any, BinaryIO, Final, cast
 
 from tidewater.domain import personal_export as fmt
 from tidewater.domain.datasets import Dataset
@@ -136,8 +136,13 @@ class _Counted:
 def _person(user_id: str, email: str, repos: Repositories) -> Person:
     profile = repos.accounts.profile(user_id)
     return Person(
-        profile={"userId": user_id, "email": email, "fullName": profile.full_name,
-                 "role": profile.role, "createdTime": profile.created_time},  # fmt: skip
+        profile={
+            "userId": user_id,
+            "email": email,
+            "fullName": profile.full_name,
+            "role": profile.role,
+            "createdTime": profile.created_time,
+        },
         nightscout=repos.accounts.has_nightscout_secret(user_id),
         donation=repos.donations.consent(user_id).as_dict(),
         clinics=repos.clinics.clinics_of_patient(user_id),
@@ -204,7 +209,7 @@ def _write_zip(
 ) -> None:
     """A zip: the account's tables, then one CSV per datum type. The store yields datums
     type by type, so each type's file is written whole before the next one starts."""
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]
+    with zipfile.ZipFile(cast(IO[bytes], out), "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(fmt.README_FILE, fmt.README + f"\nExported {exported}.\n")
         donation = person.donation
         profile = {**person.profile, "nightscoutSecretConfigured": person.nightscout,
@@ -212,8 +217,8 @@ def _write_zip(
                    "donationConsentedTime": donation.get("consentedTime"),
                    "donationWithdrawnTime": donation.get("withdrawnTime")}  # fmt: skip
         _write_table(archive, fmt.PROFILE_FILE, fmt.PROFILE_COLUMNS, [profile])
-        _write_table(archive, fmt.CLINICS_FILE, fmt.CLINICS_COLUMNS,
-                     [{"clinicId": c["id"], "name": c["name"]} for c in person.clinics])  # fmt: skip
+        clinic_rows = [{"clinicId": c["id"], "name": c["name"]} for c in person.clinics]
+        _write_table(archive, fmt.CLINICS_FILE, fmt.CLINICS_COLUMNS, clinic_rows)
         summary = [{"field": k, "value": v} for k, v in fmt.flatten(person.summary)]
         _write_table(archive, fmt.SUMMARY_FILE, fmt.SUMMARY_COLUMNS, summary)
         rows = ({**d.fields, "id": d.id, "createdTime": d.created_time, "dataState": d.data_state}

@@ -3,6 +3,7 @@
 tidewater local [--demo] [--port 3000] [--data-dir .tidewater]   the whole stack
 tidewater invoke summarize|export [--port 3000] [--keep-seconds]  a scheduled run, now
 tidewater login EMAIL [--port 3000]                                a session token
+tidewater export-user EMAIL [--format json|csv] [--output FILE]    everything of an account
 tidewater summary FILE.json                                        a summary, offline
 """
 
@@ -142,6 +143,43 @@ def cmd_login(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_export_user(args: argparse.Namespace) -> int:
+    """Log in as EMAIL, ask for the export and follow its 303 to the file."""
+    password = os.environ.get("TIDEWATER_PASSWORD") or getpass.getpass(
+        f"Password for {args.email}: "
+    )
+    base = f"http://127.0.0.1:{args.port}"
+    basic = base64.b64encode(f"{args.email}:{password}".encode()).decode()
+    # Only ever http://127.0.0.1:<port>/…, built here.
+    login = urllib.request.Request(f"{base}/auth/login", method="POST",  # noqa: S310
+                                   headers={"Authorization": f"Basic {basic}"})  # fmt: skip
+    extension = "zip" if args.format == "csv" else "json"
+    output = Path(args.output or f"tidewater-export.{extension}")
+    try:
+        with urllib.request.urlopen(login, timeout=30) as response:  # noqa: S310
+            token = response.headers["X-Tidepool-Session-Token"]
+            user_id = json.loads(response.read())["userId"]
+        export = urllib.request.Request(  # noqa: S310
+            f"{base}/v1/users/{user_id}/export?format={args.format}"
+        )
+        # Unredirected: urllib follows the 303 to the presigned URL (moto's S3 locally) and
+        # must not carry the session token to another host.
+        export.add_unredirected_header("X-Tidepool-Session-Token", token)
+        with urllib.request.urlopen(export, timeout=600) as response, output.open("wb") as out:  # noqa: S310
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+    except urllib.error.HTTPError as error:
+        print(f"tidewater export-user: {error.code}: {error.read().decode(errors='replace')}",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    except urllib.error.URLError as error:
+        print(f"tidewater export-user: no local stack on port {args.port} ({error.reason})",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    print(f"{output} ({output.stat().st_size} bytes)")
+    return 0
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     """Summarise a JSON array of datums (cbg and smbg in any units; other types ignored)."""
     from tidewater.domain.summary import summarize
@@ -192,6 +230,13 @@ def parser() -> argparse.ArgumentParser:
     login.add_argument("email")
     login.add_argument("--port", type=int, default=3000)
     login.set_defaults(run=cmd_login)
+
+    export = commands.add_parser("export-user", help="download everything of an account")
+    export.add_argument("email")
+    export.add_argument("--format", choices=["json", "csv"], default="json")
+    export.add_argument("--output", help="the file (default tidewater-export.json or .zip)")
+    export.add_argument("--port", type=int, default=3000)
+    export.set_defaults(run=cmd_export_user)
 
     summary = commands.add_parser("summary", help="summarise a JSON file of datums")
     summary.add_argument("file")

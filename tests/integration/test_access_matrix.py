@@ -159,6 +159,10 @@ MATRIX: dict[str, Row] = {
         },
     ),
     "GET /api/v1/status.json": Row(lambda w: "/api/v1/status.json", _all(200)),
+    # ---- rights: a copy of everything leaves with its owner alone (303 to the download)
+    "GET /v1/users/{userId}/export": Row(
+        lambda w: f"/v1/users/{w.ids['owner']}/export", {**OWNER_ONLY_WRITE, "owner": 303}
+    ),
     # ---- donation: consent is the owner's alone, even to read; slices are for researchers
     "GET /v1/users/{userId}/donation": Row(
         lambda w: f"/v1/users/{w.ids['owner']}/donation", OWNER_ONLY_WRITE

@@ -26,6 +26,7 @@ SAMPLES: dict[str, tuple[str, Any]] = {
         {"selected": 0, "summarized": 0, "failed": 0, "skipped": 0, "batches": 0},
     ),
     "export": ("export.json", None),
+    "rights": ("export_user.json", 403),  # a patient asks for another patient's export
 }
 
 

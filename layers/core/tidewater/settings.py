@@ -33,6 +33,7 @@ class Settings:
     clinics_table: str = _env("CLINICS_TABLE", "ClinicsTable")
     donations_table: str = _env("DONATIONS_TABLE", "DonationsTable")
     donations_bucket: str = _env("DONATIONS_BUCKET", "donationsbucket")
+    exports_bucket: str = _env("EXPORTS_BUCKET", "exportsbucket")
     summary_batch_size: int = _env("SUMMARY_BATCH_SIZE", 250)
     summary_batches: int = _env("SUMMARY_BATCHES", 4)
     clinic_patients_table: str = _env("CLINIC_PATIENTS_TABLE", "ClinicPatientsTable")

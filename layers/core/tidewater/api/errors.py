@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from tidewater.domain.errors import InvalidData, Problem, TidewaterError, Unavailable
+from tidewater.domain.errors import BadRequest, InvalidData, Problem, TidewaterError, Unavailable
 from tidewater.observability import logger
 
 JSON = "application/json"
@@ -44,9 +44,10 @@ def render(error: TidewaterError) -> Response:
     if isinstance(error, InvalidData):
         return error_response(error.status, [_problem(error.status, p) for p in error.errors])
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if isinstance(error, Unavailable) else None
-    return error_response(
-        error.status, [error_body(error.status, error.code, error.title, error.detail)], headers
-    )
+    body = error_body(error.status, error.code, error.title, error.detail)
+    if isinstance(error, BadRequest) and error.parameter:
+        body["source"] = {"parameter": error.parameter}  # JSON:API's name for a query parameter
+    return error_response(error.status, [body], headers)
 
 
 def register_error_handlers(app: APIGatewayHttpResolver) -> None:

@@ -65,6 +65,15 @@ class TokenVerifier:
     def verify(self, token: str) -> Caller:
         """The caller a valid ID token names; InvalidToken if it is not one, Unavailable when
         the pool's keys cannot be read."""
+        claims = self.claims(token)
+        user_id, role = claims.get("custom:userId"), claims.get("custom:role")
+        if not user_id or not role:
+            raise InvalidToken("no platform identity")
+        return Caller(str(user_id), str(role), Via.SESSION)
+
+    def claims(self, token: str) -> dict[str, Any]:
+        """The claims of a valid ID token of our pool; InvalidToken otherwise, Unavailable
+        when the pool's keys cannot be read."""
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != "RS256":
@@ -91,10 +100,7 @@ class TokenVerifier:
             raise InvalidToken("not an ID token")
         if claims["exp"] <= self.clock():
             raise InvalidToken("expired")
-        user_id, role = claims.get("custom:userId"), claims.get("custom:role")
-        if not user_id or not role:
-            raise InvalidToken("no platform identity")
-        return Caller(str(user_id), str(role), Via.SESSION)
+        return dict(claims)
 
 
 def http_jwks(url: str) -> JwksLoader:

@@ -52,6 +52,10 @@ class BadRequest(TidewaterError):
 
     status, code, title = 400, "bad-request", "bad request"
 
+    def __init__(self, detail: str = "", *, code: str | None = None, parameter: str = "") -> None:
+        super().__init__(detail, code=code)
+        self.parameter = parameter  # the query parameter at fault, if one is (source.parameter)
+
 
 class Unavailable(TidewaterError):
     """The store kept refusing work (throttling): nothing was lost, the client may retry."""

@@ -87,6 +87,14 @@ class AccountsRepository:
                 condition=AccountModel.user_id.exists(),
             )
 
+    def has_nightscout_secret(self, user_id: str) -> bool:
+        """Whether the user has set a Nightscout secret (never the secret or its digest)."""
+        try:
+            item = AccountModel.get(user_id, attributes_to_get=["userId", "nightscoutDigest"])
+        except AccountModel.DoesNotExist:
+            raise NotFound("no such user") from None
+        return bool(item.nightscout_digest)
+
     def nightscout_owner(self, digest: str) -> str | None:
         try:
             return NightscoutSecretModel.get(keys.nightscout_secret_key(digest)).owner

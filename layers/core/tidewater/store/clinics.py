@@ -117,6 +117,16 @@ class ClinicsRepository:
         """The clinics a clinician is a member of (one Query on `byMember`)."""
         return self._clinics_of(clinician_id, keys.CLINIC_CLINICIAN)
 
+    def clinics_of_patient(self, patient_id: str) -> list[dict[str, Any]]:
+        """The clinics a patient shares with, `{"id", "name"}` each: one Query on `byMember`
+        and a BatchGetItem of the clinics' records."""
+        ids = sorted(self._clinics_of(patient_id, keys.CLINIC_PATIENT))
+        names = {
+            item.clinic_id: str((item.body or {}).get("name", ""))
+            for item in ClinicModel.batch_get([(cid, keys.CLINIC_RECORD) for cid in ids])
+        }
+        return [{"id": cid, "name": names.get(cid, "")} for cid in ids]
+
     def _clinics_of(self, member_id: str, prefix: str) -> set[str]:
         return {
             item.clinic_id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from pynamodb.exceptions import PutError, UpdateError
 
 from tidewater.domain.datasets import CLOSED, OPEN, Dataset
@@ -43,6 +45,11 @@ class DatasetsRepository:
             return _dataset(DatasetModel.get(dataset_id, consistent_read=True))
         except DatasetModel.DoesNotExist:
             return None
+
+    def of_user(self, user_id: str) -> Iterator[Dataset]:
+        """The user's datasets, oldest first: a Query on the `byUser` index, page by page."""
+        for item in DatasetModel.by_user.query(user_id):
+            yield _dataset(item)
 
     def open_system(self, dataset: Dataset) -> Dataset:
         """Create or reopen a dataset the server keeps for its owner (legacy, Nightscout),

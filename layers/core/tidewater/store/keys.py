@@ -90,3 +90,11 @@ def donation_slice_object(slice_id: str) -> str:
 def bucket_chunk(kind: str, day: str) -> str:
     """A day of a user's hourly buckets of one kind: `cgm#2026-11-21` (or `cgm#meta`)."""
     return f"{kind}#{day}"
+
+
+# Exports bucket: a person's archive, under a random id (never their user id).
+EXPORTS_PREFIX = "exports/"
+
+
+def export_object(export_id: str, extension: str) -> str:
+    return f"{EXPORTS_PREFIX}{export_id}.{extension}"

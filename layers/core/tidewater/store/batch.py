@@ -16,6 +16,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
+from weakref import WeakKeyDictionary
 
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -49,13 +50,19 @@ def client_config() -> Config:
     )
 
 
+# One client per PynamoDB connection: made again when `bind` makes new connections.
+_clients: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
+
+
 def dynamodb_client(model: type[Model]) -> Any:
     """A DynamoDB client in `model`'s region, from PynamoDB's botocore session (its service
     model already loaded: no boto3 import, no second session)."""
     connection = model._get_connection().connection
-    return connection.session.create_client(
-        "dynamodb", connection.region, endpoint_url=connection.host, config=client_config()
-    )
+    if connection not in _clients:
+        _clients[connection] = connection.session.create_client(
+            "dynamodb", connection.region, endpoint_url=connection.host, config=client_config()
+        )
+    return _clients[connection]
 
 
 def retryable(error: ClientError) -> bool:
@@ -85,9 +92,7 @@ class BatchWriter:
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            self._client = dynamodb_client(self._model)
-        return self._client
+        return self._client if self._client is not None else dynamodb_client(self._model)
 
     def backoff(self, attempt: int) -> None:
         """Full jitter: a random wait up to base * 2^(attempt-1), capped."""

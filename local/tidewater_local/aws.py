@@ -1,5 +1,5 @@
-"""moto's server playing DynamoDB and S3 for the local stack, with every table and bucket
-created from the template's own properties."""
+"""moto's server playing DynamoDB, S3, Cognito and Secrets Manager for the local stack, with
+every resource created from the template's own properties."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -43,6 +44,11 @@ class MotoServer:
 
     def start(self) -> str:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per SDK call
+        # User pool and client ids derived from their names and settings, not drawn: the same
+        # at every start, so a session token from before a restart keeps its issuer and
+        # audience (moto signs every pool's tokens with one fixed key).
+        os.environ["MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY"] = "HASH"
+        os.environ["MOTO_COGNITO_IDP_USER_POOL_CLIENT_ID_STRATEGY"] = "HASH"
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
@@ -125,6 +131,67 @@ def create_identity(template: Template, session: boto3.session.Session) -> dict[
         )
         refs[logical_id] = client["UserPoolClient"]["ClientId"]
     return refs
+
+
+def _user_pools(template: Template) -> dict[str, Any]:
+    """The template's user pools in moto's backend (this process's, behind its server too),
+    by logical id. Cognito has no API that sets a user's `sub` or reads a password: keeping
+    users across a restart has to reach into moto's model of them."""
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    cognito = boto3.client("cognito-idp", region_name=REGION)
+    by_name = {p["Name"]: p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"]}
+    pools = {}
+    for logical_id in template.of_type("AWS::Cognito::UserPool"):
+        pool_id = by_name[template.physical_name(logical_id)]
+        arn = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Arn"]
+        pools[logical_id] = cognitoidp_backends[arn.split(":")[4]][REGION].user_pools[pool_id]
+    return pools
+
+
+def cognito_users(template: Template) -> dict[str, list[dict[str, Any]]]:
+    """Every user of the template's pools, all a restart needs: sub (Cognito's user id),
+    user name, password, status, attributes (the platform's userId and role among them)."""
+    return {
+        logical_id: [
+            {
+                "sub": user.id,
+                "username": user.username,
+                "password": user.password,
+                "status": user.status,
+                "enabled": user.enabled,
+                "attributes": user.attributes,
+                "created": user.create_date.isoformat(),
+                "modified": user.last_modified_date.isoformat(),
+            }
+            for user in pool.users.values()
+        ]
+        for logical_id, pool in _user_pools(template).items()
+    }
+
+
+def restore_cognito_users(template: Template, saved: dict[str, list[dict[str, Any]]]) -> int:
+    """Put users kept by `cognito_users` back into the (new, empty) pools; returns how many."""
+    from moto.cognitoidp.models import CognitoIdpUser
+
+    pools = _user_pools(template)
+    restored = 0
+    for logical_id, users in saved.items():
+        if logical_id not in pools:
+            raise ValueError(f"the snapshot has a user pool {logical_id} the template has not")
+        pool = pools[logical_id]
+        for kept in users:
+            user = CognitoIdpUser(
+                pool.id, kept["username"], kept["password"], kept["status"], kept["attributes"]
+            )
+            user.id = kept["sub"]
+            user.update_attributes([{"Name": "sub", "Value": kept["sub"]}])
+            user.enabled = kept["enabled"]
+            user.create_date = datetime.fromisoformat(kept["created"])
+            user.last_modified_date = datetime.fromisoformat(kept["modified"])
+            pool.users[user.username] = user
+            restored += 1
+    return restored
 
 
 def create_secrets(template: Template, session: boto3.session.Session) -> dict[str, str]:

@@ -65,6 +65,25 @@ def rate_seconds(expression: str) -> int:
     return int(match.group(1)) * _RATE_SECONDS[match.group(2).rstrip("s")]
 
 
+def check_parameter(name: str, spec: dict[str, Any] | None, value: str) -> None:
+    """Refuse an override CloudFormation would refuse: an unknown parameter, a Number that
+    is not one, or a value outside MinValue, MaxValue or AllowedValues."""
+    if spec is None:
+        raise ValueError(f"the template has no parameter {name}")
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"{name} must be a number, not {value!r}") from None
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            raise ValueError(f"{name} must be at least {spec['MinValue']}")
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            raise ValueError(f"{name} must be at most {spec['MaxValue']}")
+    allowed = [str(v) for v in spec.get("AllowedValues", [])]
+    if allowed and value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}")
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
@@ -123,12 +142,21 @@ class Schedule:
 
 
 class Template:
-    def __init__(self, path: Path, stack_name: str = LOCAL_STACK_NAME) -> None:
+    def __init__(
+        self,
+        path: Path,
+        stack_name: str = LOCAL_STACK_NAME,
+        parameters: dict[str, str] | None = None,
+    ) -> None:
         self.path = path
         self.root = path.parent
         self.stack_name = stack_name
         self.doc = load_template(path)
         self.resources: dict[str, dict[str, Any]] = self.doc["Resources"]
+        # Parameter overrides, as `sam deploy --parameter-overrides` gives them.
+        self.parameters = dict(parameters or {})
+        for name, value in self.parameters.items():
+            check_parameter(name, self.doc.get("Parameters", {}).get(name), value)
 
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.resources.items() if v.get("Type") == resource_type}
@@ -144,6 +172,10 @@ class Template:
     def parameter_default(self, name: str) -> str:
         return str(self.doc.get("Parameters", {}).get(name, {}).get("Default", ""))
 
+    def parameter(self, name: str) -> str:
+        """A parameter's value for this stack: its override, else the template's default."""
+        return self.parameters.get(name, self.parameter_default(name))
+
     def resolve(self, value: Any, refs: dict[str, str] | None = None) -> str | None:
         """A template value as a string; `refs` overrides what a `!Ref` resolves to."""
         refs = refs or {}
@@ -154,7 +186,7 @@ class Template:
             if name in refs:
                 return refs[name]
             if name in self.doc.get("Parameters", {}):
-                return self.parameter_default(name)
+                return self.parameter(name)
             if name == "AWS::StackName":
                 return self.stack_name
             if name in self.resources:

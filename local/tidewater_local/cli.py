@@ -1,6 +1,7 @@
 """`tidewater`: the local stack and the scripts around it.
 
 tidewater local [--demo] [--port 3000] [--data-dir .tidewater]   the whole stack
+                [--donation-min-donors N] [--donation-embargo-days N]
 tidewater invoke summarize|export [--port 3000] [--keep-seconds]  a scheduled run, now
 tidewater login EMAIL [--port 3000]                                a session token
 tidewater export-user EMAIL [--format json|csv] [--output FILE]    everything of an account
@@ -48,29 +49,45 @@ def _post(url: str, data: bytes = b"", headers: dict[str, str] | None = None) ->
 
 
 def cmd_local(args: argparse.Namespace) -> int:
+    from tidewater_local.snapshot import BrokenSnapshot
     from tidewater_local.stack import LocalStack, StackOptions
 
     data_dir = None if args.no_persist else Path(args.data_dir)
-    stack = LocalStack(
-        StackOptions(
-            template=Path(args.template) if args.template else find_template(),
-            port=args.port,
-            data_dir=data_dir,
-            schedules=not args.no_schedules,
-            demo=args.demo,
-            demo_data=not args.no_demo_data,
-            verbose=args.verbose,
+    overrides = {"DonationMinDonors": args.donation_min_donors,
+                 "DonationEmbargoDays": args.donation_embargo_days}  # fmt: skip
+    try:
+        stack = LocalStack(
+            StackOptions(
+                template=Path(args.template) if args.template else find_template(),
+                port=args.port,
+                data_dir=data_dir,
+                schedules=not args.no_schedules,
+                demo=args.demo,
+                demo_data=not args.no_demo_data,
+                verbose=args.verbose,
+                parameters={k: str(v) for k, v in overrides.items() if v is not None},
+            )
         )
-    )
+    except ValueError as error:  # a parameter the template refuses
+        raise SystemExit(f"tidewater: {error}") from None
     stopping = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
+        if stopping.is_set():  # a second Ctrl-C while saving: the save goes on to its end
+            os.write(2, b"tidewater: still saving; the previous snapshot stays until then\n")
         stopping.set()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     try:
         stack.start()
+    except BrokenSnapshot as broken:
+        stack.stop()  # saves nothing: the stack never held what the data directory did
+        print(f"tidewater: the snapshot {broken.source} could not be loaded: {broken.reason}.\n"
+              f"  It is kept, unchanged, as {broken.kept}.\n"
+              "  Start again to begin with an empty stack, or put a good snapshot back.",
+              file=sys.stderr)  # fmt: skip
+        return 1
     except OSError as error:
         stack.stop()
         message = f"tidewater: cannot listen on 127.0.0.1:{args.port}: {error.strerror}"
@@ -81,8 +98,8 @@ def cmd_local(args: argparse.Namespace) -> int:
     print(f"Tidewater local stack: {stack.url}")
     print("  DynamoDB, S3, Cognito and Secrets Manager are played by moto's server, in memory;")
     if data_dir:
-        print(f"  tables and buckets are saved to {data_dir}/ on stop and restored on start")
-        print("  (Cognito users are not: accounts other than the demo ones sign up again).")
+        print(f"  tables, objects (every version), accounts and secrets are saved to {data_dir}/")
+        print("  on stop and restored on start (the file holds local passwords: it is 0600).")
     else:
         print("  nothing is kept when it stops (--no-persist).")
     if stack.demo_accounts:
@@ -94,6 +111,10 @@ def cmd_local(args: argparse.Namespace) -> int:
         print(f"  Demo clinic {stack.demo_clinic} (Carol's; Alice and Bob share with it)")
         if not args.no_demo_data:
             print("  Alice and Bob have two weeks of CGM data, summarised.")
+        if stack.demo_donors:
+            first, last = stack.demo_donors[0].email, stack.demo_donors[-1].email
+            print(f"  {len(stack.demo_donors)} donors ({first} … {last}) consent and have a week")
+            print("  of CGM past the embargo: `tidewater invoke export` publishes it for Dana.")
         print(f"  A session token for scripts: tidewater login EMAIL --port {args.port}")
     runs: dict[str, list[str]] = {}
     for schedule in stack.template.schedules() if not args.no_schedules else []:
@@ -217,6 +238,14 @@ def parser() -> argparse.ArgumentParser:
     local.add_argument("--no-schedules", action="store_true", help="fire no schedules")
     local.add_argument("--template", help="template.yaml (default: found from here up)")
     local.add_argument("--verbose", action="store_true", help="access and function logs")
+    local.add_argument(
+        "--donation-min-donors",
+        type=int,
+        metavar="N",
+        help="donors a slice needs (template parameter DonationMinDonors)",
+    )
+    local.add_argument("--donation-embargo-days", type=int, metavar="N",
+                       help="days before a window is exported (DonationEmbargoDays)")  # fmt: skip
     local.set_defaults(run=cmd_local)
 
     invoke = commands.add_parser("invoke", help="run a scheduled function once, now")

@@ -26,19 +26,26 @@ class StackOptions:
     demo: bool = False
     demo_data: bool = True
     verbose: bool = False
+    # Template parameter overrides (DonationMinDonors…); the template's defaults otherwise.
+    parameters: dict[str, str] = field(default_factory=dict)
     log: Callable[[str], None] = field(default=print)
 
 
 class LocalStack:
     def __init__(self, options: StackOptions) -> None:
         self.options = options
-        self.template = Template(options.template)
+        self.template = Template(options.template, parameters=options.parameters)
         self.moto = aws.MotoServer()
         self.front: HttpFront | None = None
         self.scheduler: Scheduler | None = None
         self.functions = Functions(self.template)
         self.demo_accounts: list[Any] = []
         self.demo_clinic = ""
+        self.demo_donors: list[Any] = []
+        self.restored: snapshot.Contents | None = None
+        # Saving on stop is allowed once the snapshot (if any) is loaded: a stack that could
+        # not load it must never write its empty state over the data directory.
+        self._may_save = False
 
     @property
     def url(self) -> str:
@@ -54,21 +61,25 @@ class LocalStack:
             os.environ["LOG_LEVEL"] = os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
             os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
         if self.options.data_dir:
-            restored = snapshot.load(self.template, self.options.data_dir)
-            if restored:
-                self.options.log(f"restored {restored} items from {self.options.data_dir}")
-        if self.options.demo:
+            self.restored = snapshot.load(self.template, self.options.data_dir)
+            if self.restored:
+                where = self.options.data_dir / snapshot.SNAPSHOT_FILE
+                self.options.log(f"restored {where}: {self.restored.describe()}")
+        self._may_save = True
+        if self.options.demo:  # each step makes only what is not there yet (a restart)
             from tidewater.store.repos import repositories
             from tidewater_local.demo import (
                 create_demo_accounts,
                 create_demo_clinic,
                 create_demo_data,
+                create_demo_donors,
             )
 
             self.demo_accounts = create_demo_accounts(repositories())
             self.demo_clinic = create_demo_clinic(repositories())
             if self.options.demo_data:
                 create_demo_data(repositories())
+                self.demo_donors = create_demo_donors(repositories())
         schedules = self.template.schedules()
         scheduled = {self.functions.specs[s.function].name: s.payload for s in schedules}
         gateway = Gateway(self.functions, scheduled)
@@ -92,7 +103,11 @@ class LocalStack:
             self.scheduler.stop()
         if self.front:
             self.front.stop()
-        if self.options.data_dir:
-            saved = snapshot.save(self.template, self.options.data_dir)
-            self.options.log(f"saved {saved} items to {self.options.data_dir}")
-        self.moto.stop()
+        try:
+            if self.options.data_dir and self._may_save:
+                where = self.options.data_dir / snapshot.SNAPSHOT_FILE
+                self.options.log(f"saving {where} (the previous one stays until it is complete)")
+                saved = snapshot.save(self.template, self.options.data_dir)
+                self.options.log(f"saved {where}: {saved.describe()}")
+        finally:
+            self.moto.stop()

@@ -25,3 +25,16 @@ def test_the_demo_patients_are_summarised_and_visible_to_their_clinician() -> No
     # Bob's demo data has lows, Alice's none: TIDE would flag Bob first.
     assert summaries["bob@tidewater.test"]["cgm"]["periods"]["14d"]["inVeryLow"]["percent"] > 0.01
     assert summaries["alice@tidewater.test"]["cgm"]["periods"]["14d"]["inVeryLow"]["percent"] == 0
+
+
+def test_the_first_export_of_a_demo_stack_publishes_a_slice_for_the_researcher() -> None:
+    stack = start_stack(None, "--demo", "--no-schedules")
+    try:
+        exported = stack.request("POST", "/_local/invoke/export")
+        dana = login(stack, "dana@tidewater.test")
+        listing = stack.request("GET", "/v1/donations/slices", headers=dana.headers)
+    finally:
+        stop_stack(stack)
+    assert exported.status == 200 and exported.json()["slices"] >= 1
+    (entry,) = listing.json()["data"]["slices"]
+    assert entry["donors"] >= 5 and entry["rows"] > 0

@@ -3,8 +3,8 @@
 One moto for the session (each xdist worker has its own), the template's resources created in
 it once. `aws` gives each test those resources emptied of what earlier tests wrote (an item,
 object or user at a time: O(what was written), never a table re-created). A module whose
-tests read one costly world builds it once in a stack of its own (`Moto.build`, from the `aws_session` fixture) and each test
-starts from that world as it was built (`SharedWorld.visit`).
+tests read one costly world builds it once in a stack of its own (`aws_session.build`) and
+each test starts from that world as it was built (`SharedWorld.visit`).
 """
 
 from __future__ import annotations

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
+import importlib
 import json
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -42,17 +42,14 @@ class LambdaContext:
 
 
 def load_handler(spec: FunctionSpec, root: Path) -> Handler:
-    """Import a function's module from its file (functions/<name>/app.py) and return the
-    handler, exactly as the Lambda runtime would find it from CodeUri and Handler."""
-    module_name = f"functions.{spec.name}.{spec.handler.rsplit('.', 1)[0]}"
-    module: ModuleType | None = sys.modules.get(module_name)
-    if module is None:
-        file_spec = importlib.util.spec_from_file_location(module_name, spec.handler_file(root))
-        if file_spec is None or file_spec.loader is None:
-            raise ImportError(f"cannot load {spec.handler_file(root)}")
-        module = importlib.util.module_from_spec(file_spec)
-        sys.modules[module_name] = module
-        file_spec.loader.exec_module(module)
+    """Import a function's module (functions/<name>/app.py as `functions.<name>.app`, with its
+    parent packages, so that `import functions.<name>.app` elsewhere finds the same module)
+    and return the handler, as the Lambda runtime finds it from CodeUri and Handler."""
+    package = ".".join(Path(spec.code_uri).parts)  # CodeUri functions/ingest/ → functions.ingest
+    module_name = f"{package}.{spec.handler.rsplit('.', 1)[0]}"
+    if str(root) not in sys.path:  # `functions` is a namespace package under the template's root
+        sys.path.append(str(root))
+    module = importlib.import_module(module_name)
     handler: Handler = getattr(module, spec.handler_attr)
     return handler
 
@@ -64,15 +61,23 @@ class Functions:
         self.template = template
         self.specs = template.functions()
         self._handlers: dict[str, Handler] = {}
+        # Concurrent first requests to a cold function: one loads it, the others wait for a
+        # module that has run to its end (never a half-initialised one).
+        self._loading = threading.Lock()
 
     def by_name(self, name: str) -> str | None:
         """The logical id of the function whose folder is `name` (`summarize` → …)."""
         return next((k for k, s in self.specs.items() if s.name == name), None)
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
-        if logical_id not in self._handlers:
-            self._handlers[logical_id] = load_handler(self.specs[logical_id], self.template.root)
-        return self._handlers[logical_id](event, LambdaContext(function_name=logical_id))
+        handler = self._handlers.get(logical_id)
+        if handler is None:
+            with self._loading:
+                handler = self._handlers.get(logical_id)
+                if handler is None:
+                    handler = load_handler(self.specs[logical_id], self.template.root)
+                    self._handlers[logical_id] = handler
+        return handler(event, LambdaContext(function_name=logical_id))
 
 
 @dataclass

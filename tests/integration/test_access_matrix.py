@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from tests.conftest import SharedWorld
 from tidewater.domain.identity import Caller, Via
 from tidewater.domain.timeutil import utcnow
 from tidewater.services import auth, clinics
@@ -202,8 +203,7 @@ def _owners_entry(world: World) -> str:
 _ENTRY_DATES = itertools.count(1_795_240_800_000, 60_000)  # a new entry for each caller
 
 
-@pytest.fixture
-def world(aws, template) -> tuple[World, Gateway]:
+def _build() -> World:
     ids, tokens = {}, {}
     for name, role in (
         ("owner", "patient"),
@@ -219,7 +219,21 @@ def world(aws, template) -> tuple[World, Gateway]:
     clinic_id = clinics.create_clinic(member, {"name": "Seastar"}, repositories(), utcnow())["id"]
     owner = Caller(ids["owner"], "patient", Via.SESSION)
     clinics.share_patient(owner, clinic_id, ids["owner"], {}, repositories(), utcnow())
-    return World(ids, tokens, clinic_id), Gateway(Functions(template), {})
+    return World(ids, tokens, clinic_id)
+
+
+@pytest.fixture(scope="module")
+def shared(aws_session, template) -> tuple[SharedWorld[World], Gateway]:
+    """The four accounts and the clinic, signed up once for the module."""
+    return aws_session.build("access", _build), Gateway(Functions(template), {})
+
+
+@pytest.fixture
+def world(shared) -> Iterator[tuple[World, Gateway]]:
+    """The accounts as signed up: what a route changed is undone before the next test."""
+    built, gateway = shared
+    with built.visit() as state:
+        yield state, gateway
 
 
 def test_every_route_has_a_row(template) -> None:

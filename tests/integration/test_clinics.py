@@ -4,11 +4,13 @@ summary metrics, checked against a brute-force sort of the same patients."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from tests.conftest import SharedWorld
 from tests.synthetic import random_summary
 from tidewater.domain import clinic
 from tidewater.domain.errors import BadRequest, Forbidden, InvalidData
@@ -32,9 +34,7 @@ def _clinic(owner: Caller, name: str = "Seastar") -> str:
     return str(clinics.create_clinic(owner, {"name": name}, repositories(), NOW)["id"])
 
 
-@pytest.fixture
-def seeded(aws) -> dict[str, Any]:
-    """A clinic of 37 patients with varied summaries (a few with none at all)."""
+def _seed() -> dict[str, Any]:
     repos = repositories()
     doctor = _account("doctor", "clinician")
     clinic_id = _clinic(doctor)
@@ -51,6 +51,19 @@ def seeded(aws) -> dict[str, Any]:
         ClinicModel(clinic_id, keys.clinic_patient_sk(user_id), member_id=user_id, body={}).save()
     entries = {r.user_id: r.entry for r in rows if r.period == "14d"}
     return {"doctor": doctor, "clinic": clinic_id, "entries": entries}
+
+
+@pytest.fixture(scope="module")
+def clinic_world(aws_session) -> SharedWorld[dict[str, Any]]:
+    """A clinic of 37 patients with varied summaries (a few with none at all), built once."""
+    return aws_session.build("clinics", _seed)
+
+
+@pytest.fixture
+def seeded(clinic_world) -> Iterator[dict[str, Any]]:
+    """The clinic, as built: what a test writes is gone before the next one."""
+    with clinic_world.visit() as world:
+        yield world
 
 
 def _all_pages(doctor: Caller, clinic_id: str, params: dict[str, str]) -> list[dict[str, Any]]:

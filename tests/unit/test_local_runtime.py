@@ -85,3 +85,14 @@ def test_scheduler_fires_each_schedule_at_its_offset_and_stops() -> None:
     assert [f for f, _ in fired[:2]] in (["A", "B"], ["B", "A"])
     assert all(0.9 <= t < 4 for _, t in fired)
     assert not scheduler._thread.is_alive()
+
+
+def test_a_loaded_handler_is_the_module_that_import_finds(template) -> None:
+    from tidewater_local.runtime import Functions, load_handler
+
+    functions = Functions(template)
+    spec = functions.specs[str(functions.by_name("ingest"))]
+    handler = load_handler(spec, template.root)
+    import functions.ingest.app as ingest_app  # its parent packages are registered too
+
+    assert handler is ingest_app.handler

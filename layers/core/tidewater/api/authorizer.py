@@ -22,7 +22,11 @@ def authorize(
     event: dict[str, Any],
     verifier: TokenVerifier,
     nightscout_owner: Callable[[str], str | None],
+    account_active: Callable[[str], bool] | None = None,
 ) -> dict[str, Any]:
+    """The caller in the context. With `account_active` (the Lambda handler passes it), a
+    credential of an account that is gone or being deleted is anonymous: an ID token stays
+    valid for its hour whatever becomes of the account."""
     headers: dict[str, str] = event.get("headers") or {}
     caller = ANONYMOUS
     token = session_token(headers)
@@ -36,4 +40,7 @@ def authorize(
         owner = nightscout_owner(nightscout_digest(secret)) if secret else None
         if owner:
             caller = Caller(owner, "", Via.NIGHTSCOUT)
+    if caller.authenticated and account_active is not None and not account_active(caller.user_id):
+        logger.info("credential of an unknown account refused")
+        caller = ANONYMOUS
     return {"isAuthorized": True, "context": caller.to_context()}

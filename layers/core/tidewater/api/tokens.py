@@ -44,6 +44,11 @@ class TokenVerifier:
         return self._keys[kid]
 
     def verify(self, token: str) -> Caller:
+        claims = self.claims(token)
+        return Caller(str(claims["custom:userId"]), str(claims["custom:role"]), Via.SESSION)
+
+    def claims(self, token: str) -> dict[str, Any]:
+        """The claims of a valid ID token of ours (InvalidToken otherwise)."""
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != "RS256":
@@ -73,7 +78,7 @@ class TokenVerifier:
         user_id, role = claims.get("custom:userId"), claims.get("custom:role")
         if not user_id or not role:
             raise InvalidToken("no platform identity")
-        return Caller(str(user_id), str(role), Via.SESSION)
+        return dict(claims)
 
 
 def http_jwks(url: str) -> JwksLoader:

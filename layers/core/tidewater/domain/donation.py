@@ -330,7 +330,7 @@ class Withdrawal:
 
 # Why a manifest lists no slice: the only thing it says then, and nothing of who.
 NO_EXPORT_YET: Final = "no-export-yet"
-NO_WINDOW_PAST_EMBARGO: Final = "no-window-past-embargo"
+NO_WINDOW_PAST_EMBARGO: Final = "no-window-past-embargo"  # no donated data that old yet
 WITHHELD_BELOW_K: Final = "withheld-below-k"  # every window so far had fewer than k donors
 
 

@@ -162,7 +162,10 @@ def export_window(
         spill = _HourSpill(folder, window.start_seconds)
         members = _spill_donors(repos, window, rng, keep_seconds, read, spill)
         if len(members) < min_donors:
-            repos.donations.decide_window(replace(claim, state=donation.WITHHELD))
+            # The count stays with the export (the manifest only learns that one was withheld).
+            repos.donations.decide_window(
+                replace(claim, state=donation.WITHHELD, donors=len(members))
+            )
             result.withheld += 1
             return False
         # The mapping is stored before the slice exists, so that a withdrawal always finds it.

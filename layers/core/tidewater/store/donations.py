@@ -256,15 +256,15 @@ class DonationsRepository:
                    claimed_time=record.claimed_time, body=body).save()  # fmt: skip
 
     def withheld_any(self) -> bool:
-        """Has any window been withheld, or dropped, below k donors? (The manifest's reason
-        when it lists no slice.) One Query on the `window` partition."""
-        for _ in SliceModel.query(
+        """Has any window with donated data been withheld below k donors, or dropped below
+        k? (The manifest's reason when it lists no slice.) One Query on `window`."""
+        for item in SliceModel.query(
             keys.DONATION_WINDOWS,
             filter_condition=SliceModel.state.is_in(donation.WITHHELD, donation.DROPPED),
-            attributes_to_get=["pk", "sk", "state"],
             consistent_read=True,
         ):
-            return True
+            if item.state == donation.DROPPED or int((item.body or {}).get("donors", 0)):
+                return True
         return False
 
     def published(self) -> list[SliceRecord]:

@@ -1,4 +1,5 @@
-"""Sign-up, login, profiles and Nightscout secrets."""
+"""Sign-up, login, profiles, Nightscout secrets and account deletion (and, on the
+ResumeDeletions schedule, the deletions that stopped halfway)."""
 
 import json
 
@@ -9,14 +10,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tidewater.api.body import json_body
 from tidewater.api.caller import current_caller
 from tidewater.api.http import make_app
-from tidewater.api.tokens import verifier_for
+from tidewater.api.tokens import session_token, verifier_for
 from tidewater.domain.timeutil import utcnow
 from tidewater.observability import logger, metrics
-from tidewater.services import auth
+from tidewater.services import auth, erasure
 from tidewater.store.repos import repositories
 
 app = make_app()
 SESSION_HEADER = "X-Tidepool-Session-Token"
+# Left of the invocation's time when a deletion stops for the schedule to carry it on.
+DELETION_MARGIN_MS = 5000
 
 
 def _session_response(status: int, body: dict, token: str) -> Response:
@@ -30,6 +33,7 @@ def login() -> Response:
         app.current_event.headers.get("authorization"),
         repos.identity,
         verifier_for(repos.settings).verify,
+        account_active=repos.accounts.active,
     )
     return _session_response(200, {"userId": session.user_id}, session.token)
 
@@ -51,7 +55,29 @@ def put_nightscout_secret(user_id: str) -> dict:
     return {"data": {"nightscout": "configured"}}
 
 
+@app.delete("/v1/users/<user_id>")
+def delete_account(user_id: str) -> tuple[dict, int]:
+    repos = repositories()
+    state = erasure.delete_account(
+        current_caller(app),
+        user_id,
+        json_body(app),
+        session_token(app.current_event.headers) or "",
+        verifier_for(repos.settings).claims,
+        repos,
+        utcnow(),
+        _time_left(app.lambda_context),
+    )
+    return {"data": {"status": state}}, 202
+
+
+def _time_left(context: LambdaContext) -> erasure.TimeLeft:
+    return lambda: context.get_remaining_time_in_millis() > DELETION_MARGIN_MS
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
+    if event.get("source") == "aws.events":  # the ResumeDeletions schedule
+        return erasure.resume_pending(repositories(), utcnow(), _time_left(context)).as_dict()
     return app.resolve(event, context)

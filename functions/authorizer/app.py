@@ -6,15 +6,17 @@ from tidewater.api.authorizer import authorize
 from tidewater.api.tokens import verifier_for
 from tidewater.observability import logger
 from tidewater.settings import current
+from tidewater.store.repos import repositories
 
 
 def nightscout_owner(digest: str) -> str | None:
-    # Imported here: only Nightscout uploads pay for PynamoDB's import in this function.
-    from tidewater.store.repos import repositories
-
     return repositories().accounts.nightscout_owner(digest)
+
+
+def account_active(user_id: str) -> bool:
+    return repositories().accounts.active(user_id)
 
 
 @logger.inject_lambda_context
 def handler(event: dict, context: LambdaContext) -> dict:
-    return authorize(event, verifier_for(current()), nightscout_owner)
+    return authorize(event, verifier_for(current()), nightscout_owner, account_active)

@@ -30,7 +30,7 @@ def put_consent(user_id: str) -> dict:
 @app.get("/v1/donations/slices")
 def list_slices() -> dict:
     # Possibly anonymous: the deployment may make this route public (PublicDonations).
-    return {"data": donations.slices(caller_or_anonymous(app), repositories())}
+    return donations.slices_response(caller_or_anonymous(app), repositories())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

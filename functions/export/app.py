@@ -12,6 +12,8 @@ from tidewater.store.repos import repositories
 def handler(event: dict, context: LambdaContext) -> dict:
     # `keepSeconds` (tidewater invoke export --keep-seconds) overrides the deployment's
     # DonationKeepSeconds for this run only.
+    if isinstance(event, dict) and event.get("task") == "withdrawals":  # the frequent schedule
+        return exporter.apply_pending_withdrawals(repositories()).as_dict()
     keep = event.get("keepSeconds") if isinstance(event, dict) else None
     result = exporter.run(repositories(), keep_seconds=keep if isinstance(keep, bool) else None)
     return result.as_dict()

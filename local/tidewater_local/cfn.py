@@ -6,6 +6,7 @@ of the deployment, never a second copy of it in code.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -261,7 +262,13 @@ class Template:
             for event in resource["Properties"].get("Events", {}).values():
                 if event.get("Type") == "Schedule":
                     every = rate_seconds(event["Properties"]["Schedule"])
-                    payload = {"source": "aws.events", "detail-type": "Scheduled Event"}
+                    # EventBridge sends the rule's Input when it has one, else its event.
+                    given = event["Properties"].get("Input")
+                    payload = (
+                        json.loads(given)
+                        if given
+                        else {"source": "aws.events", "detail-type": "Scheduled Event"}
+                    )
                     found.append(Schedule(logical_id, every, 0, payload))
         for resource in self.of_type("AWS::Serverless::StateMachine").values():
             props = resource["Properties"]

@@ -81,7 +81,11 @@ class LocalStack:
                 create_demo_data(repositories())
                 self.demo_donors = create_demo_donors(repositories())
         schedules = self.template.schedules()
-        scheduled = {self.functions.specs[s.function].name: s.payload for s in schedules}
+        # `tidewater invoke NAME` sends what the function's first schedule sends (the
+        # export's daily run, not its frequent withdrawals-only one).
+        scheduled: dict[str, dict[str, Any]] = {}
+        for s in schedules:
+            scheduled.setdefault(self.functions.specs[s.function].name, s.payload)
         gateway = Gateway(self.functions, scheduled)
         self.front = HttpFront(gateway, self.options.port, quiet=not self.options.verbose)
         self.front.start()

@@ -107,6 +107,12 @@ MATRIX: dict[str, Row] = {
     # Sign-up is public; the body is invalid for everyone alike.
     "POST /v1/users": Row(lambda w: "/v1/users", _all(400), lambda w: {"email": "x"}),
     "GET /v1/users/{userId}": Row(lambda w: f"/v1/users/{w.ids['owner']}", OWNER_ONLY_READ),
+    # The owner, with the password again (everyone after the owner finds no account of theirs).
+    "DELETE /v1/users/{userId}": Row(
+        lambda w: f"/v1/users/{w.ids['owner']}",
+        {**OWNER_ONLY_WRITE, "owner": 202, "member_clinician": 403},
+        lambda w: {"password": PASSWORD},
+    ),
     "PUT /v1/users/{userId}/nightscout": Row(
         lambda w: f"/v1/users/{w.ids['owner']}/nightscout",
         OWNER_ONLY_WRITE,

@@ -118,7 +118,9 @@ def test_a_slice_below_k_donors_is_not_published() -> None:
     assert published(repos) == []
     assert repos.donations.window(WINDOW.index).state == donation.WITHHELD
     assert all(repos.donations.memberships(u) == [] for u in DONORS)
-    assert repos.slices.manifest() is None
+    # Nothing published, and the manifest says why (never who).
+    assert repos.slices.manifest()["slices"] == []
+    assert repos.slices.manifest()["reason"] == "withheld-below-k"
     # The decision holds: a later run does not publish it either.
     assert _export(repos).slices == 0
 

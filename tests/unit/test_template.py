@@ -18,8 +18,15 @@ def test_summariser_runs_twice_a_minute_thirty_seconds_apart(template) -> None:
 
 
 def test_export_runs_daily(template) -> None:
-    (run,) = [s for s in template.schedules() if s.function == "ExportFunction"]
+    runs = [s for s in template.schedules() if s.function == "ExportFunction"]
+    (run,) = [s for s in runs if "task" not in s.payload]
     assert run.every == 86400
+
+
+def test_withdrawals_and_deletions_are_applied_every_five_minutes(template) -> None:
+    runs = {(s.function, s.every, s.payload.get("task")) for s in template.schedules()}
+    assert ("ExportFunction", 300, "withdrawals") in runs
+    assert ("AuthFunction", 300, None) in runs  # resumes account deletions
 
 
 def test_every_function_has_its_handler_file(template) -> None:

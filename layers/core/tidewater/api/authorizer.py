@@ -29,8 +29,12 @@ def authorize(
     event: dict[str, Any],
     verifier: TokenVerifier,
     nightscout_owner: Callable[[str], str | None],
+    account_active: Callable[[str], bool] | None = None,
 ) -> dict[str, Any]:
-    """The simple response to an HttpApi REQUEST authorizer event (payload 2.0)."""
+    """The simple response to an HttpApi REQUEST authorizer event (payload 2.0). With
+    `account_active` (the Lambda handler passes it), a credential of an account that is gone
+    or being deleted is anonymous: an ID token stays valid for its hour whatever becomes of
+    the account."""
     request = APIGatewayAuthorizerEventV2(event)
     headers = request.headers if request.get("headers") else {}
     caller = ANONYMOUS
@@ -49,5 +53,8 @@ def authorize(
         owner = nightscout_owner(nightscout_digest(secret)) if secret else None
         if owner:
             caller = Caller(owner, "", Via.NIGHTSCOUT)
+    if caller.authenticated and account_active is not None and not account_active(caller.user_id):
+        logger.info("credential of an unknown account refused")
+        caller = ANONYMOUS
     answer = APIGatewayAuthorizerResponseV2(authorize=True, context=caller.to_context() | context)
     return answer.asdict()

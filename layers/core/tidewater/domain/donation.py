@@ -329,11 +329,20 @@ class Withdrawal:
         return membership.generation <= self.generation
 
 
-def manifest(entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
+# Why a manifest lists no slice: the only thing it says then, and nothing of who.
+NO_EXPORT_YET: Final = "no-export-yet"
+NO_WINDOW_PAST_EMBARGO: Final = "no-window-past-embargo"  # no donated data that old yet
+WITHHELD_BELOW_K: Final = "withheld-below-k"  # every window so far had fewer than k donors
+
+
+def manifest(entries: Iterable[dict[str, Any]], reason: str | None = None) -> dict[str, Any]:
     """The public index of slices, in slice-id order: random, so that the order says
-    nothing of which window came first."""
-    return {
+    nothing of which window came first. `reason` says why it lists none."""
+    document: dict[str, Any] = {
         "schemaVersion": SCHEMA_VERSION,
         "columns": list(COLUMNS),
         "slices": sorted(entries, key=lambda e: str(e["id"])),
     }
+    if reason and not document["slices"]:
+        document["reason"] = reason
+    return document

@@ -57,17 +57,23 @@ def login(
     identity: CognitoIdentity,
     verify: Callable[[str], Caller],
     *,
+    account_active: Callable[[str], bool] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Session:
+    """A session for a correct email and password. With `account_active` (the HTTP route),
+    an account being deleted answers as a wrong password does."""
     email, password = _basic_credentials(authorization)
     started = clock()
     try:
         token = identity.authenticate(email, password)
+        user_id = verify(token).user_id
+        if account_active is not None and not account_active(user_id):
+            raise Unauthorized("wrong email or password", code="login-failed")
     except Unauthorized:
         sleep(max(0.0, LOGIN_FAILURE_FLOOR_S - (clock() - started)))
         raise
-    return Session(token, verify(token).user_id)
+    return Session(token, user_id)
 
 
 def _new_user_problems(body: Any) -> list[Problem]:

@@ -43,7 +43,15 @@ def slices(caller: Caller, repos: Repositories) -> dict[str, Any]:
             raise Unauthorized("a valid session token is required")
         if caller.role != Role.RESEARCHER:
             raise Forbidden("donated data is for researchers")
-    document = repos.slices.manifest() or donation.manifest([])
+    document = repos.slices.manifest() or donation.manifest([], donation.NO_EXPORT_YET)
     for entry in document.get("slices", []):
         entry["url"] = repos.slices.presigned_get(str(entry["key"]))
     return document
+
+
+def slices_response(caller: Caller, repos: Repositories) -> dict[str, Any]:
+    """`{"data": manifest}`, and `{"meta": {"reason"}}` when it lists no slice: why (no
+    window past the embargo yet, or every one withheld below k donors), never who."""
+    document = slices(caller, repos)
+    reason = document.pop("reason", None)
+    return {"data": document, "meta": {"reason": reason}} if reason else {"data": document}

@@ -1,8 +1,10 @@
 """The donation export: consenting donors' CGM data as anonymised, time-shifted CSV slices.
 
 A run (daily) first applies pending withdrawals to the slices already published, then
-decides every window that has just passed its embargo, then applies the withdrawals that
-came in meanwhile, and rewrites `manifest.json` if anything changed.
+decides every window that has just passed its embargo (again, for a window withheld below k
+at an earlier run), then applies the withdrawals that came in meanwhile, and rewrites
+`manifest.json` if anything changed or none is published (it then says why). A frequent
+schedule applies the pending withdrawals only.
 
 Memory stays flat as donors and rows grow. Rows must come out sorted by shifted time then
 hash, across donors, and each donor's clock offset (the median over the slice) is known only
@@ -101,10 +103,21 @@ def run(
     ):
         changed |= export_window(repos, window, now, rng, keep, read, result)
     changed |= apply_withdrawals(repos, now, result)
-    if changed:
+    # Also when nothing changed but no slice is published: the manifest says why.
+    if changed or result.withheld or not repos.slices.manifest():
         publish_manifest(repos)
     logger.info("donation export", extra=result.as_dict())
     metrics.add_metric(name="DonationRowsExported", unit=MetricUnit.Count, value=result.rows)
+    return result
+
+
+def apply_pending_withdrawals(repos: Repositories, now: datetime | None = None) -> ExportResult:
+    """Only the withdrawals (and account deletions) queued since the last run: the
+    frequent schedule, so that a donor's rows leave published slices within minutes."""
+    result = ExportResult()
+    if apply_withdrawals(repos, now or utcnow(), result):
+        publish_manifest(repos)
+    logger.info("donation withdrawals", extra=result.as_dict())
     return result
 
 
@@ -113,7 +126,11 @@ def publish_manifest(repos: Repositories) -> dict[str, Any]:
         record.manifest_entry(keys.donation_slice_object(record.slice_id))
         for record in repos.donations.published()
     ]
-    document = donation.manifest(entries)
+    reason = None
+    if not entries:
+        withheld = repos.donations.withheld_any()
+        reason = donation.WITHHELD_BELOW_K if withheld else donation.NO_WINDOW_PAST_EMBARGO
+    document = donation.manifest(entries, reason)
     repos.slices.put_manifest(document)
     return document
 
@@ -128,12 +145,15 @@ def export_window(
     read: CgmSource,
     result: ExportResult,
 ) -> bool:
-    """Decide one window, once: publish its slice, or withhold it below k donors. True if
-    a slice was published."""
+    """Decide one window: publish its slice, or withhold it below k donors. A published
+    window is decided once; a withheld one is decided again at every run while it is due
+    (inside the catch-up range), so that a donor who consents late still counts. True if a
+    slice was published."""
     existing = repos.donations.window(window.index)
     stale = format_utc(now - CLAIM_LEASE)
-    if existing and not (existing.state == donation.EXPORTING and existing.claimed_time < stale):
-        return False  # decided already, or another run is at it
+    abandoned = existing and existing.state == donation.EXPORTING and existing.claimed_time < stale
+    if existing and not (abandoned or existing.state == donation.WITHHELD):
+        return False  # decided for good, or another run is at it
     slice_id = existing.slice_id if existing else donation.draw_slice_id(rng)
     claim = SliceRecord(window.index, slice_id, donation.EXPORTING, format_utc(now))
     if not repos.donations.claim_window(claim, stale=existing):
@@ -143,7 +163,10 @@ def export_window(
         spill = _HourSpill(folder, window.start_seconds)
         members = _spill_donors(repos, window, rng, keep_seconds, read, spill)
         if len(members) < min_donors:
-            repos.donations.decide_window(replace(claim, state=donation.WITHHELD))
+            # The count stays with the export (the manifest only learns that one was withheld).
+            repos.donations.decide_window(
+                replace(claim, state=donation.WITHHELD, donors=len(members))
+            )
             result.withheld += 1
             return False
         # The mapping is stored before the slice exists, so that a withdrawal always finds it.

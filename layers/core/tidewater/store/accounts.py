@@ -7,7 +7,7 @@ from collections.abc import Collection
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.expressions.condition import size
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -43,6 +43,38 @@ class AccountsRepository:
 
     def delete(self, user_id: str) -> None:
         AccountModel(user_id).delete()
+
+    def active(self, user_id: str) -> bool:
+        """Does the account exist, with no deletion under way? (The authorizer asks it of
+        every session: an ID token stays valid for its hour after the account is gone.)"""
+        try:
+            item = AccountModel.get(user_id, attributes_to_get=["userId", "accountState"])
+        except AccountModel.DoesNotExist:
+            return False
+        return item.account_state is None
+
+    def erasure_facts(self, user_id: str) -> tuple[str | None, frozenset[str]]:
+        """What an account deletion needs of the account: its Nightscout secret's digest and
+        the clinics it shares with (nothing once the account item is gone)."""
+        try:
+            item = AccountModel.get(
+                user_id, attributes_to_get=["userId", "nightscoutDigest", "clinicIds"]
+            )
+        except AccountModel.DoesNotExist:
+            return None, frozenset()
+        return item.nightscout_digest, frozenset(item.clinic_ids or ())
+
+    def delete_nightscout_secret(self, user_id: str, digest: str) -> bool:
+        """Delete the secret item of `digest` if it is the user's; True if one was deleted."""
+        try:
+            NightscoutSecretModel(keys.nightscout_secret_key(digest)).delete(
+                condition=NightscoutSecretModel.owner == user_id
+            )
+        except DeleteError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def profile(self, user_id: str) -> Profile:
         try:
@@ -138,6 +170,7 @@ class AccountsRepository:
             loaded.update(
                 actions=[AccountModel.summary_lease.set(now_ms + lease_ms)],
                 condition=AccountModel.outdated_since.exists()
+                & AccountModel.account_state.does_not_exist()  # an account being deleted
                 & (
                     AccountModel.summary_lease.does_not_exist()
                     | (AccountModel.summary_lease < now_ms)

@@ -81,6 +81,14 @@ class BucketsRepository:
         ]
         return self.writer.save_and_delete(saves, deletes)
 
+    def delete_user(self, user_id: str) -> int:
+        """Delete every bucket item of the user (one Query, batched deletes)."""
+        found = [item.chunk for item in BucketsModel.query(user_id, attributes_to_get=["chunk"])]
+        with BucketsModel.batch_write() as batch:
+            for chunk in found:
+                batch.delete(BucketsModel(user_id, chunk))
+        return len(found)
+
 
 def _fingerprint(packed: bytes) -> str:
     return f"{zlib.crc32(packed):08x}{len(packed)}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,6 +134,33 @@ class ClinicsRepository:
             if item.sk.startswith(prefix)
         }
 
+    def forget_member(self, user_id: str, clinic_ids: Iterable[str] = ()) -> int:
+        """Delete everything of the user in every clinic: memberships (patient, clinician),
+        share codes (all on `byMember`) and the patient's list rows of every period, in the
+        clinics found and in `clinic_ids` (the account's own list). How many items went."""
+        found = [(item.clinic_id, item.sk) for item in ClinicModel.by_member.query(user_id)]
+        clinics = set(clinic_ids) | {
+            clinic_id for clinic_id, sk in found if sk == keys.clinic_patient_sk(user_id)
+        }
+        rows = [
+            (keys.clinic_period(clinic_id, period), user_id)
+            for clinic_id in sorted(clinics)
+            for period in clinic.PERIODS
+        ]
+        with ClinicModel.batch_write() as batch:
+            for clinic_id, sk in found:
+                batch.delete(ClinicModel(clinic_id, sk))
+        present = [
+            (item.clinic_period, item.user_id)
+            for item in ClinicPatientModel.batch_get(
+                rows, attributes_to_get=["clinicPeriod", "userId"]
+            )
+        ]
+        with ClinicPatientModel.batch_write() as batch:
+            for clinic_period, member in present:
+                batch.delete(ClinicPatientModel(clinic_period, member))
+        return len(found) + len(present)
+
     # ------------------------------------------------------------------ share codes
     def save_share_code(self, code: str, user_id: str, expires_at: int) -> None:
         item = ClinicModel(
@@ -141,6 +168,7 @@ class ClinicsRepository:
             keys.CLINIC_RECORD,
             body={"userId": user_id},
             expires_at=expires_at,
+            member_id=user_id,  # on `byMember`, so that deleting the account finds it
         )
         try:
             item.save(condition=ClinicModel.clinic_id.does_not_exist())

@@ -87,3 +87,11 @@ class DatasetsRepository:
 
     def delete(self, dataset_id: str) -> None:
         DatasetModel(dataset_id).delete()
+
+    def delete_user(self, user_id: str) -> int:
+        """Delete every dataset of the user (found on `byUser`, deleted in batches)."""
+        found = [item.dataset_id for item in DatasetModel.by_user.query(user_id)]
+        with DatasetModel.batch_write() as batch:
+            for dataset_id in found:
+                batch.delete(DatasetModel(dataset_id))
+        return len(found)

@@ -143,6 +143,27 @@ class DatumsRepository:
             deleted.extend(found)
         return deleted
 
+    def delete_user(
+        self, user_id: str, more: Callable[[], bool] = lambda: True
+    ) -> tuple[int, bool]:
+        """Delete the user's datums, a Query page (keys only) at a time, while `more()` says
+        there is time: (how many were deleted, whether none is left)."""
+        deleted = 0
+        pages = self._pages(
+            KeyConditionExpression="#u = :u",
+            ProjectionExpression="#u, #sk",
+            ExpressionAttributeNames={"#u": _USER, "#sk": _SK},
+            ExpressionAttributeValues={":u": _s(user_id)},
+            ConsistentRead=True,
+        )
+        for page in pages:
+            deleted += self.delete_keys(
+                DatumKey(user_id, item[_SK]["S"]) for item in page.get("Items", [])
+            )
+            if page.get("LastEvaluatedKey") and not more():
+                return deleted, False
+        return deleted, True
+
     # ------------------------------------------------------------------ reads
     def find(self, user_id: str, datum_id: str) -> tuple[DatumKey, Datum] | None:
         """The user's datum with this id (the `byId` index, then the item), or None."""

@@ -135,6 +135,35 @@ class DonationsRepository:
         self._transact(write)
         return self.consent(user_id)
 
+    def erase_donor(self, user_id: str, now: str) -> bool:
+        """An account being deleted: its consent and place on the donor list go, and a
+        withdrawal of every generation is queued for the export function, which alone may
+        take the donor's rows out of published slices (the withdrawal's own path). One
+        transaction; True if there was a consent to erase."""
+        current = self._consent_item(user_id)
+        if current is None:
+            return False
+        record = ConsentModel(keys.donation_consent_pk(user_id), keys.DONATION_CONSENT_SK)
+
+        def write(tx: TransactWrite) -> None:
+            tx.delete(record, condition=ConsentModel.generation == current.generation)
+            tx.delete(DonationModel(keys.DONATION_DONORS, user_id))
+            tx.save(WithdrawalModel(keys.DONATION_WITHDRAWALS, user_id, requested_time=now,
+                                    generation=current.generation))  # fmt: skip
+
+        self._transact(write)
+        return True
+
+    def withdrawal_pending(self, user_id: str) -> bool:
+        """Has the export function still to apply a withdrawal of this donor?"""
+        try:
+            WithdrawalModel.get(
+                keys.DONATION_WITHDRAWALS, user_id, consistent_read=True, attributes_to_get=["sk"]
+            )
+        except WithdrawalModel.DoesNotExist:
+            return False
+        return True
+
     def _transact(self, write: Callable[[TransactWrite], None]) -> None:
         """One transaction; a failed condition (a concurrent change won) is not an error."""
         try:
@@ -197,14 +226,15 @@ class DonationsRepository:
 
     def claim_window(self, record: SliceRecord, stale: SliceRecord | None = None) -> bool:
         """Claim an undecided window for this run (conditional put): False if it is decided
-        or another run holds it. `stale` is an abandoned claim this run takes over."""
+        or another run holds it. `stale` is an abandoned claim, or a window withheld below k
+        that is decided again, which this run takes over."""
         item = SliceModel(keys.DONATION_WINDOWS, keys.donation_window_sk(record.index),
                           slice_id=record.slice_id, state=record.state,
                           claimed_time=record.claimed_time)  # fmt: skip
         if stale is None:
             condition = SliceModel.pk.does_not_exist()
         else:
-            condition = (SliceModel.state == donation.EXPORTING) & (
+            condition = (SliceModel.state == stale.state) & (
                 SliceModel.claimed_time == stale.claimed_time
             )
         try:
@@ -222,6 +252,18 @@ class DonationsRepository:
         SliceModel(keys.DONATION_WINDOWS, keys.donation_window_sk(record.index),
                    slice_id=record.slice_id, state=record.state,
                    claimed_time=record.claimed_time, body=body).save()  # fmt: skip
+
+    def withheld_any(self) -> bool:
+        """Has any window with donated data been withheld below k donors, or dropped below
+        k? (The manifest's reason when it lists no slice.) One Query on `window`."""
+        for item in SliceModel.query(
+            keys.DONATION_WINDOWS,
+            filter_condition=SliceModel.state.is_in(donation.WITHHELD, donation.DROPPED),
+            consistent_read=True,
+        ):
+            if item.state == donation.DROPPED or int((item.body or {}).get("donors", 0)):
+                return True
+        return False
 
     def published(self) -> list[SliceRecord]:
         """Every published slice: one Query on the `window` partition (a few a week)."""

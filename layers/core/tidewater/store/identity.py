@@ -98,4 +98,9 @@ class CognitoIdentity:
             raise
 
     def delete_user(self, email: str) -> None:
-        self.client.admin_delete_user(UserPoolId=self.user_pool_id, Username=email)
+        """Delete the user, and their sign-in with it; already gone is done."""
+        try:
+            self.client.admin_delete_user(UserPoolId=self.user_pool_id, Username=email)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "UserNotFoundException":
+                raise

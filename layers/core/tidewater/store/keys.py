@@ -56,13 +56,17 @@ def share_code(code: str) -> str:
 
 
 # Donations table. The donations function may touch only the first three partitions (its
-# policy says so with dynamodb:LeadingKeys); `window` and `member#` belong to the export.
+# policy says so with dynamodb:LeadingKeys); `window` and `member#` belong to the export;
+# `erasure` (and the first three, to erase a consent) to the auth function.
 DONATION_CONSENT_PREFIX = "consent#"
 DONATION_CONSENT_SK = "consent"
 DONATION_DONORS = "donors"  # one item per active consent: sk = userId
 DONATION_WITHDRAWALS = "withdrawal"  # one item per pending withdrawal: sk = userId
 DONATION_WINDOWS = "window"  # one item per decided window: sk = its zero-padded number
 DONATION_MEMBER_PREFIX = "member#"  # a donor's hash per slice: sk = the window's number
+# An account deletion under way: sk = userId. Written and read by the auth function only (its
+# policy's LeadingKeys), so that a deletion that failed halfway is found and resumed.
+DONATION_ERASURES = "erasure"
 
 
 def donation_consent_pk(user_id: str) -> str:

@@ -112,6 +112,9 @@ class AccountModel(Model):
     # at a time, even when two iterations overlap.
     summary_lease = NumberAttribute(null=True, attr_name="summaryLease")
     summary_updated = UnicodeAttribute(null=True, attr_name="summaryUpdated")
+    # `deleting` from the moment an account deletion is recorded: the authorizer and login
+    # then treat the account as unknown, and the summariser leaves it alone.
+    account_state = UnicodeAttribute(null=True, attr_name="accountState")
     outdated_index = OutdatedIndex()
 
 
@@ -278,6 +281,19 @@ class MemberModel(Model):
     generation = NumberAttribute()  # the consent the donor was exported under
 
 
+class ErasureModel(Model):
+    """`erasure` / `<userId>`: an account deletion under way, kept until every step is done
+    (the email only until the Cognito user is deleted). Auth function only."""
+
+    class Meta:
+        table_name = "DonationsTable"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    requested_time = UnicodeAttribute(attr_name="requestedTime")
+    email = UnicodeAttribute(null=True)
+
+
 # Each model and the Settings field that names its table.
 TABLE_SETTINGS: dict[type[Model], str] = {
     DatumModel: "datums_table",
@@ -291,6 +307,7 @@ TABLE_SETTINGS: dict[type[Model], str] = {
     WithdrawalModel: "donations_table",
     SliceModel: "donations_table",
     MemberModel: "donations_table",
+    ErasureModel: "donations_table",
     ClinicPatientModel: "clinic_patients_table",
 }
 MODELS = tuple(TABLE_SETTINGS)

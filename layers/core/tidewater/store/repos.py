@@ -12,6 +12,7 @@ from tidewater.store.clinics import ClinicsRepository
 from tidewater.store.datasets import DatasetsRepository
 from tidewater.store.datums import DatumsRepository
 from tidewater.store.donations import DonationsRepository, SlicesBucket
+from tidewater.store.erasures import ErasuresRepository
 from tidewater.store.exports import ExportsBucket
 from tidewater.store.identity import CognitoIdentity
 from tidewater.store.models import bind
@@ -30,6 +31,7 @@ class Repositories:
     datums: DatumsRepository
     donations: DonationsRepository
     slices: SlicesBucket
+    erasures: ErasuresRepository
     exports: ExportsBucket
 
 
@@ -48,6 +50,7 @@ def build(settings: Settings) -> Repositories:
         datums=DatumsRepository(),
         donations=DonationsRepository(settings.region),
         slices=SlicesBucket(settings.donations_bucket, settings.region),
+        erasures=ErasuresRepository(settings.region),
         exports=ExportsBucket(settings.exports_bucket, settings.region),
     )
 

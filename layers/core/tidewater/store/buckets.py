@@ -84,9 +84,7 @@ class BucketsRepository:
     def delete_user(self, user_id: str) -> int:
         """Delete every bucket item of the user (one Query, batched deletes)."""
         found = [item.chunk for item in BucketsModel.query(user_id, attributes_to_get=["chunk"])]
-        with BucketsModel.batch_write() as batch:
-            for chunk in found:
-                batch.delete(BucketsModel(user_id, chunk))
+        self.writer.save_and_delete(deletes=[BucketsModel(user_id, chunk) for chunk in found])
         return len(found)
 
 

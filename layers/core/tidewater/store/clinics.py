@@ -147,18 +147,16 @@ class ClinicsRepository:
             for clinic_id in sorted(clinics)
             for period in clinic.PERIODS
         ]
-        with ClinicModel.batch_write() as batch:
-            for clinic_id, sk in found:
-                batch.delete(ClinicModel(clinic_id, sk))
+        self.writer.save_and_delete(deletes=[ClinicModel(clinic_id, sk) for clinic_id, sk in found])
         present = [
             (item.clinic_period, item.user_id)
             for item in ClinicPatientModel.batch_get(
                 rows, attributes_to_get=["clinicPeriod", "userId"]
             )
         ]
-        with ClinicPatientModel.batch_write() as batch:
-            for clinic_period, member in present:
-                batch.delete(ClinicPatientModel(clinic_period, member))
+        self.writer.save_and_delete(
+            deletes=[ClinicPatientModel(cp, member) for cp, member in present]
+        )
         return len(found) + len(present)
 
     # ------------------------------------------------------------------ share codes

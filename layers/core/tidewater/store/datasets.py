@@ -8,6 +8,7 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from tidewater.domain.datasets import CLOSED, OPEN, Dataset
 from tidewater.domain.errors import Conflict, NotFound
+from tidewater.store.batch import BatchWriter
 from tidewater.store.models import DatasetModel
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -24,6 +25,9 @@ def _dataset(item: DatasetModel) -> Dataset:
 
 
 class DatasetsRepository:
+    def __init__(self, writer: BatchWriter | None = None) -> None:
+        self.writer = writer or BatchWriter(DatasetModel)
+
     def create(self, dataset: Dataset) -> None:
         """A new dataset; Conflict if the (random) id is taken."""
         item = DatasetModel(
@@ -91,7 +95,5 @@ class DatasetsRepository:
     def delete_user(self, user_id: str) -> int:
         """Delete every dataset of the user (found on `byUser`, deleted in batches)."""
         found = [item.dataset_id for item in DatasetModel.by_user.query(user_id)]
-        with DatasetModel.batch_write() as batch:
-            for dataset_id in found:
-                batch.delete(DatasetModel(dataset_id))
+        self.writer.save_and_delete(deletes=[DatasetModel(dataset_id) for dataset_id in found])
         return len(found)

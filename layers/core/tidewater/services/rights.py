@@ -18,7 +18,7 @@ from typing import IO, Any, BinaryIO, Final, cast
 
 from tidewater.domain import personal_export as fmt
 from tidewater.domain.datasets import Dataset
-from tidewater.domain.datums.common import Datum
+from tidewater.domain.datums.checks import Datum
 from tidewater.domain.errors import BadRequest
 from tidewater.domain.identity import Action, Caller
 from tidewater.domain.timeutil import format_utc

@@ -26,7 +26,7 @@ DEVICE = "DexG6-SN-e2e-7Q"
 def stack() -> Iterator[Stack]:
     """A stack of this module's own: the first export decides every due window, so no other
     test's `invoke export` may run before these."""
-    running = start_stack(None, "--demo")
+    running = start_stack(None, "--demo", "--no-demo-data")
     yield running
     stop_stack(running)
 

@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.integration.ingest_support import ALICE, CLIENT, cbg, event
+from tidewater.domain import clinic
 from tidewater.domain.datums.pipeline import prepare_batch
 from tidewater.domain.errors import Unavailable
 from tidewater.domain.summary import Bucket, Buckets
@@ -120,8 +121,7 @@ def test_clinic_rows_are_all_stored_once_through_throttling(aws, sleeps) -> None
     repo = repositories().clinics
     stormy(repo.writer, sleeps)
     rows = [
-        {"clinicPeriod": "c-rows#14d", "userId": f"p{i:03d}",
-         "entry": {"userId": f"p{i:03d}", "metrics": {}}, "metrics": {}}
+        clinic.PatientRow("c-rows", "14d", f"p{i:03d}", {"userId": f"p{i:03d}", "metrics": {}}, {})
         for i in range(60)
     ]  # fmt: skip
     repo.put_rows(rows)
@@ -142,9 +142,7 @@ def test_donation_members_are_all_stored_once_through_throttling(aws, sleeps) ->
 
 WRITES = {
     "buckets": lambda r: r.buckets.save("u-gone", Buckets("cgm", {}, START_MS), {}),
-    "clinics": lambda r: r.clinics.put_rows(
-        [{"clinicPeriod": "c-gone#14d", "userId": "p", "entry": {}, "metrics": {}}]
-    ),
+    "clinics": lambda r: r.clinics.put_rows([clinic.PatientRow("c-gone", "14d", "p", {}, {})]),
     "donations": lambda r: r.donations.add_members(8, "slice-8", [("donor", "hash", 1)]),
 }
 

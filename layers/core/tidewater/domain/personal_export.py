@@ -71,7 +71,7 @@ def _unique(names: tuple[str, ...]) -> tuple[str, ...]:
 def datum_columns(datum_type: str) -> tuple[str, ...]:
     """The header of a type's CSV: shared fields, the type's own, then `other`."""
     module = TYPES.get(datum_type)
-    own: tuple[str, ...] = tuple(getattr(module, "FIELDS", ())) if module else ()
+    own: tuple[str, ...] = module.FIELDS if module else ()
     original = ORIGINAL_COLUMNS if datum_type in ("cbg", "smbg") else ()
     return _unique((*COMMON_COLUMNS, *own, *original, OTHER))
 

@@ -8,6 +8,15 @@ from tidewater.domain.datums import base, checks
 from tidewater.domain.datums.checks import Datum, Problems
 
 TYPE: Final = "basal"
+FIELDS: Final = (
+    "deliveryType",
+    "rate",
+    "percent",
+    "duration",
+    "expectedDuration",
+    "scheduleName",
+    "suppressed",
+)
 DELIVERY_TYPES: Final = ("scheduled", "temp", "suspend", "automated")
 RATE_MAX: Final = 100.0  # U/h
 PERCENT_MAX: Final = 10.0  # a temp basal's fraction of the scheduled rate (1 = 100 %)

@@ -8,6 +8,15 @@ from tidewater.domain.datums import base, checks
 from tidewater.domain.datums.checks import Datum, Problems
 
 TYPE: Final = "bolus"
+FIELDS: Final = (
+    "subType",
+    "normal",
+    "expectedNormal",
+    "extended",
+    "expectedExtended",
+    "duration",
+    "expectedDuration",
+)
 SUBTYPES: Final = ("normal", "square", "dual/square", "automated")
 AMOUNT_MAX: Final = 100.0  # units of insulin
 DURATION_MAX: Final = 86_400_000  # ms: an extended bolus lasts at most a day

@@ -8,6 +8,7 @@ from tidewater.domain.datums import base, checks, glucose_fields
 from tidewater.domain.datums.checks import Datum, Problems
 
 TYPE: Final = "cbg"
+FIELDS: Final = ("value", "units", "sampleInterval", "trend")
 SAMPLE_INTERVAL_MAX: Final = 86_400_000  # ms
 
 

@@ -9,6 +9,7 @@ from tidewater.domain.datums.checks import Datum, Problems
 from tidewater.domain.units import MMOLL, canonical_units
 
 TYPE: Final = "cgmSettings"
+FIELDS: Final = ("units", "transmitterId", "highAlerts", "lowAlerts", "rateOfChangeAlerts")
 LEVEL_ALERTS: Final = ("highAlerts", "lowAlerts")  # each {enabled, level, snooze}
 RATE_ALERTS: Final = ("fallRate", "riseRate")  # in rateOfChangeAlerts, each {enabled, rate}
 

@@ -9,6 +9,20 @@ from tidewater.domain.datums.checks import Datum, Problems
 from tidewater.domain.units import MMOLL, canonical_units
 
 TYPE: Final = "deviceEvent"
+FIELDS: Final = (
+    "subType",
+    "alarmType",
+    "status",
+    "reason",
+    "duration",
+    "expectedDuration",
+    "value",
+    "units",
+    "primeTarget",
+    "volume",
+    "change",
+    "overrideType",
+)
 # The Tidepool platform's set.
 SUBTYPES: Final = (
     "alarm",

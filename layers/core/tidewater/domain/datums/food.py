@@ -8,6 +8,7 @@ from tidewater.domain.datums import base, checks
 from tidewater.domain.datums.checks import Datum, Problems
 
 TYPE: Final = "food"
+FIELDS: Final = ("name", "nutrition")
 CARBOHYDRATE_FIELDS: Final = ("net", "total", "dietaryFiber", "sugars")
 CARBOHYDRATE_MAX: Final = 1000.0  # grams
 CARBOHYDRATE_UNITS: Final = ("grams",)

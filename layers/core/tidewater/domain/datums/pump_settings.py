@@ -10,6 +10,17 @@ from tidewater.domain.datums.checks import Datum, Problems
 from tidewater.domain.units import MMOLL, canonical_units
 
 TYPE: Final = "pumpSettings"
+FIELDS: Final = (
+    "units",
+    "activeSchedule",
+    "basalSchedules",
+    "bgTarget",
+    "bgTargets",
+    "carbRatio",
+    "carbRatios",
+    "insulinSensitivity",
+    "insulinSensitivities",
+)
 CARB_UNITS: Final = ("grams", "exchanges")
 START_MAX: Final = 86_400_000  # ms after midnight
 RATE_MAX: Final = 100.0  # U/h

@@ -8,6 +8,7 @@ from tidewater.domain.datums import base, checks, glucose_fields
 from tidewater.domain.datums.checks import Datum, Problems
 
 TYPE: Final = "smbg"
+FIELDS: Final = ("value", "units", "subType")
 SUBTYPES: Final = ("manual", "linked", "scanned")
 
 

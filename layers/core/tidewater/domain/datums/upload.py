@@ -8,6 +8,17 @@ from tidewater.domain.datums import base, checks, times
 from tidewater.domain.datums.checks import Datum, Problems
 
 TYPE: Final = "upload"
+FIELDS: Final = (
+    "computerTime",
+    "dataSetType",
+    "deviceManufacturers",
+    "deviceModel",
+    "deviceSerialNumber",
+    "deviceTags",
+    "timeProcessing",
+    "timezone",
+    "version",
+)
 DEVICE_TAGS: Final = ("bgm", "cgm", "insulin-pump")
 TIME_PROCESSING: Final = ("across-the-board-timezone", "none", "utc-bootstrapping")
 DATA_SET_TYPES: Final = ("continuous", "normal")

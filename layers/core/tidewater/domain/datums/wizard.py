@@ -9,6 +9,17 @@ from tidewater.domain.datums.checks import Datum, Problems
 from tidewater.domain.units import MMOLL, canonical_units
 
 TYPE: Final = "wizard"
+FIELDS: Final = (
+    "units",
+    "bgInput",
+    "bgTarget",
+    "bolus",
+    "carbInput",
+    "insulinCarbRatio",
+    "insulinOnBoard",
+    "insulinSensitivity",
+    "recommended",
+)
 CARB_INPUT_MAX: Final = 1000.0  # grams
 INSULIN_CARB_RATIO_MAX: Final = 250.0  # grams per unit
 INSULIN_ON_BOARD_MAX: Final = 250.0  # units

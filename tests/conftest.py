@@ -203,6 +203,14 @@ class Moto:
             self._stacks[name] = MotoStack(template)
         return self._stacks[name]
 
+    def reset(self) -> None:
+        """Empty moto whole, as a restart of the local stack does; every stack is made anew
+        on its next use."""
+        from moto.core.base_backend import BackendDict
+
+        BackendDict.reset()
+        self._stacks.clear()
+
     def build(self, name: str, build: Callable[[], T]) -> SharedWorld[T]:
         """Run `build` in stack `name` emptied, and keep what it made for `SharedWorld.visit`."""
         stack = self.stack(name)

@@ -234,9 +234,18 @@ def shared(aws_session, template) -> tuple[SharedWorld[World], Gateway]:
     return aws_session.build("access", _build), Gateway(Functions(template), {})
 
 
+# Routes after which the world cannot be put back (a deleted account keeps no id to return
+# to): each is tried against accounts signed up for it alone.
+UNDOABLE = {"DELETE /v1/users/{userId}"}
+
+
 @pytest.fixture
-def world(shared) -> Iterator[tuple[World, Gateway]]:
+def world(request, shared, template) -> Iterator[tuple[World, Gateway]]:
     """The accounts as signed up: what a route changed is undone before the next test."""
+    if request.node.callspec.params.get("route") in UNDOABLE:
+        aws = request.getfixturevalue("aws")  # noqa: F841 (an empty stack of the test's own)
+        yield _build(), Gateway(Functions(template), {})
+        return
     built, gateway = shared
     with built.visit() as state:
         yield state, gateway

@@ -102,7 +102,14 @@ def test_items_of_every_type_round_trip_exactly(aws, template, tmp_path, items) 
         dynamodb.delete_item(TableName=table, Key=key)
 
 
-def test_objects_users_and_secrets_survive_a_restart(aws, template, tmp_path) -> None:
+@pytest.fixture
+def restart(aws, aws_session):  # type: ignore[no-untyped-def]
+    """Empty moto whole (the local stack's restart); afterwards, again, for the next tests."""
+    yield aws_session.reset
+    aws_session.reset()
+
+
+def test_objects_users_and_secrets_survive_a_restart(restart, template, tmp_path) -> None:
     from tidewater.store.repos import repositories
     from tidewater_local.aws import create_resources
     from tidewater_local.demo import DEMO_PASSWORD, create_demo_accounts
@@ -120,9 +127,7 @@ def test_objects_users_and_secrets_survive_a_restart(aws, template, tmp_path) ->
     assert (tmp_path / snapshot.SNAPSHOT_FILE).stat().st_mode & 0o777 == 0o600
 
     # A restart: moto empty again, every resource made anew (a new random secret).
-    from moto.core.base_backend import BackendDict
-
-    BackendDict.reset()
+    restart()
     refs = create_resources(template)
     assert snapshot.load(template, tmp_path) == kept
 

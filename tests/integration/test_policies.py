@@ -53,6 +53,20 @@ SAM_POLICY_TEMPLATES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "AWSSecretsManagerGetSecretValuePolicy": (["secretsmanager:GetSecretValue"], ["{SecretArn}"]),
     "LambdaInvokePolicy": (["lambda:InvokeFunction"], ["{FunctionName}*"]),
+    "S3CrudPolicy": (
+        [
+            "s3:GetObject",
+            "s3:ListBucket",
+            "s3:GetBucketLocation",
+            "s3:GetObjectVersion",
+            "s3:PutObject",
+            "s3:PutObjectAcl",
+            "s3:GetLifecycleConfiguration",
+            "s3:PutLifecycleConfiguration",
+            "s3:DeleteObject",
+        ],
+        ["{BucketName}", "{BucketName}/*"],
+    ),
 }
 # Cognito calls a public app client makes with no AWS credentials: no IAM policy applies.
 UNSIGNED = {("cognito-idp", "InitiateAuth"), ("cognito-idp", "RespondToAuthChallenge")}
@@ -310,6 +324,16 @@ def _walk(stack: Any) -> None:
     stack.invoke("export", {})
     _, as_researcher = sign_up("researcher")
     assert _request(url, "GET", "/v1/donations/slices", None, as_researcher)[0] == 200
+
+    # A person's own data (followed to the file), then their account deleted and the
+    # deletion carried on by the schedules, as AWS would run them.
+    status, _, archive = _request(url, "GET", f"/v1/users/{patient}/export?format=json",
+                                  None, as_patient)  # fmt: skip
+    assert status == 200 and archive["profile"]["userId"] == patient
+    deleted = _request(url, "DELETE", f"/v1/users/{patient}", {"password": password}, as_patient)
+    assert deleted[0] == 202
+    stack.invoke("export", {"task": "withdrawals"})
+    stack.invoke("auth", {"source": "aws.events", "detail-type": "Scheduled Event"})
 
 
 def test_every_call_a_function_makes_is_allowed_by_its_policies(journey) -> None:

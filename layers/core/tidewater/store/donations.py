@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError
@@ -37,7 +36,7 @@ from tidewater.store.models import (
     SliceModel,
     WithdrawalModel,
 )
-from tidewater.store.s3_stream import SSE, GzipTextUpload, MultipartStream
+from tidewater.store.s3_stream import SSE, GzipTextUpload, MultipartStream, s3_client
 
 PRESIGN_SECONDS: Final = 900
 Member = tuple[str, str, int]  # userId, hash, consent generation
@@ -288,11 +287,7 @@ class SlicesBucket:
     @property
     def client(self) -> Any:
         if self._client is None:
-            # SigV4 presigned URLs (SigV2 is refused by S3 in newer regions).
-            config = Config(signature_version="s3v4")
-            import boto3  # here: only the functions that touch S3 pay for its import
-
-            self._client = boto3.client("s3", region_name=self.region, config=config)
+            self._client = s3_client(self.region)
         return self._client
 
     @contextmanager

@@ -11,11 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO, cast
 
-from botocore.config import Config
-
 from tidewater.store import keys
 from tidewater.store.donations import PRESIGN_SECONDS
-from tidewater.store.s3_stream import MultipartStream
+from tidewater.store.s3_stream import MultipartStream, s3_client
 
 
 class ExportsBucket:
@@ -29,10 +27,7 @@ class ExportsBucket:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3  # here: only the functions that touch S3 pay for its import
-
-            config = Config(signature_version="s3v4")  # SigV2 presigned URLs are refused
-            self._client = boto3.client("s3", region_name=self.region, config=config)
+            self._client = s3_client(self.region)
         return self._client
 
     @contextmanager

@@ -12,6 +12,15 @@ PART_BYTES: Final = 8 * 1024 * 1024
 SSE: Final = "AES256"
 
 
+def s3_client(region: str) -> Any:
+    """An S3 client that signs presigned URLs with SigV4 (SigV2 is refused by S3 in newer
+    regions). boto3 is imported here: only the functions that touch S3 pay for it."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", region_name=region, config=Config(signature_version="s3v4"))
+
+
 class MultipartStream:
     """A write-only binary stream that is an S3 multipart upload: parts of PART_BYTES go
     out as they fill, so memory holds one part at most. No `name`: gzip then writes none."""

@@ -75,6 +75,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def test_tidewater_export_user_writes_the_zip(stack: Stack, bob: Session, tmp_path: Path) -> None:
+    _upload(stack, bob)
     output = tmp_path / "bob.zip"
     port = stack.url.rsplit(":", 1)[1]
     done = subprocess.run(

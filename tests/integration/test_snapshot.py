@@ -103,9 +103,13 @@ def test_items_of_every_type_round_trip_exactly(aws, template, tmp_path, items) 
 
 
 @pytest.fixture
-def restart(aws, aws_session):  # type: ignore[no-untyped-def]
-    """Empty moto whole (the local stack's restart); afterwards, again, for the next tests."""
-    yield aws_session.reset
+def restart(aws_session):  # type: ignore[no-untyped-def]
+    """A moto holding the template's resources alone (other tests' stacks share the session's
+    moto), and a way to empty it whole as the local stack's restart does; emptied again
+    afterwards, for the next tests."""
+    aws_session.reset()
+    with aws_session.stack().entered():
+        yield aws_session.reset
     aws_session.reset()
 
 

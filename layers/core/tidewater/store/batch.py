@@ -119,6 +119,26 @@ class BatchWriter:
         logger.warning("batch write gave up", extra={"unprocessed": len(pending)})
         raise Unavailable(BUSY)
 
+    def get(self, table: str, request: dict[str, Any]) -> list[dict[str, Any]]:
+        """One BatchGetItem `request` (at most 100 keys) on `table`, UnprocessedKeys and
+        throttling retried as writes are; the items found."""
+        found: list[dict[str, Any]] = []
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                answer = self.client.batch_get_item(RequestItems={table: request})
+            except ClientError as error:
+                if not retryable(error):
+                    raise
+                answer = {"UnprocessedKeys": {table: request}}
+            found.extend(answer.get("Responses", {}).get(table, []))
+            unprocessed = answer.get("UnprocessedKeys", {}).get(table)
+            if not unprocessed:
+                return found
+            request = unprocessed
+            if attempt < self.max_attempts:
+                self.backoff(attempt)
+        raise Unavailable(BUSY)
+
     def save_and_delete(self, saves: Iterable[Model] = (), deletes: Iterable[Model] = ()) -> int:
         """Put `saves` and delete `deletes` (PynamoDB items, of any tables), table by table;
         every item is serialised before the first write. The number of items."""

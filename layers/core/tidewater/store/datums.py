@@ -18,13 +18,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from botocore.exceptions import ClientError
-
 from tidewater.domain.datums.checks import VALUE_OUT_OF_RANGE, Datum
-from tidewater.domain.errors import InvalidData, Problem, Unavailable
+from tidewater.domain.errors import InvalidData, Problem
 from tidewater.domain.paging import Page, Position
 from tidewater.store import keys
-from tidewater.store.batch import BUSY, BatchWriter, retryable
+from tidewater.store.batch import BatchWriter
 from tidewater.store.models import DatumModel
 
 BATCH_GET: Final = 100  # and per BatchGetItem
@@ -84,12 +82,14 @@ class DatumsRepository:
             sleep=sleep,
             jitter=jitter,
         )
-        self.max_attempts = max_attempts
-        self.max_delay = max_delay
 
     @property
     def client(self) -> Any:
         return self.writer.client
+
+    @property
+    def max_delay(self) -> float:
+        return self.writer.max_delay
 
     @property
     def table(self) -> str:
@@ -206,22 +206,8 @@ class DatumsRepository:
                 "ExpressionAttributeNames": {"#u": _USER, "#sk": _SK},
                 "ConsistentRead": True,
             }
-            for attempt in range(1, self.max_attempts + 1):
-                try:
-                    answer = self.client.batch_get_item(RequestItems={table: request})
-                except ClientError as error:
-                    if not retryable(error):
-                        raise
-                    answer = {"UnprocessedKeys": {table: request}}
-                for item in answer.get("Responses", {}).get(table, []):
-                    found.add(by_key[(item[_USER]["S"], item[_SK]["S"])])
-                unprocessed = answer.get("UnprocessedKeys", {}).get(table)
-                if not unprocessed:
-                    break
-                if attempt == self.max_attempts:
-                    raise Unavailable(BUSY)
-                request = unprocessed
-                self.writer.backoff(attempt)
+            for item in self.writer.get(table, request):
+                found.add(by_key[(item[_USER]["S"], item[_SK]["S"])])
         return found
 
     def page(

@@ -227,20 +227,28 @@ def _legacy_items(repos: Repositories, user_id: str) -> list[str]:
                   for d in page.items)  # fmt: skip
 
 
+def _upload_legacy(user_id: str, *batches: list[dict[str, Any]]) -> list[str]:
+    repos = repositories()
+    caller = Caller(user_id, "patient", Via.SESSION)
+    for batch in batches:
+        if batch:
+            ingest.upload_legacy(caller, user_id, copy.deepcopy(batch), repos, now=NOW)
+    return _legacy_items(repos, user_id)
+
+
+@pytest.fixture
+def legacy_reference(aws) -> list[str]:
+    """The batch as stored in its own order: what every order must store (once per test)."""
+    return _upload_legacy("ref" + uuid.uuid4().hex[:7], LEGACY_BATCH)
+
+
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(order=st.permutations(range(len(LEGACY_BATCH))), cut=st.integers(0, len(LEGACY_BATCH)))
-def test_any_permutation_of_a_legacy_batch_stores_the_same_items(aws, order, cut) -> None:
-    repos = repositories()
-
-    def upload(user_id: str, *batches: list[dict[str, Any]]) -> list[str]:
-        caller = Caller(user_id, "patient", Via.SESSION)
-        for batch in batches:
-            if batch:
-                ingest.upload_legacy(caller, user_id, copy.deepcopy(batch), repos, now=NOW)
-        return _legacy_items(repos, user_id)
-
-    reference = upload("ref" + uuid.uuid4().hex[:7], LEGACY_BATCH)
+def test_any_permutation_of_a_legacy_batch_stores_the_same_items(
+    legacy_reference, order, cut
+) -> None:
+    upload, reference = _upload_legacy, legacy_reference
     shuffled = [LEGACY_BATCH[i] for i in order]
     # In one request, and split in two requests at any point: the same items.
     assert upload("one" + uuid.uuid4().hex[:7], shuffled) == reference

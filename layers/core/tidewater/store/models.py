@@ -6,8 +6,10 @@ Table names are not known until run time (CloudFormation names the tables), so e
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+import botocore.session
 from pynamodb.attributes import (
     BinaryAttribute,
     BooleanAttribute,
@@ -18,6 +20,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.connection import base as pynamodb_connection
 from pynamodb.models import Model
 
 from tidewater.domain import clinic
@@ -311,6 +314,25 @@ TABLE_SETTINGS: dict[type[Model], str] = {
     ClinicPatientModel: "clinic_patients_table",
 }
 MODELS = tuple(TABLE_SETTINGS)
+
+
+@cache
+def _loader() -> Any:
+    return botocore.session.get_session().get_component("data_loader")  # AWS_DATA_PATH kept
+
+
+def _session() -> botocore.session.Session:
+    """A botocore session for one PynamoDB connection and thread, sharing one loader with all
+    the others: botocore's endpoint rules and DynamoDB's service model are read from disk once
+    per process, not once per table and thread (each reading costs 60-190 ms)."""
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _loader())
+    return session
+
+
+# PynamoDB makes a session per connection and thread with this name; its loader caches what
+# it reads, and that cache is what every connection now shares.
+pynamodb_connection.get_session = _session
 
 
 def bind(settings: Settings) -> None:

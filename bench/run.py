@@ -1,8 +1,9 @@
 """`make bench`: every benchmark of the project, one figure per line.
 
 Cold start first: the import time of each handler module in a fresh interpreter
-(`python -X importtime`, median of 5), against `import boto3` alone. Then every
-`bench/*_bench.py`, each printing its own figures.
+(`python -X importtime`, median of 5), against `import boto3` alone; then the time a cold
+function takes to make its DynamoDB clients, one per table, against one `boto3.client`.
+Then every `bench/*_bench.py`, each printing its own figures.
 """
 
 from __future__ import annotations
@@ -56,6 +57,45 @@ def cold_imports() -> None:
         print(f"cold_import.{app.parent.name}: {ms:.0f} ms ({ms / boto3_ms:.2f}x boto3)")
 
 
+# A fresh interpreter makes the clients a function's first request to each table needs.
+CLIENTS = """
+import time, boto3
+from tidewater.store import models
+models.bind(type("S", (), {**{f: "t" for f in models.TABLE_SETTINGS.values()},
+                           "region": "us-east-1"})())
+began = time.perf_counter()
+if {anchor}:
+    boto3.client("dynamodb")
+else:
+    for model in models.MODELS:
+        model._get_connection().connection.client
+print((time.perf_counter() - began) * 1000, len(models.MODELS))
+"""
+
+
+def clients_ms(anchor: bool) -> tuple[float, int]:
+    """Median milliseconds, and how many models the clients were made for."""
+    samples, count = [], 0
+    for _ in range(RUNS):
+        done = subprocess.run(
+            [sys.executable, "-c", CLIENTS.replace("{anchor}", str(anchor))],
+            env={**ENV, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"},
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        ms, models = done.stdout.split()
+        samples.append(float(ms))
+        count = int(models)
+    return statistics.median(samples), count
+
+
+def cold_clients() -> None:
+    one, _ = clients_ms(anchor=True)
+    every, count = clients_ms(anchor=False)
+    print(f"cold_clients.boto3_dynamodb: {one:.0f} ms")
+    print(f"cold_clients.every_model: {every:.0f} ms for {count} models "
+          f"({every / one:.2f}x one boto3 client)")  # fmt: skip
+
+
 def main() -> int:
     # Compile first, as a deployment should (`compileall`): without .pyc imports are ~3x slower.
     prefix = ENV["PYTHONPYCACHEPREFIX"]
@@ -66,6 +106,7 @@ def main() -> int:
         check=True,
     )  # fmt: skip
     cold_imports()
+    cold_clients()
     for script in sorted((ROOT / "bench").glob("*_bench.py")):
         sys.stdout.flush()
         subprocess.run([sys.executable, str(script)], env=ENV, cwd=ROOT, check=True)

@@ -4,6 +4,7 @@ tidewater local [--demo] [--port 3000] [--data-dir .tidewater]   the whole stack
                 [--donation-min-donors N] [--donation-embargo-days N]
 tidewater invoke summarize|export [--port 3000] [--keep-seconds]  a scheduled run, now
 tidewater login EMAIL [--port 3000]                                a session token
+tidewater grant-role EMAIL patient|clinician|researcher [--port 3000]  an operator's grant
 tidewater export-user EMAIL [--format json|csv] [--output FILE]    everything of an account
 tidewater summary FILE.json                                        a summary, offline
 """
@@ -140,6 +141,18 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_grant_role(args: argparse.Namespace) -> int:
+    """Grant an account its role, as an operator does in AWS with Cognito's admin API (the
+    account's Cognito group); patient takes the other roles away. It counts from the
+    account's next login."""
+    body = json.dumps({"email": args.email, "role": args.role}).encode()
+    result = _post(f"http://127.0.0.1:{args.port}/_local/grant-role", body,
+                   {"Content-Type": "application/json"})  # fmt: skip
+    print(f"{args.email} is now a {result['role']} (userId {result['userId']}); "
+          "it counts from their next login")  # fmt: skip
+    return 0
+
+
 def cmd_login(args: argparse.Namespace) -> int:
     """Print a session token: the password comes from TIDEWATER_PASSWORD or a prompt."""
     password = os.environ.get("TIDEWATER_PASSWORD") or getpass.getpass(
@@ -259,6 +272,12 @@ def parser() -> argparse.ArgumentParser:
     login.add_argument("email")
     login.add_argument("--port", type=int, default=3000)
     login.set_defaults(run=cmd_login)
+
+    grant = commands.add_parser("grant-role", help="grant an account a role (an operator's act)")
+    grant.add_argument("email")
+    grant.add_argument("role", choices=["patient", "clinician", "researcher"])
+    grant.add_argument("--port", type=int, default=3000)
+    grant.set_defaults(run=cmd_grant_role)
 
     export = commands.add_parser("export-user", help="download everything of an account")
     export.add_argument("email")

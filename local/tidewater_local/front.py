@@ -25,6 +25,9 @@ from tidewater_local.runtime import (
 MAX_BODY_BYTES = 6 * 1024 * 1024
 DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
 CONTROL_PREFIX = "/_local/invoke/"
+# `tidewater grant-role`: the operator's grant of a role, as Cognito's admin API makes it in
+# AWS. Like the invoke route, only ever on 127.0.0.1, and only in the local stack.
+GRANT_ROLE_PATH = "/_local/grant-role"
 
 
 def _json(status: int, payload: Any) -> HttpResponse:
@@ -51,6 +54,8 @@ class Gateway:
     def handle(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(CONTROL_PREFIX) and request.method == "POST":
             return self._invoke_scheduled(request.path[len(CONTROL_PREFIX) :], request.body)
+        if request.path == GRANT_ROLE_PATH and request.method == "POST":
+            return self._grant_role(request.body)
         for route in self.routes:
             params = route.match(request.method, request.path)
             if params is None:
@@ -80,6 +85,26 @@ class Gateway:
             return _json(403, {"message": "Forbidden"})
         event["requestContext"]["authorizer"] = {"lambda": answer.get("context") or {}}
         return None
+
+    def _grant_role(self, body: bytes) -> HttpResponse:
+        from tidewater.api.errors import render
+        from tidewater.domain.errors import TidewaterError
+        from tidewater.services import auth
+        from tidewater.store.repos import repositories
+
+        try:
+            asked = json.loads(body) if body else None
+        except ValueError:
+            asked = None
+        if not isinstance(asked, dict):
+            return _error(400, "body-not-json", "invalid body", "the body must be a JSON object")
+        try:
+            user_id = auth.grant_role(asked.get("email"), asked.get("role"), repositories())
+        except TidewaterError as error:
+            answer = render(error)
+            return HttpResponse(answer.status_code, [("Content-Type", "application/json")],
+                                str(answer.body).encode())  # fmt: skip
+        return _json(200, {"userId": user_id, "role": asked["role"]})
 
     def _invoke_scheduled(self, name: str, body: bytes = b"") -> HttpResponse:
         logical_id = self.functions.by_name(name)

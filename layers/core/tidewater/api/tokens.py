@@ -112,7 +112,8 @@ class TokenVerifier:
             raise InvalidToken("no platform identity")
         # The role is the operator's grant (a Cognito group only an administrator adds to),
         # never the `custom:role` attribute that older accounts declared themselves.
-        return Caller(str(user_id), role_of_groups(claims.get("cognito:groups")), Via.SESSION)
+        role = role_of_groups(claims.get("cognito:groups"))
+        return Caller(str(user_id), role.value, Via.SESSION)
 
     def claims(self, token: str) -> dict[str, Any]:
         """The claims of a valid ID token of our pool; InvalidToken otherwise, Unavailable

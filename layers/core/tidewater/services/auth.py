@@ -126,7 +126,10 @@ def sign_up(body: Any, repos: Repositories, now: datetime, user_id: str | None =
         raise InvalidData(problems)
     for _ in range(5):  # Tidepool-style ids are 10 hex: a collision is rare, and retried
         profile = Profile(
-            user_id or secrets.token_hex(5), body["fullName"].strip(), Role.PATIENT.value, format_utc(now)
+            user_id or secrets.token_hex(5),
+            body["fullName"].strip(),
+            Role.PATIENT.value,
+            format_utc(now),
         )
         try:
             repos.accounts.create(profile)

@@ -95,7 +95,7 @@ class AccountsRepository:
         True if it changed; NotFound for no such account."""
         try:
             AccountModel(user_id).update(
-                actions=[AccountModel.profile["role"].set(role)],
+                actions=[AccountModel.profile["role"].set(str(role))],
                 condition=AccountModel.user_id.exists() & (AccountModel.profile["role"] != role),
             )
         except UpdateError as error:

@@ -112,7 +112,9 @@ class ClinicsRepository:
         except TransactWriteError as error:
             reasons = error.cancellation_reasons
             if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
-                raise Conflict("the share code was used or has expired", code="share-code-used")
+                raise Conflict(
+                    "the share code was used or has expired", code="share-code-used"
+                ) from None
             raise
 
     def _add_patient(

@@ -18,12 +18,14 @@ import json
 import os
 import signal
 import sys
-import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+STOP_POLL_SECONDS = 0.2
 
 
 def find_template(start: Path | None = None) -> Path:
@@ -71,12 +73,14 @@ def cmd_local(args: argparse.Namespace) -> int:
         )
     except ValueError as error:  # a parameter the template refuses
         raise SystemExit(f"tidewater: {error}") from None
-    stopping = threading.Event()
+    # A plain list, not an Event: a signal handler that takes a lock the interrupted main
+    # thread holds (Event.set inside Event.wait) never returns, and the stack serves on.
+    stopping: list[int] = []
 
     def _stop(signum: int, frame: FrameType | None) -> None:
-        if stopping.is_set():  # a second Ctrl-C while saving: the save goes on to its end
+        if stopping:  # a second Ctrl-C while saving: the save goes on to its end
             os.write(2, b"tidewater: still saving; the previous snapshot stays until then\n")
-        stopping.set()
+        stopping.append(signum)
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
@@ -124,7 +128,8 @@ def cmd_local(args: argparse.Namespace) -> int:
     for cadence, offsets in runs.items():
         print(f"  Schedule: {cadence} (at {', '.join(offsets)})")
     print("  Press Ctrl-C to stop.", flush=True)
-    stopping.wait()
+    while not stopping:
+        time.sleep(STOP_POLL_SECONDS)  # a signal cuts the sleep short; its handler has run
     print("Stopping…", flush=True)
     stack.stop()
     return 0

@@ -93,10 +93,11 @@ class AccountsRepository:
         """The role the account's profile shows (and `add_clinician` checks) becomes the one
         the operator granted; one conditional UpdateItem, no write when it is that already.
         True if it changed; NotFound for no such account."""
+        stored: Any = AccountModel.profile["role"]  # a path into the map (typed as its values)
         try:
             AccountModel(user_id).update(
-                actions=[AccountModel.profile["role"].set(str(role))],
-                condition=AccountModel.user_id.exists() & (AccountModel.profile["role"] != role),
+                actions=[stored.set(str(role))],
+                condition=AccountModel.user_id.exists() & (stored != role),
             )
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":

@@ -288,3 +288,38 @@ def load_event(name: str) -> dict:
 
 
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+
+def sign_up_as(body: dict[str, Any], role: str | None = None, user_id: str | None = None) -> Any:
+    """An account as one comes to be: sign-up (everyone is a patient), then for a clinician
+    or a researcher the operator's grant (its Cognito group, and the profile's role). The
+    role is `role`, or the body's `role` (taken out of what is signed up). The profile."""
+    from tidewater.domain.timeutil import utcnow
+    from tidewater.services import auth
+    from tidewater.store.repos import repositories
+
+    body = dict(body)
+    role = role or body.pop("role", None) or "patient"
+    body.pop("role", None)
+    repos = repositories()
+    profile = auth.sign_up(body, repos, utcnow(), user_id=user_id)
+    if role != "patient":
+        auth.grant_role(body["email"], role, repos)
+        profile = repos.accounts.profile(profile.user_id)
+    return profile
+
+
+def clinic_share_code(clinic_id: str) -> dict[str, str]:
+    """The body of a patient's join: a fresh single-use share code of the clinic's, as one of
+    its clinicians would hand it over (POST /v1/clinics/{clinicId}/share_codes)."""
+    import secrets
+    from datetime import timedelta
+
+    from tidewater.domain.timeutil import utcnow
+    from tidewater.store.clinics import ShareCode
+    from tidewater.store.repos import repositories
+
+    code = secrets.token_hex(5).upper()
+    expires = int((utcnow() + timedelta(days=7)).timestamp())
+    repositories().clinics.save_share_code(code, ShareCode(clinic_id=clinic_id), "tests", expires)
+    return {"shareCode": code}

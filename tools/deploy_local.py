@@ -111,6 +111,7 @@ class Deployed:
     functions: dict[str, str]  # logical id -> physical name
     bucket: str
     state_machines: list[str]
+    user_pool: str
 
 
 def deployed(session: boto3.session.Session, stack: str) -> Deployed:
@@ -128,6 +129,7 @@ def deployed(session: boto3.session.Session, stack: str) -> Deployed:
         functions=by_type.get("AWS::Lambda::Function", {}),
         bucket=next(iter(by_type.get("AWS::S3::Bucket", {}).values()), ""),
         state_machines=list(by_type.get("AWS::StepFunctions::StateMachine", {}).values()),
+        user_pool=next(iter(by_type.get("AWS::Cognito::UserPool", {}).values()), ""),
     )
 
 
@@ -275,11 +277,25 @@ class User:
         return {"X-Tidepool-Session-Token": self.token}
 
 
-def sign_up(api: Api, role: str) -> tuple[str, User]:
+def sign_up(
+    api: Api, role: str, session: boto3.session.Session | None = None, pool: str = ""
+) -> tuple[str, User]:
+    """Sign-up (a patient); for another role, the operator's grant (the Cognito group, with
+    the admin API and this tool's credentials) and a login whose token carries it."""
+    import base64
+
     email = f"{role}-{uuid.uuid4().hex[:8]}@example.org"
-    body = {"email": email, "password": PASSWORD, "fullName": f"Deploy {role}", "role": role}
+    body = {"email": email, "password": PASSWORD, "fullName": f"Deploy {role}"}
     reply = api.expect(201, "POST", "/v1/users", body)
-    return email, User(reply.json()["data"]["userId"], reply.headers["X-Tidepool-Session-Token"])
+    user = User(reply.json()["data"]["userId"], reply.headers["X-Tidepool-Session-Token"])
+    if role != "patient" and session is not None:
+        session.client("cognito-idp").admin_add_user_to_group(
+            UserPoolId=pool, Username=email, GroupName=role
+        )
+        basic = base64.b64encode(f"{email}:{PASSWORD}".encode()).decode()
+        login = api.expect(200, "POST", "/auth/login", headers={"Authorization": f"Basic {basic}"})
+        user = User(user.user_id, login.headers["X-Tidepool-Session-Token"])
+    return email, user
 
 
 def smoke(
@@ -346,13 +362,15 @@ def smoke(
         f"({executions}); 1d: {records} readings"
     )
 
-    _, clinician = sign_up(api, "clinician")
+    _, clinician = sign_up(api, "clinician", session, found.user_pool)
     clinic = api.expect(201, "POST", "/v1/clinics", {"name": "Deploy clinic"}, clinician.headers)
     clinic_id = clinic.json()["data"]["id"]
     patients = f"/v1/clinics/{clinic_id}/patients"
-    api.expect(200, "POST", f"{patients}/{patient.user_id}", {}, patient.headers)
     _, second = sign_up(api, "patient")
-    api.expect(200, "POST", f"{patients}/{second.user_id}", {}, second.headers)
+    for joining in (patient, second):  # each with a single-use code of the clinic's
+        code = api.expect(201, "POST", f"/v1/clinics/{clinic_id}/share_codes", {},
+                          clinician.headers).json()["data"]  # fmt: skip
+        api.expect(200, "POST", f"{patients}/{joining.user_id}", code, joining.headers)
     clock.step("two patients shared with a clinic (the account's clinicIds updated)")
     page = api.expect(
         200, "GET", f"{patients}?sort=-fullName&limit=1&period=7d", headers=clinician.headers
@@ -381,7 +399,7 @@ def smoke(
         raise SmokeFailure(f"the export: {result!r}")
     clock.step(f"the export function ran: {result['slices']} slice, {result['rows']} rows")
 
-    _, researcher = sign_up(api, "researcher")
+    _, researcher = sign_up(api, "researcher", session, found.user_pool)
     listing = api.expect(200, "GET", "/v1/donations/slices", headers=researcher.headers).json()
     (entry,) = listing["data"]["slices"]
     text = gzip.decompress(_download(entry["url"])).decode()

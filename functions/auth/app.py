@@ -34,6 +34,7 @@ def login() -> Response:
         repos.identity,
         verifier_for(repos.settings).verify,
         account_active=repos.accounts.active,
+        record_role=repos.accounts.set_role,
     )
     return _session_response(200, {"userId": session.user_id}, session.token)
 

@@ -83,6 +83,13 @@ def create_share_code(user_id: str) -> tuple[dict, int]:
     return {"data": code}, 201
 
 
+@app.post("/v1/clinics/<clinic_id>/share_codes")
+def create_clinic_share_code(clinic_id: str) -> tuple[dict, int]:
+    caller = current_caller(app)
+    code = clinics.create_clinic_share_code(caller, clinic_id, repositories(), utcnow())
+    return {"data": code}, 201
+
+
 @app.get("/v1/users/<user_id>/summary")
 def get_summary(user_id: str) -> dict:
     # Tidepool's shape, unwrapped: {"cgm", "bgm", "dates"} (DESIGN's stable interface).

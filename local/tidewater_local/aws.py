@@ -7,7 +7,7 @@ import logging
 import os
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any
 
@@ -130,6 +130,13 @@ def create_identity(template: Template, session: boto3.session.Session) -> dict[
             UserPoolId=pool_id, ClientName=template.physical_name(logical_id), **args
         )
         refs[logical_id] = client["UserPoolClient"]["ClientId"]
+    for logical_id, resource in template.of_type("AWS::Cognito::UserPoolGroup").items():
+        props = resource["Properties"]
+        pool_id = template.resolve(props["UserPoolId"], refs) or ""
+        args = {k: props[k] for k in ("Description", "Precedence") if k in props}
+        with suppress(cognito.exceptions.GroupExistsException):
+            cognito.create_group(UserPoolId=pool_id, GroupName=props["GroupName"], **args)
+        refs[logical_id] = props["GroupName"]  # `!Ref` of a group is its name
     return refs
 
 
@@ -151,7 +158,8 @@ def _user_pools(template: Template) -> dict[str, Any]:
 
 def cognito_users(template: Template) -> dict[str, list[dict[str, Any]]]:
     """Every user of the template's pools, all a restart needs: sub (Cognito's user id),
-    user name, password, status, attributes (the platform's userId and role among them)."""
+    user name, password, status, attributes (the platform's userId among them) and groups
+    (the roles an operator granted)."""
     return {
         logical_id: [
             {
@@ -161,6 +169,7 @@ def cognito_users(template: Template) -> dict[str, list[dict[str, Any]]]:
                 "status": user.status,
                 "enabled": user.enabled,
                 "attributes": user.attributes,
+                "groups": sorted(group.group_name for group in user.groups),
                 "created": user.create_date.isoformat(),
                 "modified": user.last_modified_date.isoformat(),
             }
@@ -190,6 +199,10 @@ def restore_cognito_users(template: Template, saved: dict[str, list[dict[str, An
             user.create_date = datetime.fromisoformat(kept["created"])
             user.last_modified_date = datetime.fromisoformat(kept["modified"])
             pool.users[user.username] = user
+            for name in kept.get("groups", []):  # snapshots from before roles were groups
+                group = pool.groups[name]
+                group.users.add(user)
+                user.groups.add(group)
             restored += 1
     return restored
 

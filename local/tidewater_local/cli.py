@@ -4,6 +4,7 @@ tidewater local [--demo] [--port 3000] [--data-dir .tidewater]   the whole stack
                 [--donation-min-donors N] [--donation-embargo-days N]
 tidewater invoke summarize|export [--port 3000] [--keep-seconds]  a scheduled run, now
 tidewater login EMAIL [--port 3000]                                a session token
+tidewater grant-role EMAIL patient|clinician|researcher [--port 3000]  an operator's grant
 tidewater export-user EMAIL [--format json|csv] [--output FILE]    everything of an account
 tidewater summary FILE.json                                        a summary, offline
 """
@@ -17,12 +18,14 @@ import json
 import os
 import signal
 import sys
-import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+STOP_POLL_SECONDS = 0.2
 
 
 def find_template(start: Path | None = None) -> Path:
@@ -70,12 +73,14 @@ def cmd_local(args: argparse.Namespace) -> int:
         )
     except ValueError as error:  # a parameter the template refuses
         raise SystemExit(f"tidewater: {error}") from None
-    stopping = threading.Event()
+    # A plain list, not an Event: a signal handler that takes a lock the interrupted main
+    # thread holds (Event.set inside Event.wait) never returns, and the stack serves on.
+    stopping: list[int] = []
 
     def _stop(signum: int, frame: FrameType | None) -> None:
-        if stopping.is_set():  # a second Ctrl-C while saving: the save goes on to its end
+        if stopping:  # a second Ctrl-C while saving: the save goes on to its end
             os.write(2, b"tidewater: still saving; the previous snapshot stays until then\n")
-        stopping.set()
+        stopping.append(signum)
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
@@ -123,7 +128,8 @@ def cmd_local(args: argparse.Namespace) -> int:
     for cadence, offsets in runs.items():
         print(f"  Schedule: {cadence} (at {', '.join(offsets)})")
     print("  Press Ctrl-C to stop.", flush=True)
-    stopping.wait()
+    while not stopping:
+        time.sleep(STOP_POLL_SECONDS)  # a signal cuts the sleep short; its handler has run
     print("Stopping…", flush=True)
     stack.stop()
     return 0
@@ -137,6 +143,18 @@ def cmd_invoke(args: argparse.Namespace) -> int:
                    json.dumps(extra).encode() if extra else b"",
                    {"Content-Type": "application/json"})  # fmt: skip
     print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_grant_role(args: argparse.Namespace) -> int:
+    """Grant an account its role, as an operator does in AWS with Cognito's admin API (the
+    account's Cognito group); patient takes the other roles away. It counts from the
+    account's next login."""
+    body = json.dumps({"email": args.email, "role": args.role}).encode()
+    result = _post(f"http://127.0.0.1:{args.port}/_local/grant-role", body,
+                   {"Content-Type": "application/json"})  # fmt: skip
+    print(f"{args.email} is now a {result['role']} (userId {result['userId']}); "
+          "it counts from their next login")  # fmt: skip
     return 0
 
 
@@ -259,6 +277,12 @@ def parser() -> argparse.ArgumentParser:
     login.add_argument("email")
     login.add_argument("--port", type=int, default=3000)
     login.set_defaults(run=cmd_login)
+
+    grant = commands.add_parser("grant-role", help="grant an account a role (an operator's act)")
+    grant.add_argument("email")
+    grant.add_argument("role", choices=["patient", "clinician", "researcher"])
+    grant.add_argument("--port", type=int, default=3000)
+    grant.set_defaults(run=cmd_grant_role)
 
     export = commands.add_parser("export-user", help="download everything of an account")
     export.add_argument("email")

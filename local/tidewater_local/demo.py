@@ -51,28 +51,25 @@ def create_demo_clinic(repos: Repositories) -> str:
         return sorted(found)[0]
     clinician = Caller(carol.user_id, carol.role, Via.SESSION)
     clinic_id = str(clinics.create_clinic(clinician, {"name": DEMO_CLINIC}, repos, utcnow())["id"])
-    for patient in patients:
+    for patient in patients:  # each with a code of the clinic's, as Dr Carol gives them
+        code = clinics.create_clinic_share_code(clinician, clinic_id, repos, utcnow())
         caller = Caller(patient.user_id, patient.role, Via.SESSION)
-        clinics.share_patient(caller, clinic_id, patient.user_id, {}, repos, utcnow())
+        clinics.share_patient(caller, clinic_id, patient.user_id, code, repos, utcnow())
     return clinic_id
 
 
 def _ensure_account(account: DemoAccount, repos: Repositories) -> None:
-    body = {
-        "email": account.email,
-        "password": DEMO_PASSWORD,
-        "fullName": account.full_name,
-        "role": account.role,
-    }
+    """Sign-up (everyone is a patient), then the operator's grant of any other role."""
+    body = {"email": account.email, "password": DEMO_PASSWORD, "fullName": account.full_name}
     try:
         auth.sign_up(body, repos, utcnow(), user_id=account.user_id)
     except Conflict:  # the account is there (a restart): its credentials may not be
         with suppress(Conflict):  # both kept by the snapshot: nothing to make
             repos.identity.create_user(
-                NewUser(
-                    account.email, DEMO_PASSWORD, account.full_name, account.user_id, account.role
-                )
+                NewUser(account.email, DEMO_PASSWORD, account.full_name, account.user_id)
             )
+    if account.role != "patient":
+        auth.grant_role(account.email, account.role, repos)
 
 
 def create_demo_accounts(repos: Repositories) -> list[DemoAccount]:

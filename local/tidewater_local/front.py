@@ -6,8 +6,11 @@ routes go through the template's authorizer first, as API Gateway would do it.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -25,6 +28,11 @@ from tidewater_local.runtime import (
 MAX_BODY_BYTES = 6 * 1024 * 1024
 DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
 CONTROL_PREFIX = "/_local/invoke/"
+# On stop, requests under way get this long to be answered (the whole stop has 10 s).
+DRAIN_SECONDS = 7.0
+# `tidewater grant-role`: the operator's grant of a role, as Cognito's admin API makes it in
+# AWS. Like the invoke route, only ever on 127.0.0.1, and only in the local stack.
+GRANT_ROLE_PATH = "/_local/grant-role"
 
 
 def _json(status: int, payload: Any) -> HttpResponse:
@@ -51,6 +59,8 @@ class Gateway:
     def handle(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(CONTROL_PREFIX) and request.method == "POST":
             return self._invoke_scheduled(request.path[len(CONTROL_PREFIX) :], request.body)
+        if request.path == GRANT_ROLE_PATH and request.method == "POST":
+            return self._grant_role(request.body)
         for route in self.routes:
             params = route.match(request.method, request.path)
             if params is None:
@@ -81,6 +91,26 @@ class Gateway:
         event["requestContext"]["authorizer"] = {"lambda": answer.get("context") or {}}
         return None
 
+    def _grant_role(self, body: bytes) -> HttpResponse:
+        from tidewater.api.errors import render
+        from tidewater.domain.errors import TidewaterError
+        from tidewater.services import auth
+        from tidewater.store.repos import repositories
+
+        try:
+            asked = json.loads(body) if body else None
+        except ValueError:
+            asked = None
+        if not isinstance(asked, dict):
+            return _error(400, "body-not-json", "invalid body", "the body must be a JSON object")
+        try:
+            user_id = auth.grant_role(asked.get("email"), asked.get("role"), repositories())
+        except TidewaterError as error:
+            answer = render(error)
+            return HttpResponse(answer.status_code, [("Content-Type", "application/json")],
+                                str(answer.body).encode())  # fmt: skip
+        return _json(200, {"userId": user_id, "role": asked["role"]})
+
     def _invoke_scheduled(self, name: str, body: bytes = b"") -> HttpResponse:
         logical_id = self.functions.by_name(name)
         if logical_id is None or name not in self.scheduled:
@@ -95,11 +125,80 @@ class Gateway:
         return _json(200, self.functions.invoke(logical_id, {**self.scheduled[name], **extra}))
 
 
+class _Server(ThreadingHTTPServer):
+    """A threaded server that can drain: stop accepting, let the requests under way finish
+    and be answered, close the connections that wait for a next request, join the handler
+    threads (with a deadline, as Lambda's own is)."""
+
+    daemon_threads = True  # joined by `drain`; a thread past its deadline does not hold the exit
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self.draining = False
+        self._lock = threading.Lock()
+        self._threads: set[threading.Thread] = set()
+        self._idle: set[socket.socket] = set()  # connections waiting for their next request
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        thread = threading.Thread(target=self._handle, args=(request, client_address), daemon=True)
+        with self._lock:
+            self._threads.add(thread)
+        thread.start()
+
+    def _handle(self, request: Any, client_address: Any) -> None:
+        try:
+            self.process_request_thread(request, client_address)
+        finally:
+            with self._lock:
+                self._threads.discard(threading.current_thread())
+                self._idle.discard(request)
+
+    def waiting(self, connection: socket.socket, idle: bool) -> None:
+        with self._lock:
+            if idle:
+                self._idle.add(connection)
+            else:
+                self._idle.discard(connection)
+
+    def drain(self, deadline: float) -> int:
+        """Stop accepting, then wait until `deadline` (time.monotonic) for the requests under
+        way; returns how many handler threads were still running at the deadline."""
+        self.draining = True
+        self.shutdown()  # serve_forever returns: nothing new is accepted
+        self.socket.close()
+        while True:
+            with self._lock:
+                for connection in self._idle:  # a keep-alive connection between requests
+                    with contextlib.suppress(OSError):
+                        connection.shutdown(socket.SHUT_RD)
+                threads = list(self._threads)
+            left = deadline - time.monotonic()
+            if not threads or left <= 0:
+                return len(threads)
+            threads[0].join(min(left, 0.1))
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
     gateway: Gateway
+    server: _Server
     quiet = False
     protocol_version = "HTTP/1.1"
     server_version = "tidewater-local"
+
+    def handle_one_request(self) -> None:
+        # Idle until a request line comes; once the front drains, no next request is read.
+        self.server.waiting(self.connection, idle=True)
+        if self.server.draining:
+            self.close_connection = True
+            return
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        # The request line is in: from here on the request is under way, and a drain waits
+        # for its answer (an `Expect: 100-continue` client has been told to send its body).
+        self.server.waiting(self.connection, idle=False)
+        return super().parse_request()
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -134,6 +233,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if "content-length" not in names:
             self.send_header("Content-Length", str(len(response.body)))
+        if self.server.draining:  # the last answer on this connection: the front is stopping
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
@@ -150,14 +251,17 @@ class HttpFront:
 
     def __init__(self, gateway: Gateway, port: int, quiet: bool = False) -> None:
         handler = type("Handler", (_RequestHandler,), {"gateway": gateway, "quiet": quiet})
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", port), handler)
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def stop(self, deadline: float | None = None) -> int:
+        """Stop accepting and answer the requests under way (until `deadline`, monotonic;
+        DRAIN_SECONDS from now by default). Returns how many were still running then."""
+        if not self._thread.is_alive():  # never started: nothing to drain
+            self.server.server_close()
+            return 0
+        return self.server.drain(deadline or time.monotonic() + DRAIN_SECONDS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import importlib.util
 import json
 import sys
 import threading
@@ -44,12 +45,25 @@ class LambdaContext:
 def load_handler(spec: FunctionSpec, root: Path) -> Handler:
     """Import a function's module (functions/<name>/app.py as `functions.<name>.app`, with its
     parent packages, so that `import functions.<name>.app` elsewhere finds the same module)
-    and return the handler, as the Lambda runtime finds it from CodeUri and Handler."""
+    and return the handler, as the Lambda runtime finds it from CodeUri and Handler.
+
+    The module is put in `sys.modules` only once it has run to its end: a module that is
+    still running (or that failed) is never found there by another thread's request."""
     package = ".".join(Path(spec.code_uri).parts)  # CodeUri functions/ingest/ → functions.ingest
-    module_name = f"{package}.{spec.handler.rsplit('.', 1)[0]}"
+    leaf = spec.handler.rsplit(".", 1)[0]
+    module_name = f"{package}.{leaf}"
     if str(root) not in sys.path:  # `functions` is a namespace package under the template's root
         sys.path.append(str(root))
-    module = importlib.import_module(module_name)
+    module = sys.modules.get(module_name)
+    if module is None:
+        parent = importlib.import_module(package)  # namespace packages: nothing of ours runs
+        found = importlib.util.find_spec(module_name)
+        if found is None or found.loader is None:
+            raise ImportError(f"no module {module_name} for {spec.logical_id}")
+        module = importlib.util.module_from_spec(found)
+        found.loader.exec_module(module)
+        module = sys.modules.setdefault(module_name, module)
+        setattr(parent, leaf, module)
     handler: Handler = getattr(module, spec.handler_attr)
     return handler
 
@@ -61,9 +75,9 @@ class Functions:
         self.template = template
         self.specs = template.functions()
         self._handlers: dict[str, Handler] = {}
-        # Concurrent first requests to a cold function: one loads it, the others wait for a
-        # module that has run to its end (never a half-initialised one).
-        self._loading = threading.Lock()
+        # Concurrent first requests to a cold function: one loads it, the others wait for it
+        # (a lock per function: a cold function does not hold up the others).
+        self._loading = {logical_id: threading.Lock() for logical_id in self.specs}
 
     def by_name(self, name: str) -> str | None:
         """The logical id of the function whose folder is `name` (`summarize` → …)."""
@@ -72,7 +86,7 @@ class Functions:
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         handler = self._handlers.get(logical_id)
         if handler is None:
-            with self._loading:
+            with self._loading[logical_id]:
                 handler = self._handlers.get(logical_id)
                 if handler is None:
                     handler = load_handler(self.specs[logical_id], self.template.root)

@@ -29,10 +29,11 @@ class Scheduler:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 30.0) -> None:
+        """No run starts after this; a run under way gets `timeout` seconds to end."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=timeout)
 
     def _run(self) -> None:
         start = self.clock()

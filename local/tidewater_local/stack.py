@@ -5,6 +5,7 @@ summariser workflow, and the very handlers Lambda would run answer."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 from tidewater_local import aws, snapshot
 from tidewater_local.cfn import Template
-from tidewater_local.front import Gateway, HttpFront
+from tidewater_local.front import DRAIN_SECONDS, Gateway, HttpFront
 from tidewater_local.runtime import Functions
 from tidewater_local.scheduler import Scheduler
 
@@ -103,10 +104,17 @@ class LocalStack:
         return self.functions.invoke(logical_id, payload or {})
 
     def stop(self) -> None:
+        """Stop accepting requests and firing schedules, let what is under way finish (for
+        DRAIN_SECONDS at most), then save the snapshot: every answered request is in it."""
+        deadline = time.monotonic() + DRAIN_SECONDS
         if self.scheduler:
-            self.scheduler.stop()
+            self.scheduler.stop(timeout=0)  # no run starts from now; one under way goes on
         if self.front:
-            self.front.stop()
+            running = self.front.stop(deadline)
+            if running:
+                self.options.log(f"{running} request(s) still running after {DRAIN_SECONDS} s")
+        if self.scheduler:
+            self.scheduler.stop(timeout=max(0.0, deadline - time.monotonic()))
         try:
             if self.options.data_dir and self._may_save:
                 where = self.options.data_dir / snapshot.SNAPSHOT_FILE

@@ -16,7 +16,11 @@ def test_clinician_lists_patients_who_shared_and_patients_cannot(
 ) -> None:
     clinic_id = _demo_clinic(stack, clinician)
     path = f"/v1/clinics/{clinic_id}/patients"
-    assert stack.request("POST", f"{path}/{alice.user_id}", {}, alice.headers).status == 200
+    assert stack.request("POST", f"{path}/{alice.user_id}", {}, alice.headers).status == 403
+    invite = stack.request("POST", f"/v1/clinics/{clinic_id}/share_codes", {}, clinician.headers)
+    assert invite.status == 201  # a code of the clinic's, handed to Alice
+    joined = stack.request("POST", f"{path}/{alice.user_id}", invite.json()["data"], alice.headers)
+    assert joined.status == 200
     code = stack.request("POST", f"/v1/users/{bob.user_id}/share_codes", {}, bob.headers)
     assert code.status == 201
     shared = stack.request("POST", f"{path}/{bob.user_id}", code.json()["data"], clinician.headers)

@@ -43,9 +43,13 @@ def bob(stack: Stack) -> Session:
 
 def _sign_up(stack: Stack, role: str) -> Session:
     email = f"{role}-{uuid.uuid4().hex[:8]}@example.org"
-    body = {"email": email, "password": PASSWORD, "fullName": f"E2E {role}", "role": role}
+    body = {"email": email, "password": PASSWORD, "fullName": f"E2E {role}"}
     reply = stack.request("POST", "/v1/users", body)
     assert reply.status == 201, reply.body
+    if role != "patient":  # the operator's grant, then a session that carries it
+        granted = stack.request("POST", "/_local/grant-role", {"email": email, "role": role})
+        assert granted.status == 200, granted.body
+        return login(stack, email, PASSWORD)
     return Session(email, reply.json()["data"]["userId"], reply.headers["X-Tidepool-Session-Token"])
 
 

@@ -15,18 +15,26 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SharedWorld
+from tests.conftest import SharedWorld, clinic_share_code, sign_up_as
 from tidewater.domain.identity import Caller, Via
 from tidewater.domain.timeutil import utcnow
-from tidewater.services import auth, clinics
+from tidewater.services import clinics
 from tidewater.store.repos import repositories
 from tidewater_local.front import Gateway
 from tidewater_local.runtime import Functions, HttpRequest
 
 PASSWORD = "Correct-horse-9-battery"
 # The owner is a patient of a clinic whose clinician is `member_clinician`;
-# `outside_clinician` is a clinician of no clinic the owner shares with.
-CALLERS = ("anonymous", "owner", "other_patient", "outside_clinician", "member_clinician")
+# `outside_clinician` is a clinician of no clinic the owner shares with. Clinicians and the
+# researcher signed up as everyone does, as patients, and were granted their role.
+CALLERS = (
+    "anonymous",
+    "owner",
+    "other_patient",
+    "outside_clinician",
+    "member_clinician",
+    "researcher",
+)
 
 
 @dataclass
@@ -43,6 +51,8 @@ class Row:
     path: Callable[[World], str]
     expected: dict[str, int]
     body: Callable[[World], Any] = lambda world: None
+    # The body for one caller, when it depends on who calls (a share code of their own).
+    body_for: Callable[[World, str], Any] | None = None
 
 
 def _all(status: int) -> dict[str, int]:
@@ -56,8 +66,11 @@ OWNER_ONLY_WRITE = {
     "other_patient": 403,
     "outside_clinician": 403,
     "member_clinician": 403,
+    "researcher": 403,
 }
 OWNER_ONLY_READ = {**OWNER_ONLY_WRITE, "member_clinician": 200}
+# Nightscout routes act on the caller's own data; a researcher's account holds none.
+OWN_DATA = {**_all(200), "anonymous": 401, "researcher": 403}
 # A clinic's own routes: its clinicians only.
 CLINIC_MEMBERS = {**_all(403), "anonymous": 401, "member_clinician": 200}
 
@@ -84,10 +97,17 @@ MATRIX: dict[str, Row] = {
         lambda w: f"/v1/clinics/{w.clinic_id}/clinicians/{w.ids['outside_clinician']}",
         {**CLINIC_MEMBERS, "member_clinician": 204},
     ),
-    # The patient shares themself; a clinician needs the patient's share code.
+    # The patient joins with a share code of the clinic's, a clinician of it adds the patient
+    # with one of the patient's; each caller brings the code they could have (a fresh one).
+    # Every other pairing of caller and code: test_a_share_code_opens_one_door_once.
     "POST /v1/clinics/{clinicId}/patients/{userId}": Row(
         lambda w: f"/v1/clinics/{w.clinic_id}/patients/{w.ids['owner']}",
-        {**CLINIC_MEMBERS, "owner": 200, "member_clinician": 403},
+        {**CLINIC_MEMBERS, "owner": 200, "member_clinician": 200},
+        body_for=lambda w, caller: _code_a_caller_could_have(w, caller),
+    ),
+    "POST /v1/clinics/{clinicId}/share_codes": Row(
+        lambda w: f"/v1/clinics/{w.clinic_id}/share_codes",
+        {**CLINIC_MEMBERS, "member_clinician": 201},
     ),
     # Callers go in CALLERS order: once the owner has unshared, the member finds no patient.
     "DELETE /v1/clinics/{clinicId}/patients/{userId}": Row(
@@ -142,19 +162,13 @@ MATRIX: dict[str, Row] = {
     # Nightscout routes act on the caller's own data, whoever the caller is.
     "POST /api/v1/entries": Row(
         lambda w: "/api/v1/entries",
-        {**_all(200), "anonymous": 401},
+        OWN_DATA,
         lambda w: {"type": "sgv", "sgv": 100, "date": 1_795_240_800_000},
     ),
-    "GET /api/v1/entries": Row(lambda w: "/api/v1/entries", {**_all(200), "anonymous": 401}),
-    "GET /api/v1/entries.json": Row(
-        lambda w: "/api/v1/entries.json", {**_all(200), "anonymous": 401}
-    ),
-    "GET /api/v1/entries/sgv.json": Row(
-        lambda w: "/api/v1/entries/sgv.json", {**_all(200), "anonymous": 401}
-    ),
-    "GET /api/v1/entries/current.json": Row(
-        lambda w: "/api/v1/entries/current.json", {**_all(200), "anonymous": 401}
-    ),
+    "GET /api/v1/entries": Row(lambda w: "/api/v1/entries", OWN_DATA),
+    "GET /api/v1/entries.json": Row(lambda w: "/api/v1/entries.json", OWN_DATA),
+    "GET /api/v1/entries/sgv.json": Row(lambda w: "/api/v1/entries/sgv.json", OWN_DATA),
+    "GET /api/v1/entries/current.json": Row(lambda w: "/api/v1/entries/current.json", OWN_DATA),
     "DELETE /api/v1/entries/{entryId}": Row(
         lambda w: f"/api/v1/entries/{_owners_entry(w)}",
         {
@@ -163,6 +177,7 @@ MATRIX: dict[str, Row] = {
             "other_patient": 404,
             "outside_clinician": 404,
             "member_clinician": 404,
+            "researcher": 403,
         },
     ),
     "GET /api/v1/status.json": Row(lambda w: "/api/v1/status.json", _all(200)),
@@ -180,7 +195,7 @@ MATRIX: dict[str, Row] = {
         lambda w: {"consent": True},
     ),
     "GET /v1/donations/slices": Row(
-        lambda w: "/v1/donations/slices", {**_all(403), "anonymous": 401}
+        lambda w: "/v1/donations/slices", {**_all(403), "anonymous": 401, "researcher": 200}
     ),
 }
 
@@ -209,6 +224,16 @@ def _owners_entry(world: World) -> str:
 _ENTRY_DATES = itertools.count(1_795_240_800_000, 60_000)  # a new entry for each caller
 
 
+def _code_a_caller_could_have(world: World, caller: str) -> dict[str, str]:
+    """A clinician asks the patient (the owner) for a share code; a patient gets one from
+    the clinic; anyone else has nothing."""
+    if caller.endswith("clinician"):
+        owner = Caller(world.ids["owner"], "patient", Via.SESSION)
+        code = clinics.create_share_code(owner, world.ids["owner"], repositories(), utcnow())
+        return {"shareCode": code["shareCode"]}
+    return clinic_share_code(world.clinic_id) if caller != "anonymous" else {}
+
+
 def _build() -> World:
     ids, tokens = {}, {}
     for name, role in (
@@ -216,15 +241,18 @@ def _build() -> World:
         ("other_patient", "patient"),
         ("outside_clinician", "clinician"),
         ("member_clinician", "clinician"),
+        ("researcher", "researcher"),
     ):
         email = f"{name.replace('_', '.')}@example.org"
-        body = {"email": email, "password": PASSWORD, "fullName": name, "role": role}
-        ids[name] = auth.sign_up(body, repositories(), utcnow()).user_id
+        body = {"email": email, "password": PASSWORD, "fullName": name}
+        ids[name] = sign_up_as(body, role).user_id
         tokens[name] = repositories().identity.authenticate(email, PASSWORD)
     member = Caller(ids["member_clinician"], "clinician", Via.SESSION)
     clinic_id = clinics.create_clinic(member, {"name": "Seastar"}, repositories(), utcnow())["id"]
     owner = Caller(ids["owner"], "patient", Via.SESSION)
-    clinics.share_patient(owner, clinic_id, ids["owner"], {}, repositories(), utcnow())
+    clinics.share_patient(
+        owner, clinic_id, ids["owner"], clinic_share_code(clinic_id), repositories(), utcnow()
+    )
     return World(ids, tokens, clinic_id)
 
 
@@ -266,7 +294,7 @@ def test_route_answers_each_caller_as_expected(world, route) -> None:
         headers = [("Content-Type", "application/json")]
         if caller != "anonymous":
             headers.append(("X-Tidepool-Session-Token", state.tokens[caller]))
-        body = row.body(state)
+        body = row.body_for(state, caller) if row.body_for else row.body(state)
         request = HttpRequest(
             method,
             row.path(state),
@@ -278,3 +306,63 @@ def test_route_answers_each_caller_as_expected(world, route) -> None:
         )
         got[caller] = gateway.handle(request).status
     assert got == row.expected
+
+
+def _send(gateway: Gateway, token: str, method: str, path: str, body: Any = None) -> Any:
+    headers = [("Content-Type", "application/json"), ("X-Tidepool-Session-Token", token)]
+    raw = b"" if body is None else json.dumps(body).encode()
+    return gateway.handle(HttpRequest(method, path, "", headers, raw, "127.0.0.1", "127.0.0.1"))
+
+
+def _code(state: World, gateway: Gateway, kind: str) -> dict[str, str]:
+    """A share code of the kind asked for, made as its holder makes it (over HTTP)."""
+    if kind == "none":
+        return {}
+    if kind in ("owner", "other_patient"):
+        path = f"/v1/users/{state.ids[kind]}/share_codes"
+        made = _send(gateway, state.tokens[kind], "POST", path)
+    else:
+        clinic_id = state.clinic_id
+        if kind == "other_clinic":
+            made = _send(gateway, state.tokens["outside_clinician"], "POST", "/v1/clinics",
+                         {"name": "Elsewhere"})  # fmt: skip
+            clinic_id = json.loads(made.body)["data"]["id"]
+        holder = "member_clinician" if kind == "clinic" else "outside_clinician"
+        made = _send(gateway, state.tokens[holder], "POST", f"/v1/clinics/{clinic_id}/share_codes")
+    assert made.status == 201, made.body
+    return {"shareCode": json.loads(made.body)["data"]["shareCode"]}
+
+
+# Who asks to put the owner in the clinic, with whose code: only the owner with the clinic's
+# code and the clinic's clinician with the owner's code get in.
+JOINS = [
+    ("owner", "none", 403),
+    ("owner", "clinic", 200),
+    ("owner", "other_clinic", 403),
+    ("owner", "owner", 403),
+    ("member_clinician", "none", 403),
+    ("member_clinician", "owner", 200),
+    ("member_clinician", "other_patient", 403),
+    ("member_clinician", "clinic", 403),
+    ("outside_clinician", "owner", 403),
+    ("other_patient", "clinic", 403),
+    ("researcher", "clinic", 403),
+]
+
+
+@pytest.mark.parametrize(("caller", "kind", "status"), JOINS)
+def test_a_share_code_opens_one_door_once(world, caller, kind, status) -> None:
+    state, gateway = world
+    path = f"/v1/clinics/{state.clinic_id}/patients/{state.ids['owner']}"
+    _send(gateway, state.tokens["owner"], "DELETE", path)  # the owner starts outside
+    code = _code(state, gateway, kind)
+    assert _send(gateway, state.tokens[caller], "POST", path, code).status == status
+    listed = _send(gateway, state.tokens["member_clinician"], "GET",
+                   f"/v1/clinics/{state.clinic_id}/patients")  # fmt: skip
+    ids = [entry["userId"] for entry in json.loads(listed.body)["data"]]
+    assert ids == ([state.ids["owner"]] if status == 200 else [])
+    if status == 200:  # used once, the code opens nothing again
+        _send(gateway, state.tokens["owner"], "DELETE", path)
+        again = _send(gateway, state.tokens[caller], "POST", path, code)
+        assert again.status == 403
+        assert "share code" in json.loads(again.body)["errors"][0]["detail"]

@@ -20,6 +20,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import clinic_share_code, sign_up_as
 from tests.integration.donation_support import (
     NOW,
     WINDOW,
@@ -68,7 +69,7 @@ def _request(gateway: Gateway, method: str, path: str, token: str = "", body: An
 
 def _sign_up(repos: Repositories, email: str, role: str) -> tuple[str, str]:
     body = {"email": email, "password": PASSWORD, "fullName": "Lee Ving", "role": role}
-    user_id = auth.sign_up(body, repos, utcnow()).user_id
+    user_id = sign_up_as(body).user_id
     return user_id, repos.identity.authenticate(email, PASSWORD)
 
 
@@ -81,7 +82,7 @@ def person(template) -> Person:  # type: ignore[no-untyped-def]
     clinic_id = clinics.create_clinic(
         Caller(clinician_id, "clinician", Via.SESSION), {"name": "Seastar"}, repos, utcnow()
     )["id"]
-    clinics.share_patient(me, clinic_id, user_id, {}, repos, utcnow())
+    clinics.share_patient(me, clinic_id, user_id, clinic_share_code(clinic_id), repos, utcnow())
     clinics.create_share_code(me, user_id, repos, utcnow())
     auth.set_nightscout_secret(me, user_id, {"secret": "a-nightscout-secret"}, repos)
     ingest.create_dataset(me, user_id, {"client": {"name": "org.example", "version": "1"},

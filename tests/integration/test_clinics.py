@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SharedWorld
+from tests.conftest import SharedWorld, clinic_share_code, sign_up_as
 from tests.synthetic import random_summary
 from tidewater.domain import clinic
 from tidewater.domain.errors import BadRequest, Forbidden, InvalidData
 from tidewater.domain.identity import Caller, Via
-from tidewater.domain.timeutil import utcnow
 from tidewater.services import auth, clinics
 from tidewater.store import keys
 from tidewater.store.models import ClinicModel
@@ -26,8 +25,8 @@ NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 
 
 def _account(name: str, role: str) -> Caller:
-    body = {"email": f"{name}@example.org", "password": PASSWORD, "fullName": name, "role": role}
-    return Caller(auth.sign_up(body, repositories(), utcnow()).user_id, role, Via.SESSION)
+    body = {"email": f"{name}@example.org", "password": PASSWORD, "fullName": name}
+    return Caller(sign_up_as(body, role).user_id, role, Via.SESSION)
 
 
 def _clinic(owner: Caller, name: str = "Seastar") -> str:
@@ -203,7 +202,9 @@ def test_removing_a_clinician_takes_effect_at_once(aws) -> None:
         _account("pat", "patient"),
     )
     clinic_id = _clinic(admin)
-    clinics.share_patient(patient, clinic_id, patient.user_id, {}, repos, NOW)
+    clinics.share_patient(
+        patient, clinic_id, patient.user_id, clinic_share_code(clinic_id), repos, NOW
+    )
     with pytest.raises(Forbidden):  # not yet a member
         clinics.list_patients(colleague, clinic_id, {}, repos)
     clinics.add_clinician(admin, clinic_id, colleague.user_id, {}, repos)
@@ -225,7 +226,9 @@ def test_a_clinician_of_clinic_a_gets_403_for_clinic_b(aws) -> None:
     doctor_a, doctor_b = _account("a", "clinician"), _account("b", "clinician")
     patient_b = _account("pb", "patient")
     clinic_a, clinic_b = _clinic(doctor_a, "A"), _clinic(doctor_b, "B")
-    clinics.share_patient(patient_b, clinic_b, patient_b.user_id, {}, repos, NOW)
+    clinics.share_patient(
+        patient_b, clinic_b, patient_b.user_id, clinic_share_code(clinic_b), repos, NOW
+    )
     assert clinics.get_clinic(doctor_a, clinic_a, repos)["name"] == "A"
     with pytest.raises(Forbidden):
         clinics.get_clinic(doctor_a, clinic_b, repos)

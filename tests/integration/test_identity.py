@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.conftest import load_event, moto_jwks, moto_signing_key
 from tidewater.api.authorizer import authorize
 from tidewater.api.tokens import InvalidToken, TokenVerifier, session_token
-from tidewater.domain.errors import Conflict, InvalidData, Unauthorized
+from tidewater.domain.errors import Conflict, InvalidData, NotFound, Unauthorized
 from tidewater.domain.identity import Caller, Via
 from tidewater.domain.timeutil import utcnow
 from tidewater.services import auth
@@ -89,22 +89,117 @@ def test_login_round_trip_gives_a_token_for_the_account(aws, lambda_context) -> 
 def test_sign_up_over_http_answers_201_with_a_session(aws, lambda_context) -> None:
     from functions.auth import app
 
-    body = {
-        "email": "new@example.org",
-        "password": PASSWORD,
-        "fullName": "New One",
-        "role": "clinician",
-    }
+    body = {"email": "new@example.org", "password": PASSWORD, "fullName": "New One"}
     response = app.handler(_http("POST", "/v1/users", body), lambda_context)
     assert response["statusCode"] == 201
     data = json.loads(response["body"])["data"]
-    assert data["role"] == "clinician" and len(data["userId"]) == 10
+    assert data["role"] == "patient" and len(data["userId"]) == 10
     assert (
         _verifier().verify(response["headers"]["X-Tidepool-Session-Token"]).user_id
         == data["userId"]
     )
     again = app.handler(_http("POST", "/v1/users", body), lambda_context)
     assert again["statusCode"] == 409
+
+
+@pytest.mark.parametrize("role", ["clinician", "researcher", "admin", [], {}])
+def test_a_self_declared_role_is_refused_with_a_pointer(aws, lambda_context, role) -> None:
+    from functions.auth import app
+
+    body = {"email": "dr@example.org", "password": PASSWORD, "fullName": "Dr Who", "role": role}
+    response = app.handler(_http("POST", "/v1/users", body), lambda_context)
+    assert response["statusCode"] == 400
+    errors = json.loads(response["body"])["errors"]
+    assert [(e["source"]["pointer"], e["code"]) for e in errors] == [("/role", "role-not-allowed")]
+    with pytest.raises(Unauthorized):  # and no account was made
+        repositories().identity.authenticate("dr@example.org", PASSWORD)
+
+
+def test_patient_as_the_role_is_what_everyone_gets(aws) -> None:
+    user_id = _sign_up("pat@example.org", "patient")
+    assert repositories().accounts.profile(user_id).role == "patient"
+    token = repositories().identity.authenticate("pat@example.org", PASSWORD)
+    assert _verifier().verify(token) == Caller(user_id, "patient", Via.SESSION)
+
+
+def _login(email: str, lambda_context: Any) -> str:
+    from functions.auth import app
+
+    event = _http("POST", "/auth/login", headers={"Authorization": _basic(email, PASSWORD)})
+    response = app.handler(event, lambda_context)
+    assert response["statusCode"] == 200
+    return str(response["headers"]["X-Tidepool-Session-Token"])
+
+
+@pytest.mark.parametrize("role", ["clinician", "researcher"])
+def test_a_granted_role_counts_from_the_next_login_and_patient_takes_it_away(
+    aws, lambda_context, role
+) -> None:
+    repos = repositories()
+    user_id = _sign_up("pat@example.org")
+    before = _login("pat@example.org", lambda_context)
+    assert auth.grant_role("Pat@Example.org ", role, repos) == user_id
+    assert _verifier().verify(before).role == "patient"  # a token keeps what it said
+    after = _login("pat@example.org", lambda_context)
+    assert _verifier().verify(after) == Caller(user_id, role, Via.SESSION)
+    assert repos.accounts.profile(user_id).role == role
+    auth.grant_role("pat@example.org", "patient", repos)
+    assert _verifier().verify(_login("pat@example.org", lambda_context)).role == "patient"
+    assert repos.accounts.profile(user_id).role == "patient"
+
+
+def test_a_role_granted_in_cognito_alone_reaches_the_profile_at_login(aws, lambda_context) -> None:
+    """In AWS the operator adds the user to the group (the admin API, no tool of ours): the
+    next login brings the profile (what add_clinician checks) to that role."""
+    repos = repositories()
+    user_id = _sign_up("doc@example.org")
+    repos.identity.client.admin_add_user_to_group(
+        UserPoolId=repos.identity.user_pool_id, Username="doc@example.org", GroupName="clinician"
+    )
+    assert repos.accounts.profile(user_id).role == "patient"
+    _login("doc@example.org", lambda_context)
+    assert repos.accounts.profile(user_id).role == "clinician"
+
+
+def test_a_grant_to_one_role_replaces_the_other(aws) -> None:
+    repos = repositories()
+    _sign_up("pat@example.org")
+    auth.grant_role("pat@example.org", "researcher", repos)
+    auth.grant_role("pat@example.org", "clinician", repos)
+    groups = repos.identity.client.admin_list_groups_for_user(
+        UserPoolId=repos.identity.user_pool_id, Username="pat@example.org"
+    )["Groups"]
+    assert [g["GroupName"] for g in groups] == ["clinician"]
+
+
+@pytest.mark.parametrize(
+    ("email", "role", "pointers"),
+    [
+        ("pat@example.org", "admin", ["/role"]),
+        ("nope", "clinician", ["/email"]),
+        (None, None, ["/email", "/role"]),
+    ],
+)
+def test_a_grant_needs_an_email_and_a_role(aws, email, role, pointers) -> None:
+    with pytest.raises(InvalidData) as raised:
+        auth.grant_role(email, role, repositories())
+    assert [p.pointer for p in raised.value.errors] == pointers
+
+
+def test_a_grant_to_an_unknown_email_is_not_found(aws) -> None:
+    with pytest.raises(NotFound):
+        auth.grant_role("nobody@example.org", "clinician", repositories())
+
+
+def test_a_role_an_old_account_declared_itself_is_not_honoured(aws) -> None:
+    """Accounts made before roles were granted carry `custom:role` in their tokens: the
+    verifier ignores it (and a self-declared researcher no longer reads the slices)."""
+    token = _moto_signed(_claims(**{"custom:role": "researcher"}))
+    assert _verifier().verify(token).role == "patient"
+    granted = _moto_signed(_claims(**{"cognito:groups": ["researcher"]}))
+    assert _verifier().verify(granted).role == "researcher"
+    both = _moto_signed(_claims(**{"cognito:groups": ["researcher", "clinician"]}))
+    assert _verifier().verify(both).role == "patient"
 
 
 def test_sign_up_points_at_every_bad_field(aws) -> None:

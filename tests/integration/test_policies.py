@@ -272,9 +272,12 @@ def _walk(stack: Any) -> None:
 
     def sign_up(role: str) -> tuple[str, dict[str, str]]:
         email = f"{role}-{uuid.uuid4().hex[:8]}@example.org"
-        body = {"email": email, "password": password, "fullName": f"P {role}", "role": role}
+        body = {"email": email, "password": password, "fullName": f"P {role}"}
         status, headers, reply = _request(url, "POST", "/v1/users", body)
         assert status == 201, reply
+        if role != "patient":  # the operator's grant (`tidewater grant-role`)
+            grant = {"email": email, "role": role}
+            assert _request(url, "POST", "/_local/grant-role", grant)[0] == 200
         basic = base64.b64encode(f"{email}:{password}".encode()).decode()
         status, headers, _ = _request(
             url, "POST", "/auth/login", None, {"Authorization": f"Basic {basic}"}
@@ -310,8 +313,14 @@ def _walk(stack: Any) -> None:
     assert status == 201
     patients = f"/v1/clinics/{clinic['data']['id']}/patients"
     second, as_second = sign_up("patient")
+    codes = f"/v1/clinics/{clinic['data']['id']}/share_codes"
     for user, headers in ((patient, as_patient), (second, as_second)):
-        assert _request(url, "POST", f"{patients}/{user}", {}, headers)[0] == 200
+        status, _, code = _request(url, "POST", codes, None, as_clinician)
+        assert status == 201
+        joined = _request(
+            url, "POST", f"{patients}/{user}", {"shareCode": code["data"]["shareCode"]}, headers
+        )
+        assert joined[0] == 200
     status, _, page = _request(url, "GET", f"{patients}?limit=1&period=7d", None, as_clinician)
     assert status == 200 and page["meta"]["nextCursor"]
     cursor = page["meta"]["nextCursor"]

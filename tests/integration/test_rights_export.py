@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from tests.conftest import clinic_share_code, sign_up_as
 from tests.integration.ingest_support import WIZARD
 from tidewater.domain.identity import Caller, Via
 from tidewater.domain.timeutil import format_utc, utcnow
@@ -50,7 +51,7 @@ def _sign_up(name: str, role: str = "patient") -> Person:
     email = f"{name}@example.org"
     body = {"email": email, "password": PASSWORD, "fullName": f"{name.title()} Tester",
             "role": role}  # fmt: skip
-    user_id = auth.sign_up(body, repositories(), utcnow()).user_id
+    user_id = sign_up_as(body).user_id
     token = repositories().identity.authenticate(email, PASSWORD)
     return Person(email, Caller(user_id, role, Via.SESSION), token)
 
@@ -170,7 +171,8 @@ def test_clinics_shared_with_are_named(gateway, alice) -> None:
     carol = _sign_up("carol", "clinician")
     clinic = clinics.create_clinic(carol.caller, {"name": "Seastar Clinic"}, repositories(),
                                    utcnow())  # fmt: skip
-    clinics.share_patient(alice.caller, clinic["id"], alice.user_id, {}, repositories(), utcnow())
+    clinics.share_patient(alice.caller, clinic["id"], alice.user_id,
+                          clinic_share_code(clinic["id"]), repositories(), utcnow())  # fmt: skip
     _, body = _export(gateway, alice, "json")
     assert json.loads(body)["clinics"] == [{"id": clinic["id"], "name": "Seastar Clinic"}]
     _, archive = _export(gateway, alice, "csv")
@@ -293,7 +295,8 @@ def test_only_the_owner_may_export(gateway, alice) -> None:
     other = _sign_up("eve")
     carol = _sign_up("carol", "clinician")
     clinic = clinics.create_clinic(carol.caller, {"name": "Seastar"}, repositories(), utcnow())
-    clinics.share_patient(alice.caller, clinic["id"], alice.user_id, {}, repositories(), utcnow())
+    clinics.share_patient(alice.caller, clinic["id"], alice.user_id,
+                          clinic_share_code(clinic["id"]), repositories(), utcnow())  # fmt: skip
     path = f"/v1/users/{alice.user_id}/export"
     assert _get(gateway, path, other.token).status == 403
     assert _get(gateway, path, carol.token).status == 403

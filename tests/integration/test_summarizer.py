@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import clinic_share_code, sign_up_as
 from tidewater.domain.identity import Caller, Via
 from tidewater.domain.summary import summarize
 from tidewater.domain.timeutil import format_utc, utcnow
@@ -186,21 +187,15 @@ def test_an_account_with_no_data_left_loses_its_summary(aws) -> None:
 def test_clinic_lists_follow_the_summary(aws) -> None:
     patient = _patient("pat")
     doctor = Caller(
-        auth.sign_up(
-            {
-                "email": "d@example.org",
-                "password": PASSWORD,
-                "fullName": "Doc",
-                "role": "clinician",
-            },
-            repositories(),
-            utcnow(),
+        sign_up_as(
+            {"email": "d@example.org", "password": PASSWORD, "fullName": "Doc"}, "clinician"
         ).user_id,
         "clinician",
         Via.SESSION,
     )
     clinic_id = clinics.create_clinic(doctor, {"name": "C"}, repositories(), utcnow())["id"]
-    clinics.share_patient(patient, clinic_id, patient.user_id, {}, repositories(), utcnow())
+    clinics.share_patient(patient, clinic_id, patient.user_id, clinic_share_code(clinic_id),
+                          repositories(), utcnow())  # fmt: skip
     listed, _ = clinics.list_patients(doctor, clinic_id, {"period": "1d"}, repositories())
     assert "cgm" not in listed[0]
     _upload(patient, _day_of_cgm(START, 2.5))  # all very low

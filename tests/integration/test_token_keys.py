@@ -4,6 +4,10 @@ never a token called invalid and never an authorizer crash."""
 
 from __future__ import annotations
 
+import base64
+import http.server
+import json
+import threading
 import time
 import urllib.error
 import uuid
@@ -17,6 +21,7 @@ from tests.integration.ingest_support import event
 from tidewater.api.authorizer import authorize
 from tidewater.api.tokens import InvalidToken, TokenVerifier
 from tidewater.domain.errors import Unavailable
+from tidewater.domain.timeutil import utcnow
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
 CLIENT_ID = "client-1"
@@ -79,3 +84,157 @@ def test_past_an_unreachable_key_set_the_handler_answers_503(aws, lambda_context
     assert response["statusCode"] == 503
     assert response["headers"]["Retry-After"] == "2"
     assert '"unavailable"' in response["body"]
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_one_refetch_per_cooldown_whatever_unknown_kids_come() -> None:
+    fetches, load = _counting()
+    clock = _Clock()
+    verifier = TokenVerifier(ISSUER, CLIENT_ID, load, key_clock=clock)
+    verifier.verify(_token())  # the first fetch starts the cooldown too
+    for second in range(60):  # inside it, no kid, new or seen before, fetches again
+        with pytest.raises(InvalidToken):
+            verifier.verify(_token(kid=uuid.uuid4().hex if second % 2 else "rotated"))
+        clock.now += 0.99
+    assert len(fetches) == 1
+    clock.now += 1  # the cooldown is over: the next unknown kid fetches, once
+    for _ in range(5):
+        with pytest.raises(InvalidToken):
+            verifier.verify(_token(kid=uuid.uuid4().hex))
+    assert len(fetches) == 2
+    assert verifier.verify(_token()).user_id == "0123456789"
+
+
+def test_a_rotated_key_is_fetched_once_the_cooldown_is_over() -> None:
+    clock = _Clock()
+    published = {"keys": moto_jwks()["keys"]}
+    fetches: list[int] = []
+
+    def load() -> dict[str, Any]:
+        fetches.append(1)
+        return published
+
+    verifier = TokenVerifier(ISSUER, CLIENT_ID, load, key_clock=clock)
+    verifier.verify(_token())
+    published = {"keys": [{**moto_jwks()["keys"][0], "kid": "rotated"}]}  # Cognito rotates
+    clock.now += 61
+    assert verifier.verify(_token(kid="rotated")).user_id == "0123456789"
+    assert len(fetches) == 2
+
+
+def _raises(error: Exception) -> Any:
+    def load() -> dict[str, Any]:
+        raise error
+
+    return load
+
+
+@pytest.mark.parametrize(
+    "load",
+    [
+        _raises(urllib.error.URLError("connection refused")),
+        _raises(TimeoutError("timed out")),
+        _raises(json.JSONDecodeError("Expecting value", "<html>", 0)),
+        _raises(jwt.PyJWKClientConnectionError("Fail to fetch data from the url")),
+        lambda: ["not", "an", "object"],
+        lambda: {"keys": []},
+        lambda: {"keys": [{"kty": "nonsense"}]},
+    ],
+    ids=["url-error", "timeout", "bad-json", "http-error", "not-an-object", "no-keys", "bad-key"],
+)
+def test_every_kind_of_failed_fetch_is_unavailable_and_backs_off(load) -> None:
+    clock = _Clock()
+    calls: list[int] = []
+
+    def counted() -> Any:
+        calls.append(1)
+        return load()
+
+    verifier = TokenVerifier(ISSUER, CLIENT_ID, counted, key_clock=clock)
+    for _ in range(10):  # a burst of requests while Cognito is out: one fetch, all 503
+        with pytest.raises(Unavailable):
+            verifier.verify(_token())
+    assert len(calls) == 1
+    clock.now += 5
+    with pytest.raises(Unavailable):  # past the back-off, one more try
+        verifier.verify(_token())
+    assert len(calls) == 2
+
+
+def test_keys_read_once_are_used_while_a_refetch_fails() -> None:
+    clock = _Clock()
+    answers: list[Any] = [moto_jwks()]
+
+    def load() -> dict[str, Any]:
+        answer = answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    verifier = TokenVerifier(ISSUER, CLIENT_ID, load, key_clock=clock)
+    verifier.verify(_token())
+    answers[0] = urllib.error.URLError("down")
+    clock.now += 3601  # the set is stale: the refetch fails, the request is 503 ...
+    with pytest.raises(Unavailable):
+        verifier.verify(_token())
+    clock.now += 1  # ... and the requests after it are checked with the keys kept
+    assert verifier.verify(_token()).user_id == "0123456789"
+
+
+class _Serve(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"<html>Service Unavailable</html>"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_the_http_loader_turns_garbage_and_refusals_into_unavailable() -> None:
+    from tidewater.api.tokens import http_jwks
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Serve)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+        with pytest.raises(Unavailable):
+            TokenVerifier(ISSUER, CLIENT_ID, http_jwks(url)).verify(_token())
+    finally:
+        server.shutdown()
+        server.server_close()
+    closed = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+    with pytest.raises(Unavailable):
+        TokenVerifier(ISSUER, CLIENT_ID, http_jwks(closed)).verify(_token())
+
+
+def test_login_while_the_keys_cannot_be_read_is_503_with_retry_after(
+    aws, lambda_context, monkeypatch
+) -> None:
+    from functions.auth import app
+    from tidewater.api import tokens
+    from tidewater.services import auth
+    from tidewater.store.repos import repositories
+
+    body = {"email": "pat@example.org", "password": "Correct-horse-9-battery", "fullName": "P"}
+    auth.sign_up(body, repositories(), utcnow())
+    monkeypatch.setattr(tokens, "http_jwks", lambda url: _down)
+    tokens.verifier_for.cache_clear()
+    request = event("POST", "/auth/login", "/auth/login", caller=None)
+    request["headers"]["authorization"] = (
+        "Basic " + base64.b64encode(b"pat@example.org:Correct-horse-9-battery").decode()
+    )
+    response = app.handler(request, lambda_context)
+    tokens.verifier_for.cache_clear()
+    assert response["statusCode"] == 503
+    assert response["headers"]["Retry-After"] == "2"
+    assert "X-Tidepool-Session-Token" not in response["headers"]

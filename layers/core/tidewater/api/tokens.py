@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,39 +12,84 @@ from typing import Any, Final
 import jwt
 
 from tidewater.domain.errors import Unavailable
-from tidewater.domain.identity import Caller, Via
+from tidewater.domain.identity import Caller, Via, role_of_groups
 from tidewater.settings import Settings
 
 JwksLoader = Callable[[], dict[str, Any]]
 # Cognito rotates its keys rarely and publishes a new one before it signs with it.
 KEYS_LIFESPAN: Final = 3600.0  # seconds the key set is kept
-# After a fetch, a token with a kid not in the set is refused without another fetch for this
-# long: tokens with made-up kids cannot make every request a fetch.
+# A token with a kid not in the set may cause one fetch of the set, and then no other fetch
+# for this long, whatever kids come: tokens with made-up kids cannot make requests fetches.
 REFETCH_COOLDOWN: Final = 60.0
+# After a fetch that failed, requests that need the keys are answered 503 at once for this
+# long instead of each waiting for its own fetch to time out.
+FAILED_FETCH_BACKOFF: Final = 5.0
 FETCH_TIMEOUT: Final = 3.0  # the authorizer has 10 s in all
+# What a fetch may raise when Cognito cannot be reached or answers something else than a key
+# set: PyJWKClientConnectionError (URLError, timeout, HTTP errors), PyJWKClientError (not a
+# JSON object), ValueError (not JSON), PyJWKSetError (no usable key), OSError.
+_FETCH_FAILURES = (jwt.PyJWKClientError, jwt.PyJWKSetError, OSError, ValueError)
 
 
 class InvalidToken(Exception):
     """The token is not one of ours, or no longer valid. The reason is for our logs only."""
 
 
-class PoolKeys(jwt.PyJWKClient):
-    """The pool's signing keys, kept as PyJWKClient keeps them (the set cached, fetched again
-    on an unknown kid, at most once per cooldown); `load` fetches the set."""
+class PoolKeys:
+    """The pool's signing keys by kid: the set is fetched on first use, kept for
+    KEYS_LIFESPAN, fetched again for an unknown kid at most once per REFETCH_COOLDOWN (one
+    cooldown for all kids: a negative cache that made-up kids cannot get around), and after a
+    failed fetch not fetched again for FAILED_FETCH_BACKOFF. Keys that could be read once are
+    used past their lifespan while fetches fail. Thread-safe (the local stack's threads)."""
 
-    def __init__(self, url: str, load: JwksLoader) -> None:
-        super().__init__(
-            url, lifespan=KEYS_LIFESPAN, cooldown_duration=REFETCH_COOLDOWN, timeout=FETCH_TIMEOUT
-        )
+    def __init__(self, load: JwksLoader, clock: Callable[[], float] = time.monotonic) -> None:
         self._load = load
+        self._clock = clock
+        self._keys: dict[str, Any] = {}
+        self._fetched_at: float | None = None  # the last fetch that worked
+        self._tried_at: float | None = None  # the last fetch, whatever came of it
+        self._failed = False  # did the last fetch fail?
+        self._lock = threading.Lock()
 
-    def fetch_data(self) -> Any:
+    def key(self, kid: str) -> Any:
+        """The public key `kid` names; InvalidToken for a kid the pool has not, Unavailable
+        when the set cannot be read."""
+        with self._lock:
+            now = self._clock()
+            fresh = self._fetched_at is not None and now - self._fetched_at < KEYS_LIFESPAN
+            if not fresh or kid not in self._keys:
+                self._maybe_fetch(now, needed=not self._keys)
+            found = self._keys.get(kid)
+        if found is None:
+            raise InvalidToken("unknown signing key")
+        return found
+
+    def _maybe_fetch(self, now: float, *, needed: bool) -> None:
+        wait = FAILED_FETCH_BACKOFF if self._failed else REFETCH_COOLDOWN
+        if self._tried_at is not None and now - self._tried_at < wait:
+            if needed:  # no keys at all, and a fetch failed a moment ago
+                raise Unavailable("the sign-in keys could not be read; try again")
+            return
+        self._tried_at = now
         try:
-            return self._load()
-        except (jwt.PyJWKClientConnectionError, OSError, ValueError) as error:
+            keys = _signing_keys(self._load())
+        except _FETCH_FAILURES as error:
+            self._failed = True
             # Nothing wrong with the token: the keys could not be read. The client sends it
             # again (503), rather than being told it is signed out.
             raise Unavailable("the sign-in keys could not be read; try again") from error
+        self._failed = False
+        self._keys, self._fetched_at = keys, now
+
+
+def _signing_keys(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValueError("the JWKS endpoint did not answer a JSON object")
+    return {
+        k.key_id: k.key
+        for k in jwt.PyJWKSet.from_dict(data).keys
+        if k.key_id and k.public_key_use in ("sig", None)
+    }
 
 
 @dataclass
@@ -52,24 +98,22 @@ class TokenVerifier:
     client_id: str
     load_jwks: JwksLoader
     clock: Callable[[], float] = time.time
+    key_clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
-        self._keys = PoolKeys(f"{self.issuer}/.well-known/jwks.json", self.load_jwks)
-
-    def _key(self, kid: str) -> Any:
-        try:
-            return self._keys.get_signing_key(kid).key
-        except jwt.PyJWKClientError:
-            raise InvalidToken("unknown signing key") from None
+        self._keys = PoolKeys(self.load_jwks, self.key_clock)
 
     def verify(self, token: str) -> Caller:
         """The caller a valid ID token names; InvalidToken if it is not one, Unavailable when
         the pool's keys cannot be read."""
         claims = self.claims(token)
-        user_id, role = claims.get("custom:userId"), claims.get("custom:role")
-        if not user_id or not role:
+        user_id = claims.get("custom:userId")
+        if not user_id:
             raise InvalidToken("no platform identity")
-        return Caller(str(user_id), str(role), Via.SESSION)
+        # The role is the operator's grant (a Cognito group only an administrator adds to),
+        # never the `custom:role` attribute that older accounts declared themselves.
+        role = role_of_groups(claims.get("cognito:groups"))
+        return Caller(str(user_id), role.value, Via.SESSION)
 
     def claims(self, token: str) -> dict[str, Any]:
         """The claims of a valid ID token of our pool; InvalidToken otherwise, Unavailable
@@ -80,7 +124,7 @@ class TokenVerifier:
                 raise InvalidToken("wrong algorithm")
             claims = jwt.decode(
                 token,
-                self._key(str(header.get("kid", ""))),
+                self._keys.key(str(header.get("kid", ""))),
                 algorithms=["RS256"],
                 audience=self.client_id,
                 issuer=self.issuer,

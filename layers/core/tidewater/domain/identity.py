@@ -14,6 +14,19 @@ class Role(StrEnum):
     RESEARCHER = "researcher"
 
 
+# Roles an operator grants, each a Cognito group of the same name that only an administrator
+# adds to (`tidewater grant-role` locally). Everyone else, and everyone at sign-up, is a patient.
+GRANTED_ROLES = (Role.CLINICIAN, Role.RESEARCHER)
+
+
+def role_of_groups(groups: object) -> Role:
+    """The role a token's `cognito:groups` claim grants. An account in more than one role
+    group (a grant replaces any other, so only a hand-made mistake does that) gets neither."""
+    names = {g for g in groups if isinstance(g, str)} if isinstance(groups, list) else set()
+    granted = [role for role in GRANTED_ROLES if role.value in names]
+    return granted[0] if len(granted) == 1 else Role.PATIENT
+
+
 PASSWORD_RULE = "at least 12 characters with upper and lower case, a digit and a symbol"  # noqa: S105
 
 

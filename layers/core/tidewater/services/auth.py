@@ -58,22 +58,27 @@ def login(
     verify: Callable[[str], Caller],
     *,
     account_active: Callable[[str], bool] | None = None,
+    record_role: Callable[[str, str], object] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Session:
     """A session for a correct email and password. With `account_active` (the HTTP route),
-    an account being deleted answers as a wrong password does."""
+    an account being deleted answers as a wrong password does; with `record_role`, the
+    account's profile is brought to the role the operator granted (its Cognito group, in
+    the token), so that a grant or a revocation made in Cognito alone shows at the next login."""
     email, password = _basic_credentials(authorization)
     started = clock()
     try:
         token = identity.authenticate(email, password)
-        user_id = verify(token).user_id
-        if account_active is not None and not account_active(user_id):
+        caller = verify(token)
+        if account_active is not None and not account_active(caller.user_id):
             raise Unauthorized("wrong email or password", code="login-failed")
     except Unauthorized:
         sleep(max(0.0, LOGIN_FAILURE_FLOOR_S - (clock() - started)))
         raise
-    return Session(token, user_id)
+    if record_role is not None:
+        record_role(caller.user_id, caller.role)
+    return Session(token, caller.user_id)
 
 
 def _new_user_problems(body: Any) -> list[Problem]:
@@ -100,13 +105,15 @@ def _new_user_problems(body: Any) -> list[Problem]:
                 "a full name of 1 to 256 characters is required",
             )
         )
-    if body.get("role") not in {r.value for r in Role}:
+    if "role" in body and body["role"] != Role.PATIENT.value:
+        # Tidepool ignores a self-declared role; we say so: a client that asks to be a
+        # clinician learns at once that it has to be granted.
         problems.append(
             Problem(
                 "/role",
-                "value-not-valid",
-                "invalid role",
-                "role must be patient, clinician or researcher",
+                "role-not-allowed",
+                "role not allowed",
+                "everyone signs up as a patient; an operator grants clinician and researcher",
             )
         )
     return problems
@@ -119,7 +126,10 @@ def sign_up(body: Any, repos: Repositories, now: datetime, user_id: str | None =
         raise InvalidData(problems)
     for _ in range(5):  # Tidepool-style ids are 10 hex: a collision is rare, and retried
         profile = Profile(
-            user_id or secrets.token_hex(5), body["fullName"].strip(), body["role"], format_utc(now)
+            user_id or secrets.token_hex(5),
+            body["fullName"].strip(),
+            Role.PATIENT.value,
+            format_utc(now),
         )
         try:
             repos.accounts.create(profile)
@@ -136,7 +146,6 @@ def sign_up(body: Any, repos: Repositories, now: datetime, user_id: str | None =
                 body["password"],
                 profile.full_name,
                 profile.user_id,
-                profile.role,
             )
         )
     except Exception:
@@ -149,6 +158,32 @@ def sign_up_with_session(body: Any, repos: Repositories, now: datetime) -> tuple
     """Sign-up, then the new account's first session token (Tidepool's sign-up logs in)."""
     profile = sign_up(body, repos, now)
     return profile, repos.identity.authenticate(body["email"].strip().lower(), body["password"])
+
+
+def grant_role(email: Any, role: Any, repos: Repositories) -> str:
+    """An operator's grant (`tidewater grant-role`; in AWS, the Cognito group alone, which
+    the next login brings to the profile): `role` becomes the account's only role, patient
+    taking any other away. Returns the account's id. The new role is in the tokens issued
+    from now on; a token already issued keeps its role until it expires (an hour at most)."""
+    problems = []
+    if not isinstance(email, str) or not _EMAIL.match(email.strip()):
+        problems.append(
+            Problem("/email", "value-not-valid", "invalid email", "an email address is required")
+        )
+    if not isinstance(role, str) or role not in {r.value for r in Role}:
+        problems.append(
+            Problem(
+                "/role",
+                "value-not-valid",
+                "invalid role",
+                "role must be patient, clinician or researcher",
+            )
+        )
+    if problems:
+        raise InvalidData(problems)
+    user_id = repos.identity.set_role(email.strip().lower(), Role(role))
+    repos.accounts.set_role(user_id, role)
+    return user_id
 
 
 def profile(caller: Caller, user_id: str, repos: Repositories) -> Profile:

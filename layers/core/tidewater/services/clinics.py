@@ -12,9 +12,11 @@ from tidewater.domain.errors import BadRequest, Conflict, Forbidden, InvalidData
 from tidewater.domain.identity import Caller, Role, Via
 from tidewater.domain.summary import last_data
 from tidewater.domain.timeutil import format_utc
+from tidewater.store.clinics import ShareCode
 from tidewater.store.repos import Repositories
 
 SHARE_CODE_DAYS = 7
+MAX_SHARE_CODE = 32  # longer is no code of ours (ours have 10 characters)
 # Crockford-style alphabet: no 0/O or 1/I/L to misread when a patient reads a code aloud.
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 
@@ -145,46 +147,79 @@ def remove_clinician(caller: Caller, clinic_id: str, user_id: str, repos: Reposi
 
 
 # --------------------------------------------------------------------- sharing
-def create_share_code(
-    caller: Caller, user_id: str, repos: Repositories, now: datetime
+def _draw_share_code(
+    owner: ShareCode, created_by: str, repos: Repositories, now: datetime
 ) -> dict[str, Any]:
-    """A code the patient gives a clinic (in person, by phone) so that it can add them."""
-    _session(caller)
-    if caller.user_id != user_id or caller.role != Role.PATIENT:
-        raise Forbidden("patients create share codes for themselves")
     expires = now + timedelta(days=SHARE_CODE_DAYS)
     for _ in range(5):  # 30^10 codes: a clash is rare, and answered by another draw
         code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
         try:
-            repos.clinics.save_share_code(code, user_id, int(expires.timestamp()))
+            repos.clinics.save_share_code(code, owner, created_by, int(expires.timestamp()))
         except Conflict:
             continue
         return {"shareCode": code, "expiresAt": format_utc(expires)}
     raise Conflict("no share code could be drawn", code="code-taken")
 
 
+def create_share_code(
+    caller: Caller, user_id: str, repos: Repositories, now: datetime
+) -> dict[str, Any]:
+    """A single-use code the patient gives a clinic (in person, by phone) so that one of its
+    clinicians can add them."""
+    _session(caller)
+    if caller.user_id != user_id or caller.role != Role.PATIENT:
+        raise Forbidden("patients create share codes for themselves")
+    return _draw_share_code(ShareCode(user_id=user_id), user_id, repos, now)
+
+
+def create_clinic_share_code(
+    caller: Caller, clinic_id: str, repos: Repositories, now: datetime
+) -> dict[str, Any]:
+    """A single-use code a clinician of the clinic gives one patient, so that the patient
+    can join the clinic (and share their data with it)."""
+    _member(caller, clinic_id, repos)
+    return _draw_share_code(ShareCode(clinic_id=clinic_id), caller.user_id, repos, now)
+
+
+def _share_code_of(body: Any) -> str | None:
+    """The body's `shareCode` as codes are stored (a code read aloud or typed may come in
+    lower case or with spaces around it); None when there is none."""
+    code = body.get("shareCode") if isinstance(body, dict) else None
+    if code is None:
+        return None
+    if not isinstance(code, str):
+        detail = "shareCode must be a string"
+        raise InvalidData([Problem("/shareCode", "type-not-valid", "invalid share code", detail)])
+    code = code.strip().upper()
+    return code if 0 < len(code) <= MAX_SHARE_CODE else None
+
+
 def share_patient(
     caller: Caller, clinic_id: str, user_id: str, body: Any, repos: Repositories, now: datetime
 ) -> dict[str, Any]:
-    """The patient shares with a clinic, or a clinician of it adds the patient with the
-    patient's share code."""
+    """The patient joins a clinic with a share code of the clinic's, or a clinician of it
+    adds the patient with a share code of the patient's. Either code works once."""
     _session(caller)
-    if caller.user_id == user_id and caller.role == Role.PATIENT:
+    code = _share_code_of(body)
+    stamp = int(now.timestamp())
+    joins = caller.user_id == user_id and caller.role == Role.PATIENT
+    if joins:
         repos.clinics.get(clinic_id)  # 404 for a clinic that does not exist
     else:
         _member(caller, clinic_id, repos)
-        code = body.get("shareCode") if isinstance(body, dict) else None
-        owner = (
-            repos.clinics.share_code_owner(str(code).upper(), int(now.timestamp()))
-            if code
-            else None
-        )
-        if owner != user_id:
-            raise Forbidden("a valid share code from the patient is required")
-    listing = repos.accounts.listing(user_id)
-    repos.clinics.add_patient(
-        clinic_id, user_id, patient_rows(clinic_id, user_id, listing.full_name, listing.summary)
+    opens = repos.clinics.share_code(code, stamp) if code else None
+    valid = opens is not None and (
+        opens.clinic_id == clinic_id if joins else opens.user_id == user_id
     )
+    if code is None or not valid:
+        whose = "clinic" if joins else "patient"
+        raise Forbidden(f"a valid share code from the {whose} is required")
+    listing = repos.accounts.listing(user_id)
+    rows = patient_rows(clinic_id, user_id, listing.full_name, listing.summary)
+    try:
+        repos.clinics.add_patient(clinic_id, user_id, rows, code, stamp)
+    except Conflict:  # another request used the code first
+        raise Forbidden("this share code has been used") from None
     return {"clinicId": clinic_id, "userId": user_id}
 
 

@@ -89,6 +89,32 @@ class AccountsRepository:
             str(stored.get("createdTime", "")),
         )
 
+    def set_role(self, user_id: str, role: str) -> bool:
+        """The role the account's profile shows (and `add_clinician` checks) becomes the one
+        the operator granted; one conditional UpdateItem, no write when it is that already.
+        True if it changed; NotFound for no such account."""
+        stored: Any = AccountModel.profile["role"]  # a path into the map (typed as its values)
+        try:
+            AccountModel(user_id).update(
+                actions=[stored.set(str(role))],
+                condition=AccountModel.user_id.exists() & (stored != role),
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            if not self._exists(user_id):
+                raise NotFound("no such user") from None
+            return False
+        return True
+
+    @staticmethod
+    def _exists(user_id: str) -> bool:
+        try:
+            AccountModel.get(user_id, attributes_to_get=["userId"])
+        except AccountModel.DoesNotExist:
+            return False
+        return True
+
     def listing(self, user_id: str) -> Listing:
         try:
             item = AccountModel.get(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from tidewater.domain import clinic
@@ -15,6 +15,15 @@ from tidewater.domain.errors import Conflict, NotFound
 from tidewater.store import keys
 from tidewater.store.batch import BatchWriter
 from tidewater.store.models import AccountModel, ClinicModel, ClinicPatientModel, sort_index
+
+
+@dataclass(frozen=True)
+class ShareCode:
+    """What a single-use share code opens: a patient's lets a clinic add that patient, a
+    clinic's lets a patient join that clinic. One of the two is set."""
+
+    user_id: str = ""
+    clinic_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,10 +94,43 @@ class ClinicsRepository:
             return False
         return True
 
-    def add_patient(self, clinic_id: str, user_id: str, rows: list[clinic.PatientRow]) -> None:
-        """Share: the membership, the account's list of clinics (the summariser reads it) and
-        the patient's rows in the clinic's lists, together."""
+    def add_patient(
+        self,
+        clinic_id: str,
+        user_id: str,
+        rows: list[clinic.PatientRow],
+        share_code: str,
+        now: int,
+    ) -> None:
+        """Share: the share code used up, the membership, the account's list of clinics (the
+        summariser reads it) and the patient's rows in the clinic's lists, together. The code
+        goes by a conditional delete in the same transaction: of two requests with one code,
+        one shares and the other gets Conflict `share-code-used`, and a share that fails
+        leaves the code as it was."""
+        try:
+            self._add_patient(clinic_id, user_id, rows, share_code, now)
+        except TransactWriteError as error:
+            reasons = error.cancellation_reasons
+            if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+                raise Conflict(
+                    "the share code was used or has expired", code="share-code-used"
+                ) from None
+            raise
+
+    def _add_patient(
+        self,
+        clinic_id: str,
+        user_id: str,
+        rows: list[clinic.PatientRow],
+        share_code: str,
+        now: int,
+    ) -> None:
         with TransactWrite(connection=Connection(region=self.region)) as tx:
+            tx.delete(  # first: its cancellation reason is the first (see add_patient)
+                ClinicModel(keys.share_code(share_code), keys.CLINIC_RECORD),
+                condition=ClinicModel.clinic_id.exists()
+                & (ClinicModel.expires_at.does_not_exist() | (ClinicModel.expires_at > now)),
+            )
             tx.save(self._member(clinic_id, keys.clinic_patient_sk(user_id), user_id, {}))
             tx.update(
                 AccountModel(user_id),
@@ -160,13 +202,17 @@ class ClinicsRepository:
         return len(found) + len(present)
 
     # ------------------------------------------------------------------ share codes
-    def save_share_code(self, code: str, user_id: str, expires_at: int) -> None:
+    def save_share_code(
+        self, code: str, owner: ShareCode, created_by: str, expires_at: int
+    ) -> None:
+        """A new single-use code; Conflict if the code is taken."""
+        body = {"userId": owner.user_id} if owner.user_id else {"clinicId": owner.clinic_id}
         item = ClinicModel(
             keys.share_code(code),
             keys.CLINIC_RECORD,
-            body={"userId": user_id},
+            body=body,
             expires_at=expires_at,
-            member_id=user_id,  # on `byMember`, so that deleting the account finds it
+            member_id=created_by,  # on `byMember`, so that deleting the account finds it
         )
         try:
             item.save(condition=ClinicModel.clinic_id.does_not_exist())
@@ -175,15 +221,17 @@ class ClinicsRepository:
                 raise Conflict("share code taken", code="code-taken") from None
             raise
 
-    def share_code_owner(self, code: str, now: int) -> str | None:
-        """The patient a code belongs to, if it has not expired (TTL deletion is lazy)."""
+    def share_code(self, code: str, now: int) -> ShareCode | None:
+        """What a code opens, if it is there (unused) and has not expired (TTL deletion is
+        lazy): one GetItem."""
         try:
             item = ClinicModel.get(keys.share_code(code), keys.CLINIC_RECORD)
         except ClinicModel.DoesNotExist:
             return None
         if item.expires_at is not None and item.expires_at <= now:
             return None
-        return str((item.body or {}).get("userId") or "") or None
+        body = item.body or {}
+        return ShareCode(str(body.get("userId") or ""), str(body.get("clinicId") or ""))
 
     # ------------------------------------------------------------------ patient lists
     @staticmethod

@@ -7,8 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tidewater.domain.errors import Conflict, InvalidData, Problem, Unauthorized
-from tidewater.domain.identity import PASSWORD_RULE
+from tidewater.domain.errors import Conflict, InvalidData, NotFound, Problem, Unauthorized
+from tidewater.domain.identity import GRANTED_ROLES, PASSWORD_RULE, Role
 
 # Cognito's answers to a failed login, whatever the reason: all become the same 401.
 _LOGIN_FAILURES = {
@@ -26,7 +26,6 @@ class NewUser:
     password: str
     full_name: str
     user_id: str
-    role: str
 
 
 class CognitoIdentity:
@@ -68,7 +67,6 @@ class CognitoIdentity:
             {"Name": "email_verified", "Value": "true"},
             {"Name": "name", "Value": user.full_name},
             {"Name": "custom:userId", "Value": user.user_id},
-            {"Name": "custom:role", "Value": user.role},
         ]
         try:
             self.client.admin_create_user(
@@ -104,3 +102,30 @@ class CognitoIdentity:
         except ClientError as error:
             if error.response["Error"]["Code"] != "UserNotFoundException":
                 raise
+
+    def set_role(self, email: str, role: Role) -> str:
+        """Make `role` the user's only role group (none for a patient), with Cognito's admin
+        API (an operator's credentials: no app client can change groups). Tokens issued from
+        then on carry it in `cognito:groups`. Returns the user's platform id."""
+        try:
+            user = self.client.admin_get_user(UserPoolId=self.user_pool_id, Username=email)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "UserNotFoundException":
+                raise NotFound("no account with this email") from None
+            raise
+        attributes = {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}
+        username = user["Username"]
+        groups = self.client.admin_list_groups_for_user(
+            UserPoolId=self.user_pool_id, Username=username
+        )["Groups"]
+        held = {g["GroupName"] for g in groups}
+        for other in GRANTED_ROLES:
+            if other != role and other.value in held:
+                self.client.admin_remove_user_from_group(
+                    UserPoolId=self.user_pool_id, Username=username, GroupName=other.value
+                )
+        if role in GRANTED_ROLES and role.value not in held:
+            self.client.admin_add_user_to_group(
+                UserPoolId=self.user_pool_id, Username=username, GroupName=role.value
+            )
+        return str(attributes.get("custom:userId", ""))

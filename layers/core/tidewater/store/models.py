@@ -324,7 +324,7 @@ def _loader() -> Any:
 def _session() -> botocore.session.Session:
     """A botocore session for one PynamoDB connection and thread, sharing one loader with all
     the others: botocore's endpoint rules and DynamoDB's service model are read from disk once
-    per process, not once per table and thread (each reading costs 60-190 ms)."""
+    per process, not once per table (each reading costs 60-190 ms)."""
     session = botocore.session.get_session()
     session.register_component("data_loader", _loader())
     return session

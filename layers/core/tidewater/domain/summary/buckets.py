@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tidewater.domain.summary.samples import CGM, MINUTE_MS
-from tidewater.domain.timeutil import format_utc, from_epoch_ms, parse_rfc3339, to_epoch_ms
+from tidewater.domain.summary.samples import CGM, MINUTE_MS, parse_time_ms
+from tidewater.domain.timeutil import format_utc, from_epoch_ms
 
 HOUR_MS = 3_600_000
 WINDOW_HOURS = 1440
@@ -95,9 +95,9 @@ class Bucket:
         total = ranges[0]
         return cls(
             kind=kind,
-            date=_ms(data["date"]),
-            first_time=_ms(data["firstRecordTime"]),
-            last_time=_ms(data["lastRecordTime"]),
+            date=parse_time_ms(data["date"]),
+            first_time=parse_time_ms(data["firstRecordTime"]),
+            last_time=parse_time_ms(data["lastRecordTime"]),
             last_duration=int(data["lastRecordDuration"]) if cgm else 0,
             glucose=tuple(float(r["glucose"]) for r in ranges),
             minutes=tuple(int(r["minutes"]) if cgm else 0 for r in ranges),
@@ -113,12 +113,15 @@ class Buckets:
     """The buckets of one type, keyed by hour start (epoch ms), and its newest sample.
 
     `last_ms` is the newest sample of the type, counted or masked: the window and the periods
-    end at its hour. It is None exactly when there is no data.
+    end at its hour. It is None exactly when there is no data. `columns` is the engine's
+    columnar copy of `hours` (`vector.BucketColumns`), made on first use and handed on by
+    the incremental update; `hours` is never changed in place.
     """
 
     kind: str
     hours: dict[int, Bucket] = field(default_factory=dict)
     last_ms: int | None = None
+    columns: Any = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         last = None if self.last_ms is None else format_utc(from_epoch_ms(self.last_ms))
@@ -134,8 +137,4 @@ class Buckets:
     def from_dict(cls, data: Mapping[str, Any]) -> Buckets:
         hours = {b.date: b for b in map(Bucket.from_dict, data.get("buckets", ()))}
         last = data.get("lastData")
-        return cls(data["type"], hours, None if last is None else _ms(last))
-
-
-def _ms(text: str) -> int:
-    return to_epoch_ms(parse_rfc3339(text))
+        return cls(data["type"], hours, None if last is None else parse_time_ms(last))

@@ -20,15 +20,21 @@ from tidewater.domain.units import MGDL, MMOLL
 
 def build_buckets(samples: Iterable[Sample], kind: str) -> Buckets:
     """All buckets of `kind` from scratch. Other kinds in `samples` are ignored."""
+    from tidewater.domain.summary import vector  # numpy: only where summaries are computed
+
     ordered = [s for s in samples if s.kind == kind]
     ordered.sort()
     if not ordered:
         return Buckets(kind)
     last = ordered[-1].time_ms
-    start = hour_of(last) - (WINDOW_HOURS - 1) * HOUR_MS
-    first = bisect.bisect_left(ordered, start, key=sample_time)
-    made, _ = accumulate(dedup(ordered[first:], kind), NO_MASK)
-    return Buckets(kind, {b.date: b for b in made}, last)
+    first = bisect.bisect_left(ordered, window_start(last), key=sample_time)
+    made = vector.fold(vector.columns_from_samples(dedup(ordered[first:], kind)))
+    return Buckets(kind, vector.to_buckets(made, kind), last, made)
+
+
+def window_start(last_ms: int) -> int:
+    """The first hour of the window that ends with the hour of `last_ms`."""
+    return hour_of(last_ms) - (WINDOW_HOURS - 1) * HOUR_MS
 
 
 # The range table's glucose thresholds (VeryLow <, Low <, Target <=, High <=, ExtremeHigh >=),

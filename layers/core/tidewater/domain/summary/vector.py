@@ -1,0 +1,450 @@
+"""The vectorised engine (numpy): samples as columns → hourly buckets as columns → periods.
+
+Imported on the first summary computed, never by `import tidewater.domain.summary`: the
+functions that only read summaries (upload, clinic, auth, ...) never load numpy.
+
+Bit for bit the same as the sample-by-sample fold (`fold.accumulate`, which the incremental
+update uses): the band sums are `np.bincount` sums (sequential, in time order, from 0.0, as
+the loop adds), and Welford's update runs column by column over each hour's i-th reading,
+the same IEEE operations in the same order; padding adds weight 0, which changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tidewater.domain.summary.buckets import HOUR_MS, TOLERANCE_MS, Bucket, Buckets
+from tidewater.domain.summary.samples import (
+    CGM,
+    DEFAULT_DURATION,
+    LIBRE_DURATION,
+    MINUTE_MS,
+    Sample,
+)
+from tidewater.domain.units import MGDL, MGDL_PER_MMOLL, canonical_units
+
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+
+DAY_MS = 24 * HOUR_MS
+# The range table's thresholds per unit: VeryLow <, Low <, Target <=, High <=, ExtremeHigh >=.
+_MGDL_EDGES = (54.0, 70.0, 180.0, 250.0, 350.0)
+_MMOLL_EDGES = (3.0, 3.9, 10.0, 13.9, 19.4)
+_MISSING = object()
+
+
+@dataclass(slots=True)
+class SampleColumns:
+    """Counted-or-masked samples of one kind in time order (ties already broken)."""
+
+    time: Ints
+    mmol: Floats
+    value: Floats  # the reading in the unit the device reported: ranges use it
+    mgdl: Bools  # reported in mg/dL (else mmol/L thresholds)
+    duration: Ints  # minutes; 0 for BGM
+
+
+@dataclass(slots=True)
+class BucketColumns:
+    """Buckets of one kind, one row per hour in time order; 9-wide arrays follow RANGES."""
+
+    hour: Ints
+    first: Ints
+    last: Ints
+    last_duration: Ints
+    glucose: Floats
+    minutes: Ints
+    records: Ints
+    variance: Floats
+    minimum: Floats
+    maximum: Floats
+
+    def take(self, rows: Ints | Bools) -> BucketColumns:
+        return BucketColumns(*(getattr(self, f)[rows] for f in _FIELDS))
+
+
+_FIELDS = BucketColumns.__slots__
+
+
+# ---------------------------------------------------------------------------------------------
+# Samples → columns
+
+
+def columns_from_samples(ordered: Sequence[Sample]) -> SampleColumns:
+    """Columns of samples already in order (the tuple order, deduplicated)."""
+    n = len(ordered)
+    if not n:
+        empty = np.zeros(0, np.int64)
+        return SampleColumns(empty, empty.astype(float), empty.astype(float), empty == 0, empty)
+    time, mmol, units, value, duration, _, _ = zip(*ordered, strict=True)
+    return SampleColumns(
+        np.fromiter(time, np.int64, n),
+        np.fromiter(mmol, np.float64, n),
+        np.fromiter(value, np.float64, n),
+        np.fromiter((u == MGDL for u in units), np.bool_, n),
+        np.fromiter(duration, np.int64, n),
+    )
+
+
+def columns_from_datums(datums: Sequence[Mapping[str, Any]], cgm: bool) -> SampleColumns | None:
+    """Columns of stored or raw datums of one type, in time order; None when any of them
+    needs the per-datum path (a non-canonical time, a sampleInterval, a tie in time, a
+    missing or malformed field, ...): that path gives the answer, or the ValueError."""
+    n = len(datums)
+    if not n:
+        return None
+    time = parse_canonical_times(list(map(dict.get, datums, repeat("time"))))  # type: ignore[arg-type]
+    if time is None:
+        return None
+    value = _numbers(list(map(dict.get, datums, repeat("value"))))  # type: ignore[arg-type]
+    units = _units(list(map(dict.get, datums, repeat("units"))))  # type: ignore[arg-type]
+    if value is None or units is None:
+        return None
+    mmol = np.where(units, value / MGDL_PER_MMOLL, value)
+    originals = list(map(dict.get, datums, repeat("originalValue"), repeat(_MISSING)))  # type: ignore[call-overload]
+    original_units = list(map(dict.get, datums, repeat("originalUnits"), repeat(_MISSING)))  # type: ignore[call-overload]
+    if originals.count(_MISSING) == n and original_units.count(_MISSING) == n:
+        reported, mgdl = value, units
+    elif _MISSING in originals or _MISSING in original_units:
+        return None
+    else:
+        reported_, mgdl_ = _numbers(originals), _units(original_units)
+        if reported_ is None or mgdl_ is None:
+            return None
+        reported, mgdl = reported_, mgdl_
+    duration = np.zeros(n, np.int64)
+    devices = list(map(dict.get, datums, repeat("deviceId")))  # type: ignore[arg-type]
+    distinct = set(devices)
+    if not all(d is None or isinstance(d, str) for d in distinct):
+        return None
+    if cgm:
+        if list(map(dict.get, datums, repeat("sampleInterval"))).count(None) != n:  # type: ignore[arg-type]
+            return None
+        minutes = {d: _default_duration(d or "") for d in distinct}
+        if len(minutes) == 1:
+            duration[:] = next(iter(minutes.values()))
+        else:
+            duration = np.fromiter(map(minutes.__getitem__, devices), np.int64, n)
+    if n > 1 and not bool((time[1:] > time[:-1]).all()):
+        order = np.argsort(time, kind="stable")
+        time = time[order]
+        if not bool((time[1:] > time[:-1]).all()):
+            return None  # equal times: the tuple order (value, units, device) breaks the tie
+        mmol, reported, mgdl, duration = mmol[order], reported[order], mgdl[order], duration[order]
+    return SampleColumns(time, mmol, reported, mgdl, duration)
+
+
+def _default_duration(device_id: str) -> int:
+    if "AbbottFreeStyleLibre" in device_id and "AbbottFreeStyleLibre3" not in device_id:
+        return LIBRE_DURATION
+    return DEFAULT_DURATION
+
+
+def _numbers(raw: list[Any]) -> Floats | None:
+    """Finite ints and floats (not bools, not Decimals: the per-datum path converts those)."""
+    if not set(map(type, raw)) <= {float, int}:
+        return None
+    out = np.array(raw, dtype=np.float64)
+    return out if bool(np.isfinite(out).all()) else None
+
+
+def _units(raw: list[Any]) -> Bools | None:
+    """mg/dL → True, mmol/L → False; None when any is neither."""
+    distinct = set(raw)
+    if not all(isinstance(u, str) and canonical_units(u) is not None for u in distinct):
+        return None
+    if len(distinct) == 1:
+        return np.full(len(raw), canonical_units(next(iter(distinct))) == MGDL)
+    return np.array([canonical_units(u) == MGDL for u in raw])
+
+
+# `YYYY-MM-DDTHH:MM:SS.sssZ`: where the digits are, and the separators' bytes.
+_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22])
+_SEPARATORS = np.array([4, 7, 10, 13, 16, 19, 23])
+_SEPARATOR_BYTES = np.frombuffer(b"--T::.Z", np.uint8)
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
+
+
+def parse_canonical_times(texts: list[Any]) -> Ints | None:
+    """Epoch ms of canonical UTC times (`2024-01-01T00:00:00.000Z`, what the store keeps),
+    all at once; None unless every one is canonical and a real date and time."""
+    n = len(texts)
+    try:
+        joined = "".join(texts).encode("ascii")
+    except (TypeError, UnicodeEncodeError):
+        return None
+    if len(joined) != 24 * n or set(map(len, texts)) != {24}:
+        return None
+    grid = np.frombuffer(joined, np.uint8).reshape(n, 24)
+    if not bool((grid[:, _SEPARATORS] == _SEPARATOR_BYTES).all()):
+        return None
+    digits = grid[:, _DIGITS].astype(np.int64) - 48
+    if not bool(((digits >= 0) & (digits <= 9)).all()):
+        return None
+    d = digits.T
+    year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
+    month, day = d[4] * 10 + d[5], d[6] * 10 + d[7]
+    hour, minute, second = d[8] * 10 + d[9], d[10] * 10 + d[11], d[12] * 10 + d[13]
+    millis = d[14] * 100 + d[15] * 10 + d[16]
+    if not bool(((month >= 1) & (month <= 12) & (year >= 1)).all()):
+        return None
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    days_in_month = _MONTH_DAYS[month] + (leap & (month == 2))
+    valid = (day >= 1) & (day <= days_in_month) & (hour < 24) & (minute < 60) & (second < 60)
+    if not bool(valid.all()):
+        return None
+    # Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468
+    out: Ints = (
+        days * DAY_MS + hour * HOUR_MS + minute * MINUTE_MS + second * 1000 + millis
+    ).astype(np.int64)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Columns → buckets
+
+
+def fold(samples: SampleColumns) -> BucketColumns:
+    """Hourly buckets of time-ordered samples of the window (no blackout carried in)."""
+    t = samples.time
+    keep = _unmasked(t, t + samples.duration * MINUTE_MS - TOLERANCE_MS)
+    if keep is not None:
+        samples = SampleColumns(*(getattr(samples, f)[keep] for f in SampleColumns.__slots__))
+        t = samples.time
+    n = len(t)
+    if not n:
+        return _empty_buckets()
+    d = samples.duration
+    v = samples.mmol
+    hour = t - t % HOUR_MS
+    starts = np.flatnonzero(np.concatenate(([True], hour[1:] != hour[:-1])))
+    count = np.diff(np.append(starts, n))
+    nb = len(starts)
+    bucket = np.repeat(np.arange(nb), count)
+    # CGM readings weigh the minutes they cover, BGM readings (duration 0) one each.
+    w = np.where(d == 0, 1, d)
+    vw = v * w
+    band = _band(samples.value, samples.mgdl)
+    cell = bucket * 6 + band
+    g = np.bincount(cell, weights=vw, minlength=6 * nb).reshape(nb, 6)
+    m = np.bincount(cell, weights=d, minlength=6 * nb).reshape(nb, 6).astype(np.int64)
+    r = np.bincount(cell, minlength=6 * nb).reshape(nb, 6).astype(np.int64)
+    sq = _welford(v, w.astype(np.float64), bucket, np.arange(n) - starts[bucket], nb, count)
+    stops = starts + count - 1
+    return BucketColumns(
+        hour=hour[starts],
+        first=t[starts],
+        last=t[stops],
+        last_duration=d[stops],
+        glucose=_ranges(g),
+        minutes=_ranges(m),
+        records=_ranges(r),
+        variance=sq,
+        minimum=np.minimum.reduceat(v, starts),
+        maximum=np.maximum.reduceat(v, starts),
+    )
+
+
+def _unmasked(t: Ints, ends: Ints) -> Bools | None:
+    """Which samples no earlier counted sample masks; None when none is masked.
+
+    Where every next sample starts after the previous one's blackout, all count: the chain
+    runs sample by sample only from each overlap on, until it is back in step.
+    """
+    overlaps = np.flatnonzero(t[1:] < ends[:-1]).tolist()
+    if not overlaps:
+        return None
+    n = len(t)
+    keep = np.ones(n, np.bool_)
+    times, blackout = t.tolist(), ends.tolist()
+    counted_from = 0  # samples from here up to the next overlap all count
+    for k in overlaps:
+        if k < counted_from:
+            continue  # k itself is masked: its blackout does not count
+        o, until = k + 1, blackout[k]
+        while o < n and times[o] < until:
+            keep[o] = False
+            o += 1
+        counted_from = o
+    return keep
+
+
+def _band(value: Floats, mgdl: Bools) -> Ints:
+    """0 VeryLow, 1 Low, 2 Target, 3 High, 4 VeryHigh, 5 ExtremeHigh (thresholds ascend)."""
+    e = [np.where(mgdl, a, b) for a, b in zip(_MGDL_EDGES, _MMOLL_EDGES, strict=True)]
+    band: Ints = (
+        (value >= e[0]).astype(np.int64)
+        + (value >= e[1])
+        + (value > e[2])
+        + (value > e[3])
+        + (value >= e[4])
+    )
+    return band
+
+
+def _welford(v: Floats, w: Floats, bucket: Ints, pos: Ints, nb: int, count: Ints) -> Floats:
+    """Each hour's weighted M2 by Welford's update, the hours side by side."""
+    width = int(count.max())
+    values = np.zeros((width, nb))
+    weights = np.zeros((width, nb))
+    values[pos, bucket] = v
+    weights[pos, bucket] = w
+    weight = np.zeros(nb)
+    mean = np.zeros(nb)
+    sq = np.zeros(nb)
+    for x, wx in zip(values, weights, strict=True):
+        weight = weight + wx
+        delta = x - mean
+        mean = mean + delta * (wx / weight)
+        sq = sq + wx * delta * (x - mean)
+    return sq
+
+
+def _ranges(six: Any) -> Any:
+    """The 9 RANGES columns from the six bands, added as `fold._bucket` adds them."""
+    s0, s1, s2, s3, s4, s5 = six.T
+    return np.stack(
+        [s0 + s1 + s2 + s3 + s4 + s5, s0, s1, s2, s3, s4 + s5, s5, s0 + s1, s3 + s4 + s5], axis=1
+    )
+
+
+def _empty_buckets() -> BucketColumns:
+    i, f = np.zeros(0, np.int64), np.zeros(0)
+    return BucketColumns(
+        i, i, i, i, np.zeros((0, 9)), np.zeros((0, 9), np.int64), np.zeros((0, 9), np.int64), f, f, f
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Bucket objects ↔ columns
+
+
+def to_buckets(cols: BucketColumns, kind: str) -> dict[int, Bucket]:
+    hours = cols.hour.tolist()
+    made = map(
+        Bucket,
+        repeat(kind),
+        hours,
+        cols.first.tolist(),
+        cols.last.tolist(),
+        cols.last_duration.tolist(),
+        map(tuple, cols.glucose.tolist()),
+        map(tuple, cols.minutes.tolist()),
+        map(tuple, cols.records.tolist()),
+        cols.variance.tolist(),
+        cols.minimum.tolist(),
+        cols.maximum.tolist(),
+    )
+    return dict(zip(hours, made, strict=True))
+
+
+def from_buckets(rows: Sequence[Bucket]) -> BucketColumns:
+    """Columns of buckets in hour order."""
+    if not rows:
+        return _empty_buckets()
+    n = len(rows)
+    a = [[getattr(b, f) for b in rows] for f in ("date", "first_time", "last_time")]
+    return BucketColumns(
+        hour=np.array(a[0], np.int64),
+        first=np.array(a[1], np.int64),
+        last=np.array(a[2], np.int64),
+        last_duration=np.fromiter((b.last_duration for b in rows), np.int64, n),
+        glucose=np.array([b.glucose for b in rows], np.float64),
+        minutes=np.array([b.minutes for b in rows], np.int64),
+        records=np.array([b.records for b in rows], np.int64),
+        variance=np.fromiter((b.variance for b in rows), np.float64, n),
+        minimum=np.fromiter((b.minimum for b in rows), np.float64, n),
+        maximum=np.fromiter((b.maximum for b in rows), np.float64, n),
+    )
+
+
+def columns_of(buckets: Buckets) -> BucketColumns:
+    """The buckets' columns, made once per Buckets (its hours are never changed in place)."""
+    cached = buckets.columns
+    if cached is None or len(cached.hour) != len(buckets.hours):
+        cached = from_buckets([buckets.hours[h] for h in sorted(buckets.hours)])
+        buckets.columns = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def replace_rows(old: BucketColumns, start: int, end: int, redone: list[tuple[int, int]],
+                 made: Sequence[Bucket]) -> BucketColumns:  # fmt: skip
+    """Old rows in [start, end) outside the `redone` ranges, with the `made` buckets."""
+    h = old.hour
+    keep = (h >= start) & (h < end)
+    for a, b in redone:
+        keep[np.searchsorted(h, a) : np.searchsorted(h, b)] = False
+    kept = old.take(keep)
+    if not made:
+        return kept
+    new = from_buckets(made)
+    both = BucketColumns(*(np.concatenate((getattr(kept, f), getattr(new, f))) for f in _FIELDS))
+    return both.take(np.argsort(both.hour, kind="stable"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Buckets → the sums of each segment of the window
+
+
+@dataclass(slots=True)
+class SegmentSums:
+    """Sums over a run of buckets: `glucose` (Σ mmol·weight, exact: fsum), `weight`, the
+    pooled M2 (the buckets' M2 plus each bucket's weight · (its mean - the run's mean)²,
+    both sums exact), and the per-range minutes and records."""
+
+    glucose: float
+    weight: int
+    mean: float
+    m2: float
+    minutes: list[int]
+    records: list[int]
+    hours: int
+
+
+def segment_sums(cols: BucketColumns, edges: Sequence[int], cgm: bool) -> list[SegmentSums]:
+    """Sums of the buckets with edges[i+1] <= hour < edges[i], for each i (edges descend)."""
+    cuts = np.searchsorted(cols.hour, np.asarray(edges, np.int64)).tolist()
+    zero = np.zeros((1, 9), np.int64)
+    minutes = np.concatenate((zero, np.cumsum(cols.minutes, axis=0)))
+    records = np.concatenate((zero, np.cumsum(cols.records, axis=0)))
+    weights = cols.minutes[:, 0] if cgm else cols.records[:, 0]
+    g = cols.glucose[:, 0]
+    glucose, variance = g.tolist(), cols.variance.tolist()
+    out = []
+    for hi, lo in zip(cuts, cuts[1:], strict=False):
+        mins = (minutes[hi] - minutes[lo]).tolist()
+        recs = (records[hi] - records[lo]).tolist()
+        weight = mins[0] if cgm else recs[0]
+        if hi == lo or not weight:
+            out.append(SegmentSums(0.0, 0, 0.0, 0.0, mins, recs, hi - lo))
+            continue
+        total = math.fsum(glucose[lo:hi])
+        mean = total / weight
+        w = weights[lo:hi]
+        spread = w * (g[lo:hi] / w - mean) ** 2
+        m2 = math.fsum(variance[lo:hi]) + math.fsum(spread.tolist())
+        out.append(SegmentSums(total, weight, mean, m2, mins, recs, hi - lo))
+    return out
+
+
+def days_with_data(cols: BucketColumns, end: int, start: int) -> list[int]:
+    """Day d (0 = the 24 hours ending with the newest hour) → 1 if any bucket, else 0."""
+    rows = cols.hour[(cols.hour >= start) & (cols.hour < end)]
+    present = np.zeros((end - start) // DAY_MS + 1, np.int64)
+    present[(end - 1 - rows) // DAY_MS] = 1
+    out: list[int] = present.tolist()
+    return out

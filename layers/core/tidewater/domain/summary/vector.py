@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from itertools import repeat
 from typing import Any
 
@@ -166,52 +167,92 @@ def _units(raw: list[Any]) -> Bools | None:
     return np.array([canonical_units(u) == MGDL for u in raw])
 
 
-# `YYYY-MM-DDTHH:MM:SS.sssZ`: where the digits are, and the separators' bytes.
-_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22])
-_SEPARATORS = np.array([4, 7, 10, 13, 16, 19, 23])
-_SEPARATOR_BYTES = np.frombuffer(b"--T::.Z", np.uint8)
-_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
+# One canonical time and the newline that joins it to the next, `2024-01-01T00:00:00.000Z\n`:
+# the date as one key (bytes 0-9), two-digit fields as big-endian pairs of bytes.
+_ROW = np.dtype(
+    {
+        "names": ["date", "day", "t", "hour", "c1", "minute", "c2", "second", "dot", "ms", "ms3"],
+        "formats": [">u8", ">u2", "u1", ">u2", "u1", ">u2", "u1", ">u2", "u1", ">u2", ">u2"],
+        "offsets": [0, 8, 10, 11, 13, 14, 16, 17, 19, 20, 22],
+        "itemsize": 25,
+    }
+)
+_SEPARATORS = (("t", ord("T")), ("c1", ord(":")), ("c2", ord(":")), ("dot", ord(".")))
+# A pair of ASCII bytes → its two-digit number, -1 unless both are digits.
+_PAIRS = np.full(1 << 16, -1, np.int64)
+for _tens in range(10):
+    for _ones in range(10):
+        _PAIRS[(48 + _tens) << 8 | (48 + _ones)] = 10 * _tens + _ones
+# The last millisecond digit and `Z`: the digit, -1 otherwise.
+_LAST = np.full(1 << 16, -1, np.int64)
+_LAST[(48 + np.arange(10)) << 8 | ord("Z")] = np.arange(10)
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 
 def parse_canonical_times(texts: list[Any]) -> Ints | None:
     """Epoch ms of canonical UTC times (`2024-01-01T00:00:00.000Z`, what the store keeps),
-    all at once; None unless every one is canonical and a real date and time."""
+    all at once; None unless every one is canonical and a real date and time.
+
+    Joined by newlines, the texts are rows of 25 bytes exactly when each is 24 characters
+    without a newline (the format has none). Dates are read once per run of equal dates.
+    """
     n = len(texts)
     try:
-        joined = "".join(texts).encode("ascii")
+        joined = ("\n".join(texts) + "\n").encode("ascii")
     except (TypeError, UnicodeEncodeError):
         return None
-    if len(joined) != 24 * n or set(map(len, texts)) != {24}:
+    if len(joined) != 25 * n:
         return None
-    grid = np.frombuffer(joined, np.uint8).reshape(n, 24)
-    if not bool((grid[:, _SEPARATORS] == _SEPARATOR_BYTES).all()):
+    rows = np.frombuffer(joined, _ROW)
+    grid = np.frombuffer(joined, np.uint8).reshape(n, 25)
+    if not bool((grid[:, 24] == 10).all()) or not all(
+        bool((rows[name] == byte).all()) for name, byte in _SEPARATORS
+    ):
         return None
-    digits = grid[:, _DIGITS].astype(np.int64) - 48
-    if not bool(((digits >= 0) & (digits <= 9)).all()):
+    hour, minute, second = _PAIRS[rows["hour"]], _PAIRS[rows["minute"]], _PAIRS[rows["second"]]
+    tens, last = _PAIRS[rows["ms"]], _LAST[rows["ms3"]]
+    if not (
+        0 <= hour.min()
+        and hour.max() < 24
+        and 0 <= minute.min()
+        and minute.max() < 60
+        and 0 <= second.min()
+        and second.max() < 60
+        and 0 <= tens.min()
+        and 0 <= last.min()
+    ):
         return None
-    d = digits.T
-    year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
-    month, day = d[4] * 10 + d[5], d[6] * 10 + d[7]
-    hour, minute, second = d[8] * 10 + d[9], d[10] * 10 + d[11], d[12] * 10 + d[13]
-    millis = d[14] * 100 + d[15] * 10 + d[16]
-    if not bool(((month >= 1) & (month <= 12) & (year >= 1)).all()):
+    key, day = rows["date"], rows["day"]
+    starts = np.ones(n, np.bool_)
+    starts[1:] = (key[1:] != key[:-1]) | (day[1:] != day[:-1])
+    days = _days([texts[i] for i in np.flatnonzero(starts).tolist()])
+    if days is None:
         return None
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    days_in_month = _MONTH_DAYS[month] + (leap & (month == 2))
-    valid = (day >= 1) & (day <= days_in_month) & (hour < 24) & (minute < 60) & (second < 60)
-    if not bool(valid.all()):
-        return None
-    # Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-    y = year - (month <= 2)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    days = era * 146097 + doe - 719468
     out: Ints = (
-        days * DAY_MS + hour * HOUR_MS + minute * MINUTE_MS + second * 1000 + millis
-    ).astype(np.int64)
+        days[np.cumsum(starts) - 1] * DAY_MS
+        + hour * HOUR_MS
+        + minute * MINUTE_MS
+        + second * 1000
+        + tens * 10
+        + last
+    )
     return out
+
+
+def _days(texts: list[str]) -> Ints | None:
+    """Days since 1970-01-01 of each text's `YYYY-MM-DD`; None if one is not a real date."""
+    found: dict[str, int] = {}
+    for text in texts:
+        ymd = text[:10]
+        if ymd in found:
+            continue
+        if not (ymd[4] == ymd[7] == "-" and (ymd[:4] + ymd[5:7] + ymd[8:]).isdigit()):
+            return None
+        try:
+            found[ymd] = date(int(ymd[:4]), int(ymd[5:7]), int(ymd[8:])).toordinal() - _EPOCH_DAY
+        except ValueError:
+            return None
+    return np.array([found[t[:10]] for t in texts], np.int64)
 
 
 # ---------------------------------------------------------------------------------------------

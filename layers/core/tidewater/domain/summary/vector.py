@@ -11,6 +11,7 @@ the same IEEE operations in the same order; padding adds weight 0, which changes
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -68,8 +69,8 @@ class BucketColumns:
     minimum: Floats
     maximum: Floats
 
-    def take(self, rows: Ints | Bools) -> BucketColumns:
-        return BucketColumns(*(getattr(self, f)[rows] for f in _FIELDS))
+    def rows(self, lo: int, hi: int) -> BucketColumns:
+        return BucketColumns(*(getattr(self, f)[lo:hi] for f in _FIELDS))
 
 
 _FIELDS = BucketColumns.__slots__
@@ -112,12 +113,13 @@ def columns_from_datums(datums: Sequence[Mapping[str, Any]], cgm: bool) -> Sampl
     mmol = np.where(units, value / MGDL_PER_MMOLL, value)
     originals = list(map(dict.get, datums, repeat("originalValue"), repeat(_MISSING)))  # type: ignore[call-overload]
     original_units = list(map(dict.get, datums, repeat("originalUnits"), repeat(_MISSING)))  # type: ignore[call-overload]
-    if originals.count(_MISSING) == n and original_units.count(_MISSING) == n:
+    original_types, units_sent = set(map(type, originals)), set(original_units)
+    if original_types == {object} and units_sent == {_MISSING}:  # none has them
         reported, mgdl = value, units
-    elif _MISSING in originals or _MISSING in original_units:
+    elif object in original_types or _MISSING in units_sent:  # some have them
         return None
     else:
-        reported_, mgdl_ = _numbers(originals), _units(original_units)
+        reported_, mgdl_ = _numbers(originals, original_types), _units(original_units, units_sent)
         if reported_ is None or mgdl_ is None:
             return None
         reported, mgdl = reported_, mgdl_
@@ -149,17 +151,17 @@ def _default_duration(device_id: str) -> int:
     return DEFAULT_DURATION
 
 
-def _numbers(raw: list[Any]) -> Floats | None:
+def _numbers(raw: list[Any], types: set[type] | None = None) -> Floats | None:
     """Finite ints and floats (not bools, not Decimals: the per-datum path converts those)."""
-    if not set(map(type, raw)) <= {float, int}:
+    if not (set(map(type, raw)) if types is None else types) <= {float, int}:
         return None
     out = np.array(raw, dtype=np.float64)
     return out if bool(np.isfinite(out).all()) else None
 
 
-def _units(raw: list[Any]) -> Bools | None:
+def _units(raw: list[Any], distinct: set[Any] | None = None) -> Bools | None:
     """mg/dL → True, mmol/L → False; None when any is neither."""
-    distinct = set(raw)
+    distinct = set(raw) if distinct is None else distinct
     if not all(isinstance(u, str) and canonical_units(u) is not None for u in distinct):
         return None
     if len(distinct) == 1:
@@ -422,19 +424,27 @@ def columns_of(buckets: Buckets) -> BucketColumns:
     return cached  # type: ignore[no-any-return]
 
 
-def replace_rows(old: BucketColumns, start: int, end: int, redone: list[tuple[int, int]],
-                 made: Sequence[Bucket]) -> BucketColumns:  # fmt: skip
-    """Old rows in [start, end) outside the `redone` ranges, with the `made` buckets."""
+def replace_rows(
+    old: BucketColumns, start: int, end: int, redone: list[tuple[int, int]], made: list[Bucket]
+) -> BucketColumns:
+    """Old rows in [start, end) outside the `redone` ranges (in time order, apart), with the
+    `made` buckets (in hour order, inside them): slices and one concatenation, no sort."""
     h = old.hour
-    keep = (h >= start) & (h < end)
-    for a, b in redone:
-        keep[np.searchsorted(h, a) : np.searchsorted(h, b)] = False
-    kept = old.take(keep)
-    if not made:
-        return kept
-    new = from_buckets(made)
-    both = BucketColumns(*(np.concatenate((getattr(kept, f), getattr(new, f))) for f in _FIELDS))
-    return both.take(np.argsort(both.hour, kind="stable"))
+    pieces: list[BucketColumns] = []
+    pos = start
+    made_at = 0
+    for a, b in [*redone, (end, end)]:
+        pieces.append(old.rows(int(np.searchsorted(h, pos)), int(np.searchsorted(h, a))))
+        count = bisect.bisect_left(made, b, lo=made_at, key=_date) - made_at
+        if count:
+            pieces.append(from_buckets(made[made_at : made_at + count]))
+            made_at += count
+        pos = b
+    return BucketColumns(*(np.concatenate([getattr(p, f) for p in pieces]) for f in _FIELDS))
+
+
+def _date(bucket: Bucket) -> int:
+    return bucket.date
 
 
 # ---------------------------------------------------------------------------------------------

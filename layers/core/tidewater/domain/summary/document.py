@@ -27,10 +27,7 @@ def summarize(datums: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     from tidewater.domain.summary import vector  # numpy: only where summaries are computed
 
     rows = datums if isinstance(datums, list) else list(datums)
-    try:
-        types = list(map(dict.get, rows, repeat("type")))  # type: ignore[arg-type]
-    except TypeError:  # mappings other than dicts
-        types = [d.get("type") for d in rows]
+    types = vector.field(rows, "type")
     out: dict[str, dict[str, Any]] = {}
     for datum_type, kind in KIND_OF_TYPE.items():
         count = types.count(datum_type)
@@ -38,10 +35,7 @@ def summarize(datums: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
             group = rows
         else:
             group = list(compress(rows, map(operator.eq, types, repeat(datum_type))))
-        try:
-            cols = vector.columns_from_datums(group, kind == CGM)
-        except TypeError:  # mappings other than dicts
-            cols = None
+        cols = vector.columns_from_datums(group, kind == CGM)
         if cols is None:
             samples = [s for s in map(sample_from_datum, group) if s is not None]
             out[kind] = summarize_buckets(build_buckets(samples, kind))

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import bisect
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -103,16 +104,16 @@ def columns_from_datums(datums: Sequence[Mapping[str, Any]], cgm: bool) -> Sampl
     n = len(datums)
     if not n:
         return None
-    time = parse_canonical_times(list(map(dict.get, datums, repeat("time"))))  # type: ignore[arg-type]
+    time = parse_canonical_times(field(datums, "time"))
     if time is None:
         return None
-    value = _numbers(list(map(dict.get, datums, repeat("value"))))  # type: ignore[arg-type]
-    units = _units(list(map(dict.get, datums, repeat("units"))))  # type: ignore[arg-type]
+    value = _numbers(field(datums, "value"))
+    units = _units(field(datums, "units"))
     if value is None or units is None:
         return None
     mmol = np.where(units, value / MGDL_PER_MMOLL, value)
-    originals = list(map(dict.get, datums, repeat("originalValue"), repeat(_MISSING)))  # type: ignore[call-overload]
-    original_units = list(map(dict.get, datums, repeat("originalUnits"), repeat(_MISSING)))  # type: ignore[call-overload]
+    originals = field(datums, "originalValue", _MISSING)
+    original_units = field(datums, "originalUnits", _MISSING)
     original_types, units_sent = set(map(type, originals)), set(original_units)
     if original_types == {object} and units_sent == {_MISSING}:  # none has them
         reported, mgdl = value, units
@@ -124,13 +125,13 @@ def columns_from_datums(datums: Sequence[Mapping[str, Any]], cgm: bool) -> Sampl
             return None
         reported, mgdl = reported_, mgdl_
     duration = np.zeros(n, np.int64)
-    devices = list(map(dict.get, datums, repeat("deviceId")))  # type: ignore[arg-type]
+    devices = field(datums, "deviceId")
     distinct = set(devices)
     if not all(d is None or isinstance(d, str) for d in distinct):
         return None
     if cgm:
-        if list(map(dict.get, datums, repeat("sampleInterval"))).count(None) != n:  # type: ignore[arg-type]
-            return None
+        if any(map(operator.contains, datums, repeat("sampleInterval"))):
+            return None  # (even when None: rare, and the per-datum path knows what it means)
         minutes = {d: _default_duration(d or "") for d in distinct}
         if len(minutes) == 1:
             duration[:] = next(iter(minutes.values()))
@@ -143,6 +144,16 @@ def columns_from_datums(datums: Sequence[Mapping[str, Any]], cgm: bool) -> Sampl
             return None  # equal times: the tuple order (value, units, device) breaks the tie
         mmol, reported, mgdl, duration = mmol[order], reported[order], mgdl[order], duration[order]
     return SampleColumns(time, mmol, reported, mgdl, duration)
+
+
+def field(datums: Sequence[Mapping[str, Any]], key: str, default: Any = None) -> list[Any]:
+    """Each datum's `key`, `default` where it has none: one pass in C when all have it."""
+    try:
+        return list(map(operator.itemgetter(key), datums))
+    except KeyError:
+        if not any(map(operator.contains, datums, repeat(key))):
+            return [default] * len(datums)
+        return [d.get(key, default) for d in datums]
 
 
 def _default_duration(device_id: str) -> int:
@@ -328,7 +339,10 @@ def _unmasked(t: Ints, ends: Ints) -> Bools | None:
 
 def _band(value: Floats, mgdl: Bools) -> Ints:
     """0 VeryLow, 1 Low, 2 Target, 3 High, 4 VeryHigh, 5 ExtremeHigh (thresholds ascend)."""
-    e = [np.where(mgdl, a, b) for a, b in zip(_MGDL_EDGES, _MMOLL_EDGES, strict=True)]
+    if bool(mgdl.all()) or not bool(mgdl.any()):  # one unit: scalar thresholds
+        e: Sequence[Any] = _MGDL_EDGES if bool(mgdl[0]) else _MMOLL_EDGES
+    else:
+        e = [np.where(mgdl, a, b) for a, b in zip(_MGDL_EDGES, _MMOLL_EDGES, strict=True)]
     band: Ints = (
         (value >= e[0]).astype(np.int64)
         + (value >= e[1])
@@ -400,18 +414,25 @@ def from_buckets(rows: Sequence[Bucket]) -> BucketColumns:
     if not rows:
         return _empty_buckets()
     n = len(rows)
-    a = [[getattr(b, f) for b in rows] for f in ("date", "first_time", "last_time")]
+
+    def one(name: str, dtype: Any) -> Any:
+        return np.fromiter(map(operator.attrgetter(name), rows), dtype, n)
+
+    def nine(name: str, dtype: Any) -> Any:
+        values = chain.from_iterable(map(operator.attrgetter(name), rows))
+        return np.fromiter(values, dtype, 9 * n).reshape(n, 9)
+
     return BucketColumns(
-        hour=np.array(a[0], np.int64),
-        first=np.array(a[1], np.int64),
-        last=np.array(a[2], np.int64),
-        last_duration=np.fromiter((b.last_duration for b in rows), np.int64, n),
-        glucose=np.array([b.glucose for b in rows], np.float64),
-        minutes=np.array([b.minutes for b in rows], np.int64),
-        records=np.array([b.records for b in rows], np.int64),
-        variance=np.fromiter((b.variance for b in rows), np.float64, n),
-        minimum=np.fromiter((b.minimum for b in rows), np.float64, n),
-        maximum=np.fromiter((b.maximum for b in rows), np.float64, n),
+        hour=one("date", np.int64),
+        first=one("first_time", np.int64),
+        last=one("last_time", np.int64),
+        last_duration=one("last_duration", np.int64),
+        glucose=nine("glucose", np.float64),
+        minutes=nine("minutes", np.int64),
+        records=nine("records", np.int64),
+        variance=one("variance", np.float64),
+        minimum=one("minimum", np.float64),
+        maximum=one("maximum", np.float64),
     )
 
 

@@ -278,12 +278,12 @@ def from_buckets(cgm: list[Sample], bgm: list[Sample]) -> None:
         ]
         cases["iglu_series"] = lambda: [iglu_windows(iglu, pd, t, s) for t, s in series]
         agreement = [
-            largest_difference(
-                ours_windows(b), numpy_windows(*p), iglu_windows(iglu, pd, *s)
-            )
+            largest_difference(ours_windows(b), numpy_windows(*p), iglu_windows(iglu, pd, *s))
             for b, p, s in zip(built, prepared, series, strict=True)
         ]
-        print(f"summary.agreement_ours_numpy_iglu: {max(agreement):.1e} (largest relative difference)")
+        print(
+            f"summary.agreement_ours_numpy_iglu: {max(agreement):.1e} (largest relative difference)"
+        )
     ms = cpu_ms(cases)
     fresh = ms.pop("ours_fresh")
     show("from_buckets_8_windows_cgm_bgm", ms.pop("ours"), ms)
@@ -293,25 +293,26 @@ def from_buckets(cgm: list[Sample], bgm: list[Sample]) -> None:
 def incremental() -> None:
     """One new hour appended to 1, 7, 30 and 60 days of history: update + periods, against
     a full summary of the same history from its datums."""
-    figures = []
-    for days in (1, 7, 30, 60):
-        cgm, _ = readings(days)
-        datums = [stored(s, i) for i, s in enumerate(cgm)]
-        times = [s.time_ms for s in cgm]
-        hour = window_start(times[-1]) + 1439 * HOUR_MS
-        before = build_buckets([s for s in cgm if s.time_ms < hour], CGM)
+    print(f"summary.incremental_one_hour: {' | '.join(map(one_hour, (1, 7, 30, 60)))}")
 
-        def load(a: int, b: int) -> list[dict[str, Any]]:
-            # The loader's contract: the stored datums with a <= time < b.
-            return datums[bisect.bisect_left(times, a) : bisect.bisect_left(times, b)]
 
-        def one_hour() -> None:
-            compute_periods(update_buckets(before, [(hour, hour + HOUR_MS)], load))
+def one_hour(days: int) -> str:
+    cgm, _ = readings(days)
+    datums = [stored(s, i) for i, s in enumerate(cgm)]
+    times = [s.time_ms for s in cgm]
+    hour = window_start(times[-1]) + 1439 * HOUR_MS
+    before = build_buckets([s for s in cgm if s.time_ms < hour], CGM)
 
-        assert update_buckets(before, [(hour, hour + HOUR_MS)], load) == build_buckets(cgm, CGM)
-        ms = cpu_ms({"ours": one_hour, "full": lambda: summarize(datums)})
-        figures.append(f"{days}d {ms['ours']:.3f} ms ({ms['full'] / ms['ours']:.1f}x full)")
-    print(f"summary.incremental_one_hour: {' | '.join(figures)}")
+    def load(a: int, b: int) -> list[dict[str, Any]]:
+        # The loader's contract: the stored datums with a <= time < b.
+        return datums[bisect.bisect_left(times, a) : bisect.bisect_left(times, b)]
+
+    def update() -> None:
+        compute_periods(update_buckets(before, [(hour, hour + HOUR_MS)], load))
+
+    assert update_buckets(before, [(hour, hour + HOUR_MS)], load) == build_buckets(cgm, CGM)
+    ms = cpu_ms({"ours": update, "full": lambda: summarize(datums)})
+    return f"{days}d {ms['ours']:.3f} ms ({ms['full'] / ms['ours']:.1f}x full)"
 
 
 def numpy_import(saved_ms: float) -> None:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.unit.test_summary_properties import as_datum, series
 from tidewater.domain.summary import (
     BGM,
     CGM,
@@ -26,7 +27,6 @@ from tidewater.domain.summary.buckets import NO_MASK
 from tidewater.domain.summary.fold import accumulate, dedup, window_start
 from tidewater.domain.summary.vector import parse_canonical_times
 from tidewater.domain.timeutil import format_utc, from_epoch_ms
-from tests.unit.test_summary_properties import as_datum, series
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -122,7 +122,9 @@ def test_what_is_not_a_real_canonical_time_is_left_to_the_per_datum_path(text: s
     good = "2024-01-01T00:00:00.000Z"
     assert parse_canonical_times([good, text]) is None
     with pytest.raises(ValueError):
-        summarize([{"type": "cbg", "units": "mg/dL", "value": 100, "time": t} for t in (good, text)])
+        summarize(
+            [{"type": "cbg", "units": "mg/dL", "value": 100, "time": t} for t in (good, text)]
+        )
 
 
 def test_times_of_other_lengths_never_shift_into_canonical_rows() -> None:
@@ -137,3 +139,18 @@ def test_lowercase_and_offset_times_still_count_through_the_per_datum_path() -> 
     got = summarize([{"type": "cbg", "units": "mg/dL", "value": 100, "time": t} for t in times])
     assert got["cgm"]["periods"]["1d"]["total"]["records"] == 3
     assert got["cgm"]["dates"]["lastData"] == format_utc(from_epoch_ms(1_704_075_000_000))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"deviceId": {"a": 1}}, {"value": True}, {"value": "120"}, {"originalUnits": ["mg/dL"]}],
+)
+def test_malformed_fields_among_good_datums_are_still_rejected(bad: dict[str, Any]) -> None:
+    good = {"type": "cbg", "units": "mmol/L", "value": 6.0, "deviceId": "d",
+            "originalUnits": "mmol/L", "originalValue": 6.0}  # fmt: skip
+    datums = [{**good, "time": f"2024-01-01T00:{m:02d}:00.000Z"} for m in range(0, 60, 5)]
+    datums[3] = {**datums[3], **bad}
+    with pytest.raises(Exception) as alone:
+        sample_from_datum(datums[3])
+    with pytest.raises(alone.type):
+        summarize(datums)

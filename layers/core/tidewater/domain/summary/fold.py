@@ -1,4 +1,6 @@
-"""The hot loop: time-ordered samples into hourly buckets, and a full build from scratch."""
+"""Time-ordered samples into hourly buckets: the sample-by-sample loop (what the incremental
+update folds its few hours with) and a full build of the window (numpy, `vector.fold`, the
+same buckets bit for bit)."""
 
 from __future__ import annotations
 
@@ -45,8 +47,9 @@ RANGE_THRESHOLDS = {MGDL: (54, 70, 180, 250, 350), MMOLL: (3.0, 3.9, 10.0, 13.9,
 def accumulate(samples: Sequence[Sample], mask: int) -> tuple[list[Bucket], int]:
     """Buckets of time-ordered samples, given the blackout carried in; returns the mask out.
 
-    The hot loop of the engine (17,280 readings for 60 days of CGM): samples are unpacked as
-    tuples, and the six bands' sums live in local variables, the fastest storage CPython has.
+    The incremental update's fold of the hours it recomputes (a whole window goes through
+    `vector.fold`): samples are unpacked as tuples, and the six bands' sums live in local
+    variables, the fastest storage CPython has.
     """
     out: list[Bucket] = []
     hour = NO_MASK

@@ -17,20 +17,14 @@ import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import chain, repeat
+from itertools import chain, pairwise, repeat
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from tidewater.domain.summary.buckets import HOUR_MS, TOLERANCE_MS, Bucket, Buckets
-from tidewater.domain.summary.samples import (
-    CGM,
-    DEFAULT_DURATION,
-    LIBRE_DURATION,
-    MINUTE_MS,
-    Sample,
-)
+from tidewater.domain.summary.samples import MINUTE_MS, Sample, cgm_duration
 from tidewater.domain.units import MGDL, MGDL_PER_MMOLL, canonical_units
 
 Ints = npt.NDArray[np.int64]
@@ -114,7 +108,9 @@ def columns_from_datums(datums: Sequence[Mapping[str, Any]], cgm: bool) -> Sampl
     mmol = np.where(units, value / MGDL_PER_MMOLL, value)
     originals = field(datums, "originalValue", _MISSING)
     original_units = field(datums, "originalUnits", _MISSING)
-    original_types, units_sent = set(map(type, originals)), set(original_units)
+    original_types, units_sent = set(map(type, originals)), _distinct(original_units)
+    if units_sent is None:
+        return None
     if original_types == {object} and units_sent == {_MISSING}:  # none has them
         reported, mgdl = value, units
     elif object in original_types or _MISSING in units_sent:  # some have them
@@ -126,13 +122,13 @@ def columns_from_datums(datums: Sequence[Mapping[str, Any]], cgm: bool) -> Sampl
         reported, mgdl = reported_, mgdl_
     duration = np.zeros(n, np.int64)
     devices = field(datums, "deviceId")
-    distinct = set(devices)
-    if not all(d is None or isinstance(d, str) for d in distinct):
+    distinct = _distinct(devices)
+    if distinct is None or not all(d is None or isinstance(d, str) for d in distinct):
         return None
     if cgm:
         if any(map(operator.contains, datums, repeat("sampleInterval"))):
             return None  # (even when None: rare, and the per-datum path knows what it means)
-        minutes = {d: _default_duration(d or "") for d in distinct}
+        minutes = {d: cgm_duration(d or "") for d in distinct}
         if len(minutes) == 1:
             duration[:] = next(iter(minutes.values()))
         else:
@@ -156,10 +152,12 @@ def field(datums: Sequence[Mapping[str, Any]], key: str, default: Any = None) ->
         return [d.get(key, default) for d in datums]
 
 
-def _default_duration(device_id: str) -> int:
-    if "AbbottFreeStyleLibre" in device_id and "AbbottFreeStyleLibre3" not in device_id:
-        return LIBRE_DURATION
-    return DEFAULT_DURATION
+def _distinct(raw: list[Any]) -> set[Any] | None:
+    """The distinct values, None if one cannot be hashed (the per-datum path says why)."""
+    try:
+        return set(raw)
+    except TypeError:
+        return None
 
 
 def _numbers(raw: list[Any], types: set[type] | None = None) -> Floats | None:
@@ -172,8 +170,8 @@ def _numbers(raw: list[Any], types: set[type] | None = None) -> Floats | None:
 
 def _units(raw: list[Any], distinct: set[Any] | None = None) -> Bools | None:
     """mg/dL → True, mmol/L → False; None when any is neither."""
-    distinct = set(raw) if distinct is None else distinct
-    if not all(isinstance(u, str) and canonical_units(u) is not None for u in distinct):
+    distinct = _distinct(raw) if distinct is None else distinct
+    if distinct is None or not all(isinstance(u, str) and canonical_units(u) for u in distinct):
         return None
     if len(distinct) == 1:
         return np.full(len(raw), canonical_units(next(iter(distinct))) == MGDL)
@@ -225,14 +223,14 @@ def parse_canonical_times(texts: list[Any]) -> Ints | None:
     hour, minute, second = _PAIRS[rows["hour"]], _PAIRS[rows["minute"]], _PAIRS[rows["second"]]
     tens, last = _PAIRS[rows["ms"]], _LAST[rows["ms3"]]
     if not (
-        0 <= hour.min()
+        hour.min() >= 0
         and hour.max() < 24
-        and 0 <= minute.min()
+        and minute.min() >= 0
         and minute.max() < 60
-        and 0 <= second.min()
+        and second.min() >= 0
         and second.max() < 60
-        and 0 <= tens.min()
-        and 0 <= last.min()
+        and tens.min() >= 0
+        and last.min() >= 0
     ):
         return None
     key, day = rows["date"], rows["day"]
@@ -382,7 +380,16 @@ def _ranges(six: Any) -> Any:
 def _empty_buckets() -> BucketColumns:
     i, f = np.zeros(0, np.int64), np.zeros(0)
     return BucketColumns(
-        i, i, i, i, np.zeros((0, 9)), np.zeros((0, 9), np.int64), np.zeros((0, 9), np.int64), f, f, f
+        i,
+        i,
+        i,
+        i,
+        np.zeros((0, 9)),
+        np.zeros((0, 9), np.int64),
+        np.zeros((0, 9), np.int64),
+        f,
+        f,
+        f,
     )
 
 
@@ -442,7 +449,7 @@ def columns_of(buckets: Buckets) -> BucketColumns:
     if cached is None or len(cached.hour) != len(buckets.hours):
         cached = from_buckets([buckets.hours[h] for h in sorted(buckets.hours)])
         buckets.columns = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def replace_rows(
@@ -497,7 +504,7 @@ def segment_sums(cols: BucketColumns, edges: Sequence[int], cgm: bool) -> list[S
     g = cols.glucose[:, 0]
     glucose, variance = g.tolist(), cols.variance.tolist()
     out = []
-    for hi, lo in zip(cuts, cuts[1:], strict=False):
+    for hi, lo in pairwise(cuts):
         mins = (minutes[hi] - minutes[lo]).tolist()
         recs = (records[hi] - records[lo]).tolist()
         weight = mins[0] if cgm else recs[0]

@@ -23,7 +23,7 @@ from tidewater.domain.summary import (
     summarize,
     summarize_buckets,
 )
-from tidewater.domain.summary.buckets import NO_MASK
+from tidewater.domain.summary.buckets import NO_MASK, utc_text
 from tidewater.domain.summary.fold import accumulate, dedup, window_start
 from tidewater.domain.summary.vector import parse_canonical_times
 from tidewater.domain.timeutil import format_utc, from_epoch_ms
@@ -154,3 +154,9 @@ def test_malformed_fields_among_good_datums_are_still_rejected(bad: dict[str, An
         sample_from_datum(datums[3])
     with pytest.raises(alone.type):
         summarize(datums)
+
+
+@given(st.integers(-62_135_596_800_000, 253_402_300_799_999))
+@settings(max_examples=500)
+def test_bucket_times_are_written_as_format_utc_writes_them(ms: int) -> None:
+    assert utc_text(ms) == format_utc(from_epoch_ms(ms))

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from tidewater.domain.summary.samples import CGM, MINUTE_MS, parse_time_ms
-from tidewater.domain.timeutil import format_utc, from_epoch_ms
+from tidewater.domain.timeutil import EPOCH, format_utc, from_epoch_ms
 
 HOUR_MS = 3_600_000
 WINDOW_HOURS = 1440
@@ -35,8 +37,29 @@ RANGES = (
 )
 
 
+_NO_MINUTES = (0,) * len(RANGES)  # BGM
+_DAY_MS = 24 * HOUR_MS
+_YEAR_10000_MS = 253_402_300_800_000
+
+
 def hour_of(time_ms: int) -> int:
     return time_ms - time_ms % HOUR_MS
+
+
+def utc_text(ms: int) -> str:
+    """`format_utc` of epoch ms, without a datetime: each day's date is written once."""
+    if not 0 <= ms < _YEAR_10000_MS:
+        return format_utc(from_epoch_ms(ms))
+    day, rest = divmod(ms, _DAY_MS)
+    seconds, millis = divmod(rest, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{_date_text(day)}T{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
+
+
+@lru_cache(maxsize=1024)
+def _date_text(day: int) -> str:
+    return (EPOCH.date() + timedelta(days=day)).isoformat()
 
 
 @dataclass(slots=True)
@@ -72,9 +95,9 @@ class Bucket:
         cgm = self.kind == CGM
         out: dict[str, Any] = {
             "type": self.kind,
-            "date": format_utc(from_epoch_ms(self.date)),
-            "firstRecordTime": format_utc(from_epoch_ms(self.first_time)),
-            "lastRecordTime": format_utc(from_epoch_ms(self.last_time)),
+            "date": utc_text(self.date),
+            "firstRecordTime": utc_text(self.first_time),
+            "lastRecordTime": utc_text(self.last_time),
         }
         if cgm:
             out["lastRecordDuration"] = self.last_duration
@@ -99,9 +122,9 @@ class Bucket:
             first_time=parse_time_ms(data["firstRecordTime"]),
             last_time=parse_time_ms(data["lastRecordTime"]),
             last_duration=int(data["lastRecordDuration"]) if cgm else 0,
-            glucose=tuple(float(r["glucose"]) for r in ranges),
-            minutes=tuple(int(r["minutes"]) if cgm else 0 for r in ranges),
-            records=tuple(int(r["records"]) for r in ranges),
+            glucose=tuple([float(r["glucose"]) for r in ranges]),
+            minutes=tuple([int(r["minutes"]) for r in ranges]) if cgm else _NO_MINUTES,
+            records=tuple([int(r["records"]) for r in ranges]),
             variance=float(total["variance"]),
             minimum=float(total["min"]),
             maximum=float(total["max"]),
@@ -124,7 +147,7 @@ class Buckets:
     columns: Any = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        last = None if self.last_ms is None else format_utc(from_epoch_ms(self.last_ms))
+        last = None if self.last_ms is None else utc_text(self.last_ms)
         out: dict[str, Any] = {
             "type": self.kind,
             "buckets": [self.hours[h].to_dict() for h in sorted(self.hours)],

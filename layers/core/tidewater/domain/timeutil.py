@@ -37,7 +37,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def to_epoch_ms(moment: datetime) -> int:
     """Exact integer milliseconds since the epoch (no float rounding)."""
-    return (moment - EPOCH) // timedelta(milliseconds=1)
+    since = moment - EPOCH  # normalised: only `days` can be negative
+    return (since.days * 86_400 + since.seconds) * 1000 + since.microseconds // 1000
 
 
 def from_epoch_ms(ms: int) -> datetime:

@@ -1,8 +1,12 @@
 """Summary statistics of CGM and BGM data: hourly buckets, then 1/7/14/30-day periods.
 
-Pure standard library (cold starts matter), no I/O. Modules: `samples` (datums → Sample),
-`buckets` (the hourly bucket model and its JSON codec), `fold` (the hot loop and a full
-build), `incremental` (the update from changed ranges), `periods` (buckets → 1/7/14/30-day
+No I/O. Importing this package loads the standard library only (cold starts matter);
+numpy is imported by the functions that compute (`summarize`, `build_buckets`,
+`update_buckets`, `compute_periods`, `summarize_buckets`), so only the summariser pays for it.
+Modules: `samples` (datums → Sample), `buckets` (the hourly bucket model and its JSON codec),
+`fold` (the sample-by-sample loop the incremental update folds hours with, and a full build),
+`vector` (numpy: canonical datums read as columns, whole windows folded, the periods' sums),
+`incremental` (the update from changed ranges), `periods` (buckets → 1/7/14/30-day
 periods), `document` (the `{cgm, bgm}` summary a store keeps). The contract is DESIGN.md's "Domain
 decisions" and "Period JSON"; spec/summary-statistics-v2.txt where DESIGN is silent.
 
@@ -37,6 +41,8 @@ Decisions where the specs are silent
   duplicates are masked by the blackout. A sampleInterval under one minute counts one minute.
 - Bucket M2 comes from Welford's weighted update; periods pool the buckets' M2 with Chan's
   parallel formula, so SD = sqrt(M2 / weight) is exact (population SD, as DESIGN says).
+  The numpy fold of a whole window performs the loop's operations in the loop's order
+  (bit for bit the same buckets), and a segment's sums are `math.fsum`s (exactly rounded).
 - Malformed cbg/smbg datums (units, value, time, sampleInterval) raise ValueError.
 - Periods hold only the current periods; each has ``delta`` = current - previous for every
   number it has (inside ``total`` and the ranges too), a number the previous period lacks

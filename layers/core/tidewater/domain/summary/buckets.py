@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
-from tidewater.domain.summary.samples import CGM, MINUTE_MS
-from tidewater.domain.timeutil import format_utc, from_epoch_ms, parse_rfc3339, to_epoch_ms
+from tidewater.domain.summary.samples import CGM, MINUTE_MS, parse_time_ms
+from tidewater.domain.timeutil import EPOCH, format_utc, from_epoch_ms
 
 HOUR_MS = 3_600_000
 WINDOW_HOURS = 1440
@@ -35,8 +37,29 @@ RANGES = (
 )
 
 
+_NO_MINUTES = (0,) * len(RANGES)  # BGM
+_DAY_MS = 24 * HOUR_MS
+_YEAR_10000_MS = 253_402_300_800_000
+
+
 def hour_of(time_ms: int) -> int:
     return time_ms - time_ms % HOUR_MS
+
+
+def utc_text(ms: int) -> str:
+    """`format_utc` of epoch ms, without a datetime: each day's date is written once."""
+    if not 0 <= ms < _YEAR_10000_MS:
+        return format_utc(from_epoch_ms(ms))
+    day, rest = divmod(ms, _DAY_MS)
+    seconds, millis = divmod(rest, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{_date_text(day)}T{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
+
+
+@lru_cache(maxsize=1024)
+def _date_text(day: int) -> str:
+    return (EPOCH.date() + timedelta(days=day)).isoformat()
 
 
 @dataclass(slots=True)
@@ -72,9 +95,9 @@ class Bucket:
         cgm = self.kind == CGM
         out: dict[str, Any] = {
             "type": self.kind,
-            "date": format_utc(from_epoch_ms(self.date)),
-            "firstRecordTime": format_utc(from_epoch_ms(self.first_time)),
-            "lastRecordTime": format_utc(from_epoch_ms(self.last_time)),
+            "date": utc_text(self.date),
+            "firstRecordTime": utc_text(self.first_time),
+            "lastRecordTime": utc_text(self.last_time),
         }
         if cgm:
             out["lastRecordDuration"] = self.last_duration
@@ -95,13 +118,13 @@ class Bucket:
         total = ranges[0]
         return cls(
             kind=kind,
-            date=_ms(data["date"]),
-            first_time=_ms(data["firstRecordTime"]),
-            last_time=_ms(data["lastRecordTime"]),
+            date=parse_time_ms(data["date"]),
+            first_time=parse_time_ms(data["firstRecordTime"]),
+            last_time=parse_time_ms(data["lastRecordTime"]),
             last_duration=int(data["lastRecordDuration"]) if cgm else 0,
-            glucose=tuple(float(r["glucose"]) for r in ranges),
-            minutes=tuple(int(r["minutes"]) if cgm else 0 for r in ranges),
-            records=tuple(int(r["records"]) for r in ranges),
+            glucose=tuple([float(r["glucose"]) for r in ranges]),
+            minutes=tuple([int(r["minutes"]) for r in ranges]) if cgm else _NO_MINUTES,
+            records=tuple([int(r["records"]) for r in ranges]),
             variance=float(total["variance"]),
             minimum=float(total["min"]),
             maximum=float(total["max"]),
@@ -113,15 +136,18 @@ class Buckets:
     """The buckets of one type, keyed by hour start (epoch ms), and its newest sample.
 
     `last_ms` is the newest sample of the type, counted or masked: the window and the periods
-    end at its hour. It is None exactly when there is no data.
+    end at its hour. It is None exactly when there is no data. `columns` is the engine's
+    columnar copy of `hours` (`vector.BucketColumns`), made on first use and handed on by
+    the incremental update; `hours` is never changed in place.
     """
 
     kind: str
     hours: dict[int, Bucket] = field(default_factory=dict)
     last_ms: int | None = None
+    columns: Any = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        last = None if self.last_ms is None else format_utc(from_epoch_ms(self.last_ms))
+        last = None if self.last_ms is None else utc_text(self.last_ms)
         out: dict[str, Any] = {
             "type": self.kind,
             "buckets": [self.hours[h].to_dict() for h in sorted(self.hours)],
@@ -134,8 +160,4 @@ class Buckets:
     def from_dict(cls, data: Mapping[str, Any]) -> Buckets:
         hours = {b.date: b for b in map(Bucket.from_dict, data.get("buckets", ()))}
         last = data.get("lastData")
-        return cls(data["type"], hours, None if last is None else _ms(last))
-
-
-def _ms(text: str) -> int:
-    return to_epoch_ms(parse_rfc3339(text))
+        return cls(data["type"], hours, None if last is None else parse_time_ms(last))

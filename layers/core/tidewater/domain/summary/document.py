@@ -3,20 +3,48 @@ full, or from stored buckets; and what a reader takes from a stored one."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping
-from typing import Any
+from itertools import compress, repeat
+from typing import TYPE_CHECKING, Any
 
 from tidewater.domain.summary.buckets import Buckets
-from tidewater.domain.summary.fold import build_buckets
-from tidewater.domain.summary.periods import compute_periods
-from tidewater.domain.summary.samples import BGM, CGM, sample_from_datum
+from tidewater.domain.summary.fold import build_buckets, window_start
+from tidewater.domain.summary.periods import periods_of
+from tidewater.domain.summary.samples import BGM, CGM, KIND_OF_TYPE, sample_from_datum
 from tidewater.domain.timeutil import format_utc, from_epoch_ms
+
+if TYPE_CHECKING:
+    from tidewater.domain.summary.vector import BucketColumns
 
 
 def summarize(datums: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """`{"cgm": {"dates", "periods"}, "bgm": {...}}` of cbg and smbg datums; others ignored."""
-    samples = [s for s in map(sample_from_datum, datums) if s is not None]
-    return {kind: summarize_buckets(build_buckets(samples, kind)) for kind in (CGM, BGM)}
+    """`{"cgm": {"dates", "periods"}, "bgm": {...}}` of cbg and smbg datums; others ignored.
+
+    Datums in the canonical form the store keeps are read column by column (vector); any
+    other form takes the per-datum path, with the same result.
+    """
+    from tidewater.domain.summary import vector  # numpy: only where summaries are computed
+
+    rows = datums if isinstance(datums, list) else list(datums)
+    types = vector.field(rows, "type")
+    out: dict[str, dict[str, Any]] = {}
+    for datum_type, kind in KIND_OF_TYPE.items():
+        count = types.count(datum_type)
+        if count == len(rows):
+            group = rows
+        else:
+            group = list(compress(rows, map(operator.eq, types, repeat(datum_type))))
+        cols = vector.columns_from_datums(group, kind == CGM)
+        if cols is None:
+            samples = [s for s in map(sample_from_datum, group) if s is not None]
+            out[kind] = summarize_buckets(build_buckets(samples, kind))
+            continue
+        last = int(cols.time[-1])
+        first = int(vector.np.searchsorted(cols.time, window_start(last)))
+        window = vector.SampleColumns(*(getattr(cols, f)[first:] for f in cols.__slots__))
+        out[kind] = _summary(vector.fold(window), last, kind)
+    return {kind: out[kind] for kind in (CGM, BGM)}
 
 
 def summarize_buckets(buckets: Buckets) -> dict[str, Any]:
@@ -26,13 +54,18 @@ def summarize_buckets(buckets: Buckets) -> dict[str, Any]:
     """
     if buckets.last_ms is None or not buckets.hours:
         return {"dates": {}, "periods": {}}
-    oldest = buckets.hours[min(buckets.hours)].first_time
+    from tidewater.domain.summary import vector
+
+    return _summary(vector.columns_of(buckets), buckets.last_ms, buckets.kind)
+
+
+def _summary(cols: BucketColumns, last_ms: int, kind: str) -> dict[str, Any]:
     return {
         "dates": {
-            "firstData": format_utc(from_epoch_ms(oldest)),
-            "lastData": format_utc(from_epoch_ms(buckets.last_ms)),
+            "firstData": format_utc(from_epoch_ms(int(cols.first[0]))),
+            "lastData": format_utc(from_epoch_ms(last_ms)),
         },
-        "periods": compute_periods(buckets),
+        "periods": periods_of(cols, last_ms, kind == CGM),
     }
 
 

@@ -1,4 +1,6 @@
-"""The hot loop: time-ordered samples into hourly buckets, and a full build from scratch."""
+"""Time-ordered samples into hourly buckets: the sample-by-sample loop (what the incremental
+update folds its few hours with) and a full build of the window (numpy, `vector.fold`, the
+same buckets bit for bit)."""
 
 from __future__ import annotations
 
@@ -20,15 +22,21 @@ from tidewater.domain.units import MGDL, MMOLL
 
 def build_buckets(samples: Iterable[Sample], kind: str) -> Buckets:
     """All buckets of `kind` from scratch. Other kinds in `samples` are ignored."""
+    from tidewater.domain.summary import vector  # numpy: only where summaries are computed
+
     ordered = [s for s in samples if s.kind == kind]
     ordered.sort()
     if not ordered:
         return Buckets(kind)
     last = ordered[-1].time_ms
-    start = hour_of(last) - (WINDOW_HOURS - 1) * HOUR_MS
-    first = bisect.bisect_left(ordered, start, key=sample_time)
-    made, _ = accumulate(dedup(ordered[first:], kind), NO_MASK)
-    return Buckets(kind, {b.date: b for b in made}, last)
+    first = bisect.bisect_left(ordered, window_start(last), key=sample_time)
+    made = vector.fold(vector.columns_from_samples(dedup(ordered[first:], kind)))
+    return Buckets(kind, vector.to_buckets(made, kind), last, made)
+
+
+def window_start(last_ms: int) -> int:
+    """The first hour of the window that ends with the hour of `last_ms`."""
+    return hour_of(last_ms) - (WINDOW_HOURS - 1) * HOUR_MS
 
 
 # The range table's glucose thresholds (VeryLow <, Low <, Target <=, High <=, ExtremeHigh >=),
@@ -39,8 +47,9 @@ RANGE_THRESHOLDS = {MGDL: (54, 70, 180, 250, 350), MMOLL: (3.0, 3.9, 10.0, 13.9,
 def accumulate(samples: Sequence[Sample], mask: int) -> tuple[list[Bucket], int]:
     """Buckets of time-ordered samples, given the blackout carried in; returns the mask out.
 
-    The hot loop of the engine (17,280 readings for 60 days of CGM): samples are unpacked as
-    tuples, and the six bands' sums live in local variables, the fastest storage CPython has.
+    The incremental update's fold of the hours it recomputes (a whole window goes through
+    `vector.fold`): samples are unpacked as tuples, and the six bands' sums live in local
+    variables, the fastest storage CPython has.
     """
     out: list[Bucket] = []
     hour = NO_MASK

@@ -66,6 +66,7 @@ def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: L
     forced.sort()
 
     new: dict[int, Bucket] = {}
+    redone: list[tuple[int, int]] = []  # where buckets were made afresh
     mask = NO_MASK
     pos = start
     while pos < end:
@@ -73,6 +74,7 @@ def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: L
         if span is not None and span[0] <= pos:
             made, mask = accumulate(source.get(pos, span[1]), mask)
             new.update((b.date, b) for b in made)
+            redone.append((pos, span[1]))
             pos = span[1]
             continue
         stop = end if span is None else span[0]
@@ -81,16 +83,30 @@ def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: L
         if _effective(mask, pos) == _effective(carried, pos):
             # In step with the stored chain: its buckets up to the next forced span hold.
             j = bisect.bisect_left(old_hours, stop, lo=i)
-            for h in old_hours[i:j]:
-                new[h] = old[h]
+            kept = old_hours[i:j]
+            new.update(zip(kept, map(old.__getitem__, kept), strict=True))
             if j > i:
                 mask = old[old_hours[j - 1]].mask
             pos = stop
         else:
             made, mask = accumulate(source.get(pos, pos + HOUR_MS), mask)
             new.update((b.date, b) for b in made)
+            redone.append((pos, pos + HOUR_MS))
             pos += HOUR_MS
-    return Buckets(kind, new, last)
+    return Buckets(kind, new, last, _columns(current, new, start, end, redone))
+
+
+def _columns(
+    current: Buckets, new: dict[int, Bucket], start: int, end: int, redone: list[tuple[int, int]]
+) -> Any:
+    """The new buckets' columns from the old ones (kept rows) and the buckets made afresh,
+    so that the periods of an update never read every bucket again; None without old ones."""
+    if current.columns is None or len(current.columns.hour) != len(current.hours):
+        return None
+    from tidewater.domain.summary import vector  # numpy: only where summaries are computed
+
+    made = [new[h] for a, b in redone for h in range(a, b, HOUR_MS) if h in new]
+    return vector.replace_rows(current.columns, start, end, redone, made)
 
 
 def _hour_spans(changed: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

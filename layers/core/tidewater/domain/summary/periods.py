@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tidewater.domain.summary.buckets import HOUR_MS, RANGES, WINDOW_HOURS, Bucket, Buckets, hour_of
+from tidewater.domain.summary.buckets import HOUR_MS, RANGES, WINDOW_HOURS, Buckets, hour_of
 from tidewater.domain.summary.samples import CGM
 
+if TYPE_CHECKING:
+    from tidewater.domain.summary.vector import BucketColumns, SegmentSums
+
 PERIOD_DAYS = (1, 7, 14, 30)
-DAY_MS = 24 * HOUR_MS
 MINUTES_PER_DAY = 1440
 # GMI, and ranges of a 1-day period, need more than 70 % of the period's minutes covered.
 MIN_CGM_USE = 0.7
@@ -43,32 +44,25 @@ def round_half_away(value: float, places: int = 1) -> float:
 
 
 class _Aggregate:
-    """Sums of a run of buckets and their pooled M2: Chan's parallel formula, exact."""
+    """Sums of a run of buckets and their pooled M2; runs merge by Chan's parallel formula."""
 
     __slots__ = ("glucose", "hours", "m2", "mean", "minutes", "records", "weight")
 
-    def __init__(self, rows: list[Bucket] | None = None, cgm: bool = True) -> None:
+    def __init__(self, sums: SegmentSums | None = None) -> None:
         self.glucose = 0.0  # Σ mmol x weight: ranges report minutes and records only
         self.minutes = [0] * len(RANGES)
         self.records = [0] * len(RANGES)
         self.weight = 0
         self.mean = self.m2 = 0.0
         self.hours = 0
-        if rows:
-            minutes = list(zip(*[b.minutes for b in rows], strict=True))
-            records = list(zip(*[b.records for b in rows], strict=True))
-            glucose = [b.glucose[0] for b in rows]
-            weights = (minutes if cgm else records)[0]
-            self.minutes = [sum(c) for c in minutes]
-            self.records = [sum(c) for c in records]
-            self.glucose = total = math.fsum(glucose)
-            self.hours = len(rows)
-            self.weight = weight = sum(weights)
-            self.mean = mean = total / weight
-            # M2 of the union: the buckets' M2s plus each bucket's weight x (its mean - mean)^2.
-            self.m2 = math.fsum([b.variance for b in rows]) + math.fsum(
-                [w * (g / w - mean) ** 2 for g, w in zip(glucose, weights, strict=True)]
+        if sums is not None:
+            self.glucose, self.weight, self.mean, self.m2 = (
+                sums.glucose,
+                sums.weight,
+                sums.mean,
+                sums.m2,
             )
+            self.minutes, self.records, self.hours = sums.minutes, sums.records, sums.hours
 
     def merge(self, other: _Aggregate) -> None:
         self.glucose += other.glucose
@@ -91,29 +85,26 @@ def compute_periods(buckets: Buckets) -> dict[str, dict[str, Any]]:
     """`{"1d": period, "7d": ..., "14d": ..., "30d": ...}`, each with its `delta`; {} if no data."""
     if buckets.last_ms is None:
         return {}
-    end = hour_of(buckets.last_ms) + HOUR_MS
-    hours = sorted(h for h in buckets.hours if end - WINDOW_HOURS * HOUR_MS <= h < end)
-    cuts = [bisect.bisect_left(hours, end - e * HOUR_MS) for e in _HOUR_BOUNDARIES]
-    cgm = buckets.kind == CGM
-    segments = [
-        _Aggregate([buckets.hours[h] for h in hours[cuts[i + 1] : cuts[i]]], cgm)
-        for i in range(len(_HOUR_BOUNDARIES) - 1)
-    ]
+    from tidewater.domain.summary import vector  # numpy: only where summaries are computed
+
+    return periods_of(vector.columns_of(buckets), buckets.last_ms, buckets.kind == CGM)
+
+
+def periods_of(cols: BucketColumns, last_ms: int, cgm: bool) -> dict[str, dict[str, Any]]:
+    """The periods of buckets as columns (`vector.BucketColumns`) whose newest sample is at
+    `last_ms`."""
+    from tidewater.domain.summary import vector
+
+    end = hour_of(last_ms) + HOUR_MS
+    edges = [end - e * HOUR_MS for e in _HOUR_BOUNDARIES]
+    segments = [_Aggregate(s) for s in vector.segment_sums(cols, edges, cgm)]
     # Day d is the 24-hour block d days before the one ending with the newest hour.
-    days_with_data = {(end - 1 - h) // DAY_MS for h in hours}
+    present = vector.days_with_data(cols, end, edges[-1])
     out = {}
     for days in PERIOD_DAYS:
-        current = _period(
-            _union(segments, _CURRENT[days]),
-            days,
-            sum(1 for d in days_with_data if d < days),
-            buckets.kind,
-        )
+        current = _period(_union(segments, _CURRENT[days]), days, sum(present[:days]), cgm)
         previous = _period(
-            _union(segments, _PREVIOUS[days]),
-            days,
-            sum(1 for d in days_with_data if days <= d < 2 * days),
-            buckets.kind,
+            _union(segments, _PREVIOUS[days]), days, sum(present[days : 2 * days]), cgm
         )
         current["delta"] = _delta(current, previous)
         out[f"{days}d"] = current
@@ -128,8 +119,7 @@ def _union(segments: list[_Aggregate], indexes: Iterable[int]) -> _Aggregate:
     return total
 
 
-def _period(agg: _Aggregate, days: int, days_with_data: int, kind: str) -> dict[str, Any]:
-    cgm = kind == CGM
+def _period(agg: _Aggregate, days: int, days_with_data: int, cgm: bool) -> dict[str, Any]:
     minutes, records = agg.minutes, agg.records
     out: dict[str, Any] = {
         "daysInPeriod": days,

@@ -1,0 +1,529 @@
+"""The vectorised engine (numpy): samples as columns → hourly buckets as columns → periods.
+
+Imported on the first summary computed, never by `import tidewater.domain.summary`: the
+functions that only read summaries (upload, clinic, auth, ...) never load numpy.
+
+Bit for bit the same as the sample-by-sample fold (`fold.accumulate`, which the incremental
+update uses): the band sums are `np.bincount` sums (sequential, in time order, from 0.0, as
+the loop adds), and Welford's update runs column by column over each hour's i-th reading,
+the same IEEE operations in the same order; padding adds weight 0, which changes nothing.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import operator
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import chain, pairwise, repeat
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tidewater.domain.summary.buckets import HOUR_MS, TOLERANCE_MS, Bucket, Buckets
+from tidewater.domain.summary.samples import MINUTE_MS, Sample, cgm_duration
+from tidewater.domain.units import MGDL, MGDL_PER_MMOLL, canonical_units
+
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+
+DAY_MS = 24 * HOUR_MS
+# The range table's thresholds per unit: VeryLow <, Low <, Target <=, High <=, ExtremeHigh >=.
+_MGDL_EDGES = (54.0, 70.0, 180.0, 250.0, 350.0)
+_MMOLL_EDGES = (3.0, 3.9, 10.0, 13.9, 19.4)
+_MISSING = object()
+
+
+@dataclass(slots=True)
+class SampleColumns:
+    """Counted-or-masked samples of one kind in time order (ties already broken)."""
+
+    time: Ints
+    mmol: Floats
+    value: Floats  # the reading in the unit the device reported: ranges use it
+    mgdl: Bools  # reported in mg/dL (else mmol/L thresholds)
+    duration: Ints  # minutes; 0 for BGM
+
+
+@dataclass(slots=True)
+class BucketColumns:
+    """Buckets of one kind, one row per hour in time order; 9-wide arrays follow RANGES."""
+
+    hour: Ints
+    first: Ints
+    last: Ints
+    last_duration: Ints
+    glucose: Floats
+    minutes: Ints
+    records: Ints
+    variance: Floats
+    minimum: Floats
+    maximum: Floats
+
+    def rows(self, lo: int, hi: int) -> BucketColumns:
+        return BucketColumns(*(getattr(self, f)[lo:hi] for f in _FIELDS))
+
+
+_FIELDS = BucketColumns.__slots__
+
+
+# ---------------------------------------------------------------------------------------------
+# Samples → columns
+
+
+def columns_from_samples(ordered: Sequence[Sample]) -> SampleColumns:
+    """Columns of samples already in order (the tuple order, deduplicated)."""
+    n = len(ordered)
+    if not n:
+        empty = np.zeros(0, np.int64)
+        return SampleColumns(empty, empty.astype(float), empty.astype(float), empty == 0, empty)
+    time, mmol, units, value, duration, _, _ = zip(*ordered, strict=True)
+    return SampleColumns(
+        np.fromiter(time, np.int64, n),
+        np.fromiter(mmol, np.float64, n),
+        np.fromiter(value, np.float64, n),
+        np.fromiter((u == MGDL for u in units), np.bool_, n),
+        np.fromiter(duration, np.int64, n),
+    )
+
+
+def columns_from_datums(datums: Sequence[Mapping[str, Any]], cgm: bool) -> SampleColumns | None:
+    """Columns of stored or raw datums of one type, in time order; None when any of them
+    needs the per-datum path (a non-canonical time, a sampleInterval, a tie in time, a
+    missing or malformed field, ...): that path gives the answer, or the ValueError."""
+    n = len(datums)
+    if not n:
+        return None
+    time = parse_canonical_times(field(datums, "time"))
+    if time is None:
+        return None
+    value = _numbers(field(datums, "value"))
+    units = _units(field(datums, "units"))
+    if value is None or units is None:
+        return None
+    mmol = np.where(units, value / MGDL_PER_MMOLL, value)
+    originals = field(datums, "originalValue", _MISSING)
+    original_units = field(datums, "originalUnits", _MISSING)
+    original_types, units_sent = set(map(type, originals)), _distinct(original_units)
+    if units_sent is None:
+        return None
+    if original_types == {object} and units_sent == {_MISSING}:  # none has them
+        reported, mgdl = value, units
+    elif object in original_types or _MISSING in units_sent:  # some have them
+        return None
+    else:
+        reported_, mgdl_ = _numbers(originals, original_types), _units(original_units, units_sent)
+        if reported_ is None or mgdl_ is None:
+            return None
+        reported, mgdl = reported_, mgdl_
+    duration = np.zeros(n, np.int64)
+    devices = field(datums, "deviceId")
+    distinct = _distinct(devices)
+    if distinct is None or not all(d is None or isinstance(d, str) for d in distinct):
+        return None
+    if cgm:
+        if any(map(operator.contains, datums, repeat("sampleInterval"))):
+            return None  # (even when None: rare, and the per-datum path knows what it means)
+        minutes = {d: cgm_duration(d or "") for d in distinct}
+        if len(minutes) == 1:
+            duration[:] = next(iter(minutes.values()))
+        else:
+            duration = np.fromiter(map(minutes.__getitem__, devices), np.int64, n)
+    if n > 1 and not bool((time[1:] > time[:-1]).all()):
+        order = np.argsort(time, kind="stable")
+        time = time[order]
+        if not bool((time[1:] > time[:-1]).all()):
+            return None  # equal times: the tuple order (value, units, device) breaks the tie
+        mmol, reported, mgdl, duration = mmol[order], reported[order], mgdl[order], duration[order]
+    return SampleColumns(time, mmol, reported, mgdl, duration)
+
+
+def field(datums: Sequence[Mapping[str, Any]], key: str, default: Any = None) -> list[Any]:
+    """Each datum's `key`, `default` where it has none: one pass in C when all have it."""
+    try:
+        return list(map(operator.itemgetter(key), datums))
+    except KeyError:
+        if not any(map(operator.contains, datums, repeat(key))):
+            return [default] * len(datums)
+        return [d.get(key, default) for d in datums]
+
+
+def _distinct(raw: list[Any]) -> set[Any] | None:
+    """The distinct values, None if one cannot be hashed (the per-datum path says why)."""
+    try:
+        return set(raw)
+    except TypeError:
+        return None
+
+
+def _numbers(raw: list[Any], types: set[type] | None = None) -> Floats | None:
+    """Finite ints and floats (not bools, not Decimals: the per-datum path converts those)."""
+    if not (set(map(type, raw)) if types is None else types) <= {float, int}:
+        return None
+    out = np.array(raw, dtype=np.float64)
+    return out if bool(np.isfinite(out).all()) else None
+
+
+def _units(raw: list[Any], distinct: set[Any] | None = None) -> Bools | None:
+    """mg/dL → True, mmol/L → False; None when any is neither."""
+    distinct = _distinct(raw) if distinct is None else distinct
+    if distinct is None or not all(isinstance(u, str) and canonical_units(u) for u in distinct):
+        return None
+    if len(distinct) == 1:
+        return np.full(len(raw), canonical_units(next(iter(distinct))) == MGDL)
+    return np.array([canonical_units(u) == MGDL for u in raw])
+
+
+# One canonical time and the newline that joins it to the next, `2024-01-01T00:00:00.000Z\n`:
+# the date as one key (bytes 0-9), two-digit fields as big-endian pairs of bytes.
+_ROW = np.dtype(
+    {
+        "names": ["date", "day", "t", "hour", "c1", "minute", "c2", "second", "dot", "ms", "ms3"],
+        "formats": [">u8", ">u2", "u1", ">u2", "u1", ">u2", "u1", ">u2", "u1", ">u2", ">u2"],
+        "offsets": [0, 8, 10, 11, 13, 14, 16, 17, 19, 20, 22],
+        "itemsize": 25,
+    }
+)
+_SEPARATORS = (("t", ord("T")), ("c1", ord(":")), ("c2", ord(":")), ("dot", ord(".")))
+# A pair of ASCII bytes → its two-digit number, -1 unless both are digits.
+_PAIRS = np.full(1 << 16, -1, np.int64)
+for _tens in range(10):
+    for _ones in range(10):
+        _PAIRS[(48 + _tens) << 8 | (48 + _ones)] = 10 * _tens + _ones
+# The last millisecond digit and `Z`: the digit, -1 otherwise.
+_LAST = np.full(1 << 16, -1, np.int64)
+_LAST[(48 + np.arange(10)) << 8 | ord("Z")] = np.arange(10)
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
+def parse_canonical_times(texts: list[Any]) -> Ints | None:
+    """Epoch ms of canonical UTC times (`2024-01-01T00:00:00.000Z`, what the store keeps),
+    all at once; None unless every one is canonical and a real date and time.
+
+    Joined by newlines, the texts are rows of 25 bytes exactly when each is 24 characters
+    without a newline (the format has none). Dates are read once per run of equal dates.
+    """
+    n = len(texts)
+    try:
+        joined = ("\n".join(texts) + "\n").encode("ascii")
+    except (TypeError, UnicodeEncodeError):
+        return None
+    if len(joined) != 25 * n:
+        return None
+    rows = np.frombuffer(joined, _ROW)
+    grid = np.frombuffer(joined, np.uint8).reshape(n, 25)
+    if not bool((grid[:, 24] == 10).all()) or not all(
+        bool((rows[name] == byte).all()) for name, byte in _SEPARATORS
+    ):
+        return None
+    hour, minute, second = _PAIRS[rows["hour"]], _PAIRS[rows["minute"]], _PAIRS[rows["second"]]
+    tens, last = _PAIRS[rows["ms"]], _LAST[rows["ms3"]]
+    if not (
+        hour.min() >= 0
+        and hour.max() < 24
+        and minute.min() >= 0
+        and minute.max() < 60
+        and second.min() >= 0
+        and second.max() < 60
+        and tens.min() >= 0
+        and last.min() >= 0
+    ):
+        return None
+    key, day = rows["date"], rows["day"]
+    starts = np.ones(n, np.bool_)
+    starts[1:] = (key[1:] != key[:-1]) | (day[1:] != day[:-1])
+    days = _days([texts[i] for i in np.flatnonzero(starts).tolist()])
+    if days is None:
+        return None
+    out: Ints = (
+        days[np.cumsum(starts) - 1] * DAY_MS
+        + hour * HOUR_MS
+        + minute * MINUTE_MS
+        + second * 1000
+        + tens * 10
+        + last
+    )
+    return out
+
+
+def _days(texts: list[str]) -> Ints | None:
+    """Days since 1970-01-01 of each text's `YYYY-MM-DD`; None if one is not a real date."""
+    found: dict[str, int] = {}
+    for text in texts:
+        ymd = text[:10]
+        if ymd in found:
+            continue
+        if not (ymd[4] == ymd[7] == "-" and (ymd[:4] + ymd[5:7] + ymd[8:]).isdigit()):
+            return None
+        try:
+            found[ymd] = date(int(ymd[:4]), int(ymd[5:7]), int(ymd[8:])).toordinal() - _EPOCH_DAY
+        except ValueError:
+            return None
+    return np.array([found[t[:10]] for t in texts], np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# Columns → buckets
+
+
+def fold(samples: SampleColumns) -> BucketColumns:
+    """Hourly buckets of time-ordered samples of the window (no blackout carried in)."""
+    t = samples.time
+    keep = _unmasked(t, t + samples.duration * MINUTE_MS - TOLERANCE_MS)
+    if keep is not None:
+        samples = SampleColumns(*(getattr(samples, f)[keep] for f in SampleColumns.__slots__))
+        t = samples.time
+    n = len(t)
+    if not n:
+        return _empty_buckets()
+    d = samples.duration
+    v = samples.mmol
+    hour = t - t % HOUR_MS
+    starts = np.flatnonzero(np.concatenate(([True], hour[1:] != hour[:-1])))
+    count = np.diff(np.append(starts, n))
+    nb = len(starts)
+    bucket = np.repeat(np.arange(nb), count)
+    # CGM readings weigh the minutes they cover, BGM readings (duration 0) one each.
+    w = np.where(d == 0, 1, d)
+    vw = v * w
+    band = _band(samples.value, samples.mgdl)
+    cell = bucket * 6 + band
+    g = np.bincount(cell, weights=vw, minlength=6 * nb).reshape(nb, 6)
+    m = np.bincount(cell, weights=d, minlength=6 * nb).reshape(nb, 6).astype(np.int64)
+    r = np.bincount(cell, minlength=6 * nb).reshape(nb, 6).astype(np.int64)
+    sq = _welford(v, w.astype(np.float64), bucket, np.arange(n) - starts[bucket], nb, count)
+    stops = starts + count - 1
+    return BucketColumns(
+        hour=hour[starts],
+        first=t[starts],
+        last=t[stops],
+        last_duration=d[stops],
+        glucose=_ranges(g),
+        minutes=_ranges(m),
+        records=_ranges(r),
+        variance=sq,
+        minimum=np.minimum.reduceat(v, starts),
+        maximum=np.maximum.reduceat(v, starts),
+    )
+
+
+def _unmasked(t: Ints, ends: Ints) -> Bools | None:
+    """Which samples no earlier counted sample masks; None when none is masked.
+
+    Where every next sample starts after the previous one's blackout, all count: the chain
+    runs sample by sample only from each overlap on, until it is back in step.
+    """
+    overlaps = np.flatnonzero(t[1:] < ends[:-1]).tolist()
+    if not overlaps:
+        return None
+    n = len(t)
+    keep = np.ones(n, np.bool_)
+    times, blackout = t.tolist(), ends.tolist()
+    counted_from = 0  # samples from here up to the next overlap all count
+    for k in overlaps:
+        if k < counted_from:
+            continue  # k itself is masked: its blackout does not count
+        o, until = k + 1, blackout[k]
+        while o < n and times[o] < until:
+            keep[o] = False
+            o += 1
+        counted_from = o
+    return keep
+
+
+def _band(value: Floats, mgdl: Bools) -> Ints:
+    """0 VeryLow, 1 Low, 2 Target, 3 High, 4 VeryHigh, 5 ExtremeHigh (thresholds ascend)."""
+    if bool(mgdl.all()) or not bool(mgdl.any()):  # one unit: scalar thresholds
+        e: Sequence[Any] = _MGDL_EDGES if bool(mgdl[0]) else _MMOLL_EDGES
+    else:
+        e = [np.where(mgdl, a, b) for a, b in zip(_MGDL_EDGES, _MMOLL_EDGES, strict=True)]
+    band: Ints = (
+        (value >= e[0]).astype(np.int64)
+        + (value >= e[1])
+        + (value > e[2])
+        + (value > e[3])
+        + (value >= e[4])
+    )
+    return band
+
+
+def _welford(v: Floats, w: Floats, bucket: Ints, pos: Ints, nb: int, count: Ints) -> Floats:
+    """Each hour's weighted M2 by Welford's update, the hours side by side."""
+    width = int(count.max())
+    values = np.zeros((width, nb))
+    weights = np.zeros((width, nb))
+    values[pos, bucket] = v
+    weights[pos, bucket] = w
+    weight = np.zeros(nb)
+    mean = np.zeros(nb)
+    sq = np.zeros(nb)
+    for x, wx in zip(values, weights, strict=True):
+        weight = weight + wx
+        delta = x - mean
+        mean = mean + delta * (wx / weight)
+        sq = sq + wx * delta * (x - mean)
+    return sq
+
+
+def _ranges(six: Any) -> Any:
+    """The 9 RANGES columns from the six bands, added as `fold._bucket` adds them."""
+    s0, s1, s2, s3, s4, s5 = six.T
+    return np.stack(
+        [s0 + s1 + s2 + s3 + s4 + s5, s0, s1, s2, s3, s4 + s5, s5, s0 + s1, s3 + s4 + s5], axis=1
+    )
+
+
+def _empty_buckets() -> BucketColumns:
+    i, f = np.zeros(0, np.int64), np.zeros(0)
+    return BucketColumns(
+        i,
+        i,
+        i,
+        i,
+        np.zeros((0, 9)),
+        np.zeros((0, 9), np.int64),
+        np.zeros((0, 9), np.int64),
+        f,
+        f,
+        f,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Bucket objects ↔ columns
+
+
+def to_buckets(cols: BucketColumns, kind: str) -> dict[int, Bucket]:
+    hours = cols.hour.tolist()
+    made = map(
+        Bucket,
+        repeat(kind),
+        hours,
+        cols.first.tolist(),
+        cols.last.tolist(),
+        cols.last_duration.tolist(),
+        map(tuple, cols.glucose.tolist()),
+        map(tuple, cols.minutes.tolist()),
+        map(tuple, cols.records.tolist()),
+        cols.variance.tolist(),
+        cols.minimum.tolist(),
+        cols.maximum.tolist(),
+    )
+    return dict(zip(hours, made, strict=True))
+
+
+def from_buckets(rows: Sequence[Bucket]) -> BucketColumns:
+    """Columns of buckets in hour order."""
+    if not rows:
+        return _empty_buckets()
+    n = len(rows)
+
+    def one(name: str, dtype: Any) -> Any:
+        return np.fromiter(map(operator.attrgetter(name), rows), dtype, n)
+
+    def nine(name: str, dtype: Any) -> Any:
+        values = chain.from_iterable(map(operator.attrgetter(name), rows))
+        return np.fromiter(values, dtype, 9 * n).reshape(n, 9)
+
+    return BucketColumns(
+        hour=one("date", np.int64),
+        first=one("first_time", np.int64),
+        last=one("last_time", np.int64),
+        last_duration=one("last_duration", np.int64),
+        glucose=nine("glucose", np.float64),
+        minutes=nine("minutes", np.int64),
+        records=nine("records", np.int64),
+        variance=one("variance", np.float64),
+        minimum=one("minimum", np.float64),
+        maximum=one("maximum", np.float64),
+    )
+
+
+def columns_of(buckets: Buckets) -> BucketColumns:
+    """The buckets' columns, made once per Buckets (its hours are never changed in place)."""
+    cached = buckets.columns
+    if cached is None or len(cached.hour) != len(buckets.hours):
+        cached = from_buckets([buckets.hours[h] for h in sorted(buckets.hours)])
+        buckets.columns = cached
+    return cached
+
+
+def replace_rows(
+    old: BucketColumns, start: int, end: int, redone: list[tuple[int, int]], made: list[Bucket]
+) -> BucketColumns:
+    """Old rows in [start, end) outside the `redone` ranges (in time order, apart), with the
+    `made` buckets (in hour order, inside them): slices and one concatenation, no sort."""
+    h = old.hour
+    pieces: list[BucketColumns] = []
+    pos = start
+    made_at = 0
+    for a, b in [*redone, (end, end)]:
+        pieces.append(old.rows(int(np.searchsorted(h, pos)), int(np.searchsorted(h, a))))
+        count = bisect.bisect_left(made, b, lo=made_at, key=_date) - made_at
+        if count:
+            pieces.append(from_buckets(made[made_at : made_at + count]))
+            made_at += count
+        pos = b
+    return BucketColumns(*(np.concatenate([getattr(p, f) for p in pieces]) for f in _FIELDS))
+
+
+def _date(bucket: Bucket) -> int:
+    return bucket.date
+
+
+# ---------------------------------------------------------------------------------------------
+# Buckets → the sums of each segment of the window
+
+
+@dataclass(slots=True)
+class SegmentSums:
+    """Sums over a run of buckets: `glucose` (Σ mmol·weight, exact: fsum), `weight`, the
+    pooled M2 (the buckets' M2 plus each bucket's weight · (its mean - the run's mean)²,
+    both sums exact), and the per-range minutes and records."""
+
+    glucose: float
+    weight: int
+    mean: float
+    m2: float
+    minutes: list[int]
+    records: list[int]
+    hours: int
+
+
+def segment_sums(cols: BucketColumns, edges: Sequence[int], cgm: bool) -> list[SegmentSums]:
+    """Sums of the buckets with edges[i+1] <= hour < edges[i], for each i (edges descend)."""
+    cuts = np.searchsorted(cols.hour, np.asarray(edges, np.int64)).tolist()
+    zero = np.zeros((1, 9), np.int64)
+    minutes = np.concatenate((zero, np.cumsum(cols.minutes, axis=0)))
+    records = np.concatenate((zero, np.cumsum(cols.records, axis=0)))
+    weights = cols.minutes[:, 0] if cgm else cols.records[:, 0]
+    g = cols.glucose[:, 0]
+    glucose, variance = g.tolist(), cols.variance.tolist()
+    out = []
+    for hi, lo in pairwise(cuts):
+        mins = (minutes[hi] - minutes[lo]).tolist()
+        recs = (records[hi] - records[lo]).tolist()
+        weight = mins[0] if cgm else recs[0]
+        if hi == lo or not weight:
+            out.append(SegmentSums(0.0, 0, 0.0, 0.0, mins, recs, hi - lo))
+            continue
+        total = math.fsum(glucose[lo:hi])
+        mean = total / weight
+        w = weights[lo:hi]
+        spread = w * (g[lo:hi] / w - mean) ** 2
+        m2 = math.fsum(variance[lo:hi]) + math.fsum(spread.tolist())
+        out.append(SegmentSums(total, weight, mean, m2, mins, recs, hi - lo))
+    return out
+
+
+def days_with_data(cols: BucketColumns, end: int, start: int) -> list[int]:
+    """Day d (0 = the 24 hours ending with the newest hour) → 1 if any bucket, else 0."""
+    rows = cols.hour[(cols.hour >= start) & (cols.hour < end)]
+    present = np.zeros((end - start) // DAY_MS + 1, np.int64)
+    present[(end - 1 - rows) // DAY_MS] = 1
+    out: list[int] = present.tolist()
+    return out

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from tidewater_local.cfn import Template
 
 TITLE = "Tidewater"
@@ -54,6 +56,40 @@ def _template_path(path: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: "{" + _camel(m.group(1)) + "}", path)
 
 
+def _parameter_schema(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query field's schema as a parameter takes it: a parameter is absent rather than
+    null, so `anyOf [T, null]` is T."""
+    schema = {k: v for k, v in prop.items() if k not in ("title", "default", "description")}
+    options = [o for o in schema.pop("anyOf", []) if o.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+    elif options:
+        schema["anyOf"] = options
+    return schema
+
+
+def _query_models(app: Any) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """(method, path) → the query parameters of its query model, with their types and
+    limits (Powertools documents a model's optional fields as bare strings)."""
+    found = {}
+    for route in app._static_routes + app._dynamic_routes:
+        for param in route.dependant.query_params:
+            model = param.field_info.annotation
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                continue
+            schema = model.model_json_schema()
+            required = set(schema.get("required", []))
+            parameters = []
+            for name, prop in schema.get("properties", {}).items():
+                parameter = {"name": name, "in": "query", "required": name in required}
+                if prop.get("description"):
+                    parameter["description"] = prop["description"]
+                parameter["schema"] = _parameter_schema(prop)
+                parameters.append(parameter)
+            found[(route.method.lower(), route.openapi_path)] = parameters
+    return found
+
+
 def _http_apps(template: Template) -> list[Any]:
     root = str(template.path.parent)
     if root not in sys.path:
@@ -80,9 +116,13 @@ def document(template: Template, version: str) -> dict[str, Any]:
         part = app.get_openapi_schema(title=TITLE, version=version).model_dump(
             mode="json", by_alias=True, exclude_none=True
         )
+        typed_queries = _query_models(app)
         for path, operations in part.get("paths", {}).items():
             named = _template_path(path)
             for method, operation in operations.items():
+                if (method, path) in typed_queries:
+                    kept = [p for p in operation.get("parameters", []) if p.get("in") != "query"]
+                    operation["parameters"] = kept + typed_queries[(method, path)]
                 # Powertools documents its own 422; our validation errors are 400s.
                 operation.get("responses", {}).pop("422", None)
                 for parameter in operation.get("parameters", []):

@@ -198,7 +198,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(response.body)
 
+    # Every method reaches the gateway, which answers 404 where no route takes it, as API
+    # Gateway does (http.server itself would answer 501, a server error, to TRACE).
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+    do_TRACE = do_CONNECT = _serve
 
     def log_message(self, format: str, *args: Any) -> None:
         if not self.quiet:

@@ -131,7 +131,7 @@ def document(template: Template, version: str) -> dict[str, Any]:
                 if (method, named) in public:
                     operation["security"] = []
                 elif named.startswith(NIGHTSCOUT_PREFIX):
-                    operation["security"] = [{"nightscoutSecret": []}, {"session": []}]
+                    operation["security"] = [{"session": []}, {"nightscoutSecret": []}]
                 else:
                     operation["security"] = [{"session": []}]
                 paths.setdefault(named, {})[method] = operation

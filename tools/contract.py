@@ -31,7 +31,7 @@ from tests.e2e.conftest import login, start_stack, stop_stack  # noqa: E402
 
 def main() -> int:
     parsed = argparse.ArgumentParser()
-    parsed.add_argument("--seed", type=int, default=random.randrange(1 << 31))  # noqa: S311
+    parsed.add_argument("--seed", type=int, default=random.randrange(1 << 31))
     parsed.add_argument("--max-examples", type=int, default=30)
     args = parsed.parse_args()
     print(f"schemathesis seed: {args.seed}", flush=True)

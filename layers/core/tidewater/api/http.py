@@ -8,12 +8,13 @@ only, and Nightscout uploaders do not all say so).
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
     OpenAPIRequestValidationMiddleware,
 )
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
 from tidewater.api.body import dumps, json_body
@@ -62,7 +63,7 @@ def fields(body: BaseModel | None) -> dict[str, Any] | None:
     return body.model_dump(exclude_unset=True) if body is not None else None
 
 
-def answers(status: int, model: Any, description: str) -> dict[int, dict[str, Any]]:
+def answers(status: int, model: Any, description: str) -> dict[int, OpenAPIResponse]:
     """A route's `responses` for the OpenAPI document: its own answer and the errors."""
     documented: dict[int, dict[str, Any]] = {
         code: {"description": text, "content": {JSON: {"model": ErrorDocument}}}
@@ -73,4 +74,4 @@ def answers(status: int, model: Any, description: str) -> dict[int, dict[str, An
     if model is not None:
         success["content"] = {JSON: {"model": model}}
     documented[status] = success
-    return documented
+    return cast(dict[int, OpenAPIResponse], documented)

@@ -20,7 +20,7 @@ class StrictBody(BaseModel):
 
 
 def requires(*fields: str) -> ConfigDict:
-    """Fields the document marks required, declared `Field(default=None)`, that the edge
+    """Fields the document marks required, declared `absent()`, that the edge
     lets through when absent (a default is not validated; `null` sent is refused): the
     domain's validator reports a missing one together with every other problem in the body,
     with Tidepool's codes, where the edge would stop at the first."""
@@ -33,6 +33,11 @@ def requires(*fields: str) -> ConfigDict:
     return ConfigDict(json_schema_extra=document)
 
 
+def absent(description: str | None = None) -> Any:
+    """A field `requires()` names: None when not sent (typed as the value it must be)."""
+    return Field(default=None, description=description)
+
+
 class QueryString(BaseModel):
     model_config = ConfigDict(extra="allow", defer_build=True)
 
@@ -40,34 +45,32 @@ class QueryString(BaseModel):
 # ------------------------------------------------------------------ accounts
 class NewUser(StrictBody):
     model_config = requires("email", "password", "fullName")
-    email: str = Field(default=None)
-    password: str = Field(default=None, description="at least 12 characters")
-    fullName: str = Field(default=None)
+    email: str = absent()
+    password: str = absent(description="at least 12 characters")
+    fullName: str = absent()
     role: Literal["patient", "clinician", "researcher"] | None = None
 
 
 class NightscoutSecret(StrictBody):
     model_config = requires("secret")
-    secret: str = Field(
-        default=None, description="the uploader's API_SECRET; at least 12 characters"
-    )
+    secret: str = absent(description="the uploader's API_SECRET; at least 12 characters")
 
 
 class AccountDeletion(StrictBody):
     model_config = requires("password")
-    password: str = Field(default=None, description="the account's password, given again")
+    password: str = absent(description="the account's password, given again")
 
 
 # ------------------------------------------------------------------ uploads
 class ClientInfo(StrictBody):
     model_config = requires("name")
-    name: str = Field(default=None)
+    name: str = absent()
     version: str | None = None
 
 
 class NewDataset(StrictBody):
     model_config = requires("client")
-    client: ClientInfo = Field(default=None)
+    client: ClientInfo = absent()
     deduplicator: ClientInfo | None = None
     dataSetType: str | None = Field(default=None, description="normal or continuous")
 
@@ -98,7 +101,7 @@ class EntriesQuery(QueryString):
 # ------------------------------------------------------------------ clinics
 class NewClinic(StrictBody):
     model_config = requires("name")
-    name: str = Field(default=None)
+    name: str = absent()
 
 
 class ClinicianGrant(StrictBody):
@@ -127,7 +130,7 @@ class TideQuery(QueryString):
 # ------------------------------------------------------------------ donation, rights
 class ConsentChange(StrictBody):
     model_config = requires("consent")
-    consent: bool = Field(default=None)
+    consent: bool = absent()
 
 
 class ExportQuery(QueryString):

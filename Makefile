@@ -8,7 +8,9 @@ PORT ?= 3000
 export PYTHONDONTWRITEBYTECODE := 1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install run test lint lint-template unit integration e2e bench build deploy deploy-local clean
+.PHONY: help install run test lint lint-template unit integration e2e contract openapi swagger-ui bench build deploy deploy-local clean
+SWAGGER_UI_VERSION := 5.32.0
+SWAGGER_UI_DIR := local/tidewater_local/swagger_ui
 
 help:
 	@echo "make run            the whole stack on http://127.0.0.1:$(PORT) (no Docker, no AWS)"
@@ -16,6 +18,9 @@ help:
 	@echo "make install        create or update .venv"
 	@echo "make lint           ruff and mypy"
 	@echo "make lint-template  sam validate --lint and cfn-lint"
+	@echo "make contract       schemathesis against the local stack (every operation, all checks)"
+	@echo "make openapi        rewrite docs/openapi.json from the code"
+	@echo "make swagger-ui     refresh the vendored Swagger UI (npm swagger-ui-dist, pinned)"
 	@echo "make bench          the benchmarks (figures, one per line)"
 	@echo "make build / deploy sam build / sam deploy --guided"
 	@echo "make deploy-local   sam deploy into an AWS emulator (IAM enforced) and a smoke test"
@@ -49,6 +54,24 @@ lint-template: $(SAM_VENV)/.installed
 
 test: lint lint-template
 	$(BIN)/pytest -n 2
+	$(MAKE) contract
+
+# The published contract, generated from the functions' resolvers (a test fails on drift).
+openapi: install
+	PYTHONPATH=layers/core:local:. $(BIN)/python -m tidewater_local.openapi
+
+# schemathesis over every operation of docs/openapi.json, against a fresh local stack.
+contract: install
+	PYTHONPATH=layers/core:local:. $(BIN)/python tools/contract.py
+
+# Swagger UI's two assets, from npm, committed so that /docs works offline with no npm.
+swagger-ui:
+	rm -rf .tidewater/swagger-ui && mkdir -p .tidewater/swagger-ui
+	cd .tidewater/swagger-ui && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) \
+		&& tar xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz
+	cp .tidewater/swagger-ui/package/{swagger-ui-bundle.js,swagger-ui.css,LICENSE,NOTICE} \
+		$(SWAGGER_UI_DIR)/
+	echo $(SWAGGER_UI_VERSION) > $(SWAGGER_UI_DIR)/VERSION
 
 unit: install
 	$(BIN)/pytest tests/unit

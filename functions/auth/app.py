@@ -1,15 +1,17 @@
 """Sign-up, login, profiles, Nightscout secrets and account deletion (and, on the
 ResumeDeletions schedule, the deletions that stopped halfway)."""
 
-import json
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tidewater.api.body import json_body
 from tidewater.api.caller import current_caller
-from tidewater.api.http import make_app
+from tidewater.api.http import answers, fields, make_app
+from tidewater.api.schemas import requests as rq
+from tidewater.api.schemas import responses as rs
 from tidewater.api.tokens import session_token, verifier_for
 from tidewater.domain.timeutil import utcnow
 from tidewater.observability import logger, metrics
@@ -22,12 +24,12 @@ SESSION_HEADER = "X-Tidepool-Session-Token"
 DELETION_MARGIN_MS = 5000
 
 
-def _session_response(status: int, body: dict, token: str) -> Response:
-    return Response(status, "application/json", json.dumps(body), {SESSION_HEADER: token})
+def _session_response(status: int, body: dict, token: str) -> Response[dict]:
+    return Response(status, "application/json", body, {SESSION_HEADER: token})
 
 
-@app.post("/auth/login")
-def login() -> Response:
+@app.post("/auth/login", responses=answers(200, rs.Session, "a session, in the header"))
+def login() -> Response[dict]:
     repos = repositories()
     session = auth.login(
         app.current_event.headers.get("authorization"),
@@ -39,30 +41,37 @@ def login() -> Response:
     return _session_response(200, {"userId": session.user_id}, session.token)
 
 
-@app.post("/v1/users")
-def sign_up() -> Response:
-    profile, token = auth.sign_up_with_session(json_body(app), repositories(), utcnow())
+@app.post("/v1/users", responses=answers(201, rs.ProfileEnvelope, "the new account"))
+def sign_up(body: Annotated[rq.NewUser | None, Body()] = None) -> Response[dict]:
+    profile, token = auth.sign_up_with_session(fields(body), repositories(), utcnow())
     return _session_response(201, {"data": profile.as_dict()}, token)
 
 
-@app.get("/v1/users/<user_id>")
+@app.get("/v1/users/<user_id>", responses=answers(200, rs.ProfileEnvelope, "the profile"))
 def get_profile(user_id: str) -> dict:
     return {"data": auth.profile(current_caller(app), user_id, repositories()).as_dict()}
 
 
-@app.put("/v1/users/<user_id>/nightscout")
-def put_nightscout_secret(user_id: str) -> dict:
-    auth.set_nightscout_secret(current_caller(app), user_id, json_body(app), repositories())
+@app.put(
+    "/v1/users/<user_id>/nightscout",
+    responses=answers(200, rs.NightscoutConfigured, "the secret is set"),
+)
+def put_nightscout_secret(
+    user_id: str, body: Annotated[rq.NightscoutSecret | None, Body()] = None
+) -> dict:
+    auth.set_nightscout_secret(current_caller(app), user_id, fields(body), repositories())
     return {"data": {"nightscout": "configured"}}
 
 
-@app.delete("/v1/users/<user_id>")
-def delete_account(user_id: str) -> tuple[dict, int]:
+@app.delete("/v1/users/<user_id>", responses=answers(202, rs.DeletionState, "deletion under way"))
+def delete_account(
+    user_id: str, body: Annotated[rq.AccountDeletion | None, Body()] = None
+) -> tuple[dict, int]:
     repos = repositories()
     state = erasure.delete_account(
         current_caller(app),
         user_id,
-        json_body(app),
+        fields(body),
         session_token(app.current_event.headers) or "",
         verifier_for(repos.settings).claims,
         repos,

@@ -1,12 +1,16 @@
 """Clinics and their patient lists, sorted and filtered by summaries; TIDE triage."""
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tidewater.api.body import json_body
 from tidewater.api.caller import current_caller
-from tidewater.api.http import make_app
+from tidewater.api.http import answers, fields, make_app
+from tidewater.api.schemas import requests as rq
+from tidewater.api.schemas import responses as rs
 from tidewater.domain.timeutil import utcnow
 from tidewater.observability import logger, metrics
 from tidewater.services import clinics, summaries
@@ -16,51 +20,66 @@ app = make_app()
 
 
 def _params() -> dict[str, str]:
+    """The query string as sent: the clinic domain reads its filters (`cgm.…=<op><number>`)
+    and points at the parameters it refuses."""
     return dict(app.current_event.query_string_parameters or {})
 
 
-def _body() -> object:
-    return json_body(app) or {}
+def _fields(body: rq.StrictBody | None) -> dict:
+    return fields(body) or {}
 
 
-@app.post("/v1/clinics")
-def create_clinic() -> tuple[dict, int]:
-    created = clinics.create_clinic(current_caller(app), _body(), repositories(), utcnow())
+_OBJECT = answers(200, rs.ObjectEnvelope, "the clinic's view")
+_REMOVED = answers(204, None, "removed")
+
+
+@app.post("/v1/clinics", responses=answers(201, rs.ObjectEnvelope, "the new clinic"))
+def create_clinic(body: Annotated[rq.NewClinic | None, Body()] = None) -> tuple[dict, int]:
+    created = clinics.create_clinic(current_caller(app), _fields(body), repositories(), utcnow())
     return {"data": created}, 201
 
 
-@app.get("/v1/clinics/<clinic_id>")
+@app.get("/v1/clinics/<clinic_id>", responses=_OBJECT)
 def get_clinic(clinic_id: str) -> dict:
     return {"data": clinics.get_clinic(current_caller(app), clinic_id, repositories())}
 
 
-@app.post("/v1/clinics/<clinic_id>/clinicians/<user_id>")
-def add_clinician(clinic_id: str, user_id: str) -> dict:
+@app.post("/v1/clinics/<clinic_id>/clinicians/<user_id>", responses=_OBJECT)
+def add_clinician(
+    clinic_id: str, user_id: str, body: Annotated[rq.ClinicianGrant | None, Body()] = None
+) -> dict:
     caller = current_caller(app)
-    return {"data": clinics.add_clinician(caller, clinic_id, user_id, _body(), repositories())}
+    grant = _fields(body)
+    return {"data": clinics.add_clinician(caller, clinic_id, user_id, grant, repositories())}
 
 
-@app.delete("/v1/clinics/<clinic_id>/clinicians/<user_id>")
-def remove_clinician(clinic_id: str, user_id: str) -> Response:
+@app.delete("/v1/clinics/<clinic_id>/clinicians/<user_id>", responses=_REMOVED)
+def remove_clinician(clinic_id: str, user_id: str) -> Response[None]:
     clinics.remove_clinician(current_caller(app), clinic_id, user_id, repositories())
     return Response(204)
 
 
-@app.post("/v1/clinics/<clinic_id>/patients/<user_id>")
-def share_patient(clinic_id: str, user_id: str) -> dict:
+@app.post("/v1/clinics/<clinic_id>/patients/<user_id>", responses=_OBJECT)
+def share_patient(
+    clinic_id: str, user_id: str, body: Annotated[rq.PatientJoin | None, Body()] = None
+) -> dict:
     caller = current_caller(app)
-    shared = clinics.share_patient(caller, clinic_id, user_id, _body(), repositories(), utcnow())
+    join = _fields(body)
+    shared = clinics.share_patient(caller, clinic_id, user_id, join, repositories(), utcnow())
     return {"data": shared}
 
 
-@app.delete("/v1/clinics/<clinic_id>/patients/<user_id>")
-def unshare_patient(clinic_id: str, user_id: str) -> Response:
+@app.delete("/v1/clinics/<clinic_id>/patients/<user_id>", responses=_REMOVED)
+def unshare_patient(clinic_id: str, user_id: str) -> Response[None]:
     clinics.unshare_patient(current_caller(app), clinic_id, user_id, repositories())
     return Response(204)
 
 
-@app.get("/v1/clinics/<clinic_id>/patients")
-def list_patients(clinic_id: str) -> dict:
+@app.get(
+    "/v1/clinics/<clinic_id>/patients",
+    responses=answers(200, rs.PatientsPage, "a page of patients"),
+)
+def list_patients(clinic_id: str, query: Annotated[rq.PatientsQuery, Query()]) -> dict:
     entries, cursor = clinics.list_patients(
         current_caller(app), clinic_id, _params(), repositories()
     )
@@ -72,25 +91,30 @@ def list_patients(clinic_id: str) -> dict:
     return {"data": entries, "meta": meta}
 
 
-@app.get("/v1/clinics/<clinic_id>/tide_report")
-def tide_report(clinic_id: str) -> dict:
+@app.get("/v1/clinics/<clinic_id>/tide_report", responses=_OBJECT)
+def tide_report(clinic_id: str, query: Annotated[rq.TideQuery, Query()]) -> dict:
     return {"data": clinics.tide_report(current_caller(app), clinic_id, _params(), repositories())}
 
 
-@app.post("/v1/users/<user_id>/share_codes")
+@app.post(
+    "/v1/users/<user_id>/share_codes", responses=answers(201, rs.ObjectEnvelope, "a share code")
+)
 def create_share_code(user_id: str) -> tuple[dict, int]:
     code = clinics.create_share_code(current_caller(app), user_id, repositories(), utcnow())
     return {"data": code}, 201
 
 
-@app.post("/v1/clinics/<clinic_id>/share_codes")
+@app.post(
+    "/v1/clinics/<clinic_id>/share_codes",
+    responses=answers(201, rs.ObjectEnvelope, "a share code for one patient to join"),
+)
 def create_clinic_share_code(clinic_id: str) -> tuple[dict, int]:
     caller = current_caller(app)
     code = clinics.create_clinic_share_code(caller, clinic_id, repositories(), utcnow())
     return {"data": code}, 201
 
 
-@app.get("/v1/users/<user_id>/summary")
+@app.get("/v1/users/<user_id>/summary", responses=answers(200, rs.Summary, "the summary"))
 def get_summary(user_id: str) -> dict:
     # Tidepool's shape, unwrapped: {"cgm", "bgm", "dates"} (DESIGN's stable interface).
     return summaries.get_summary(current_caller(app), user_id, repositories())

@@ -1,13 +1,17 @@
 """Uploads: health check, datasets, device data, Nightscout entries."""
 
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import tidewater
-from tidewater.api.body import json_body
 from tidewater.api.caller import current_caller
-from tidewater.api.http import make_app
+from tidewater.api.http import answers, fields, make_app
+from tidewater.api.schemas import requests as rq
+from tidewater.api.schemas import responses as rs
 from tidewater.observability import logger, metrics
 from tidewater.services import ingest, nightscout
 from tidewater.store.repos import repositories
@@ -16,42 +20,48 @@ app = make_app()
 
 
 def _query() -> dict[str, str]:
+    """The query string as sent (the typed edge has checked what it names): the services
+    parse it themselves, Nightscout's `find[…]` filters included."""
     return dict(app.current_event.query_string_parameters or {})
 
 
-@app.get("/status")
+@app.get("/status", responses=answers(200, rs.Status, "the service is up"))
 def status() -> dict:
     return {"status": "ok", "version": tidewater.__version__}
 
 
 # ---------------------------------------------------------------- Tidepool-style
-@app.post("/v1/users/<user_id>/datasets")
-def create_dataset(user_id: str) -> tuple[dict, int]:
-    dataset = ingest.create_dataset(current_caller(app), user_id, json_body(app), repositories())
+@app.post(
+    "/v1/users/<user_id>/datasets", responses=answers(201, rs.DatasetEnvelope, "the new dataset")
+)
+def create_dataset(
+    user_id: str, body: Annotated[rq.NewDataset | None, Body()] = None
+) -> tuple[dict, int]:
+    dataset = ingest.create_dataset(current_caller(app), user_id, fields(body), repositories())
     return {"data": dataset.as_dict()}, 201
 
 
-@app.post("/v1/datasets/<dataset_id>/data")
-def post_data(dataset_id: str) -> dict:
-    result = ingest.upload(current_caller(app), dataset_id, json_body(app), repositories())
+@app.post("/v1/datasets/<dataset_id>/data", responses=answers(200, rs.UploadAnswer, "stored"))
+def post_data(dataset_id: str, datums: Annotated[rq.Datums | None, Body()] = None) -> dict:
+    result = ingest.upload(current_caller(app), dataset_id, datums, repositories())
     metrics.add_metric(name="DatumsStored", unit=MetricUnit.Count, value=result.stored)
     return {"data": [], "meta": result.meta()}
 
 
-@app.put("/v1/datasets/<dataset_id>")
+@app.put("/v1/datasets/<dataset_id>", responses=answers(200, rs.DatasetEnvelope, "closed"))
 def close_dataset(dataset_id: str) -> dict:
     dataset = ingest.close_dataset(current_caller(app), dataset_id, repositories())
     return {"data": dataset.as_dict()}
 
 
-@app.delete("/v1/datasets/<dataset_id>")
+@app.delete("/v1/datasets/<dataset_id>", responses=answers(200, rs.DeletedAnswer, "deleted"))
 def delete_dataset(dataset_id: str) -> dict:
     deleted = ingest.delete_dataset(current_caller(app), dataset_id, repositories())
     return {"data": [], "meta": {"deleted": deleted}}
 
 
-@app.get("/v1/users/<user_id>/data")
-def read_data(user_id: str) -> dict:
+@app.get("/v1/users/<user_id>/data", responses=answers(200, rs.DataPage, "a page of data"))
+def read_data(user_id: str, query: Annotated[rq.DataQuery, Query()]) -> dict:
     page = ingest.read_data(current_caller(app), user_id, _query(), repositories())
     meta: dict = {"count": len(page.items)}
     if page.cursor:
@@ -59,48 +69,51 @@ def read_data(user_id: str) -> dict:
     return {"data": page.items, "meta": meta}
 
 
-@app.post("/v1/users/<user_id>/data/legacy")
-def post_legacy(user_id: str) -> dict:
-    result = ingest.upload_legacy(current_caller(app), user_id, json_body(app), repositories())
+@app.post("/v1/users/<user_id>/data/legacy", responses=answers(200, rs.UploadAnswer, "stored"))
+def post_legacy(user_id: str, datums: Annotated[rq.Datums | None, Body()] = None) -> dict:
+    result = ingest.upload_legacy(current_caller(app), user_id, datums, repositories())
     metrics.add_metric(name="DatumsStored", unit=MetricUnit.Count, value=result.stored)
     return {"data": [], "meta": result.meta()}
 
 
 # ---------------------------------------------------------------- Nightscout v1
-@app.post("/api/v1/entries")
-def post_entries() -> list:
+_ENTRIES = answers(200, rs.NightscoutEntries, "entries, newest first")
+
+
+@app.post("/api/v1/entries", responses=answers(200, rs.NightscoutEntries, "the stored entries"))
+def post_entries(entries: Annotated[rq.Entries, Body()] = None) -> list:
     caller = current_caller(app, nightscout=True)
-    entries = nightscout.post_entries(caller, json_body(app), repositories())
-    metrics.add_metric(name="DatumsStored", unit=MetricUnit.Count, value=len(entries))
-    return entries
+    stored = nightscout.post_entries(caller, entries, repositories())
+    metrics.add_metric(name="DatumsStored", unit=MetricUnit.Count, value=len(stored))
+    return stored
 
 
-@app.get("/api/v1/entries")
-@app.get("/api/v1/entries.json")
-def get_entries() -> list:
+@app.get("/api/v1/entries", responses=_ENTRIES)
+@app.get("/api/v1/entries.json", responses=_ENTRIES)
+def get_entries(query: Annotated[rq.EntriesQuery, Query()]) -> list:
     return nightscout.get_entries(current_caller(app, nightscout=True), _query(), repositories())
 
 
-@app.get("/api/v1/entries/sgv.json")
-def get_sgv() -> list:
+@app.get("/api/v1/entries/sgv.json", responses=_ENTRIES)
+def get_sgv(query: Annotated[rq.EntriesQuery, Query()]) -> list:
     caller = current_caller(app, nightscout=True)
     return nightscout.get_entries(caller, _query(), repositories(), spec="sgv")
 
 
-@app.get("/api/v1/entries/current.json")
-def get_current() -> list:
+@app.get("/api/v1/entries/current.json", responses=_ENTRIES)
+def get_current(query: Annotated[rq.EntriesQuery, Query()]) -> list:
     caller = current_caller(app, nightscout=True)
     return nightscout.get_entries(caller, _query(), repositories(), spec=nightscout.CURRENT)
 
 
-@app.delete("/api/v1/entries/<entry_id>")
+@app.delete("/api/v1/entries/<entry_id>", responses=answers(200, rs.NightscoutDeleted, "deleted"))
 def delete_entry(entry_id: str) -> dict:
     caller = current_caller(app, nightscout=True)
     deleted = nightscout.delete_entry(caller, entry_id, repositories())
     return {"n": deleted, "ok": 1}
 
 
-@app.get("/api/v1/status.json")
+@app.get("/api/v1/status.json", responses=answers(200, rs.NightscoutStatus, "the server"))
 def nightscout_status() -> dict:
     return nightscout.status()
 

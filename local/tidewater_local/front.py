@@ -12,7 +12,8 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
 from tidewater_local.cfn import Route
 from tidewater_local.runtime import (
@@ -33,6 +34,25 @@ DRAIN_SECONDS = 7.0
 # `tidewater grant-role`: the operator's grant of a role, as Cognito's admin API makes it in
 # AWS. Like the invoke route, only ever on 127.0.0.1, and only in the local stack.
 GRANT_ROLE_PATH = "/_local/grant-role"
+# The published contract and Swagger UI over it, offline: the assets are swagger-ui-dist's
+# (npm, the version in swagger_ui/VERSION), committed beside this module (`make swagger-ui`).
+SWAGGER_DIR: Final = Path(__file__).parent / "swagger_ui"
+SWAGGER_ASSETS: Final = {
+    "/docs/swagger-ui.css": "text/css; charset=utf-8",
+    "/docs/swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+}
+DOCS_PAGE: Final = b"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Tidewater API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div><script src="/docs/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
+</body></html>
+"""
+# CORS as the template's HttpApi CorsConfiguration has it, for its WebOrigin only.
+CORS_METHODS: Final = "GET,POST,PUT,DELETE,OPTIONS"
+CORS_ALLOW_HEADERS: Final = "authorization,content-type,x-tidepool-session-token,api-secret"
+CORS_EXPOSE_HEADERS: Final = "x-tidepool-session-token,retry-after,location"
+CORS_MAX_AGE: Final = "600"
 
 
 def _json(status: int, payload: Any) -> HttpResponse:
@@ -55,8 +75,48 @@ class Gateway:
         self.routes: list[Route] = self.template.routes()
         self.authorizer = self.template.default_authorizer_function()
         self.scheduled = scheduled  # function folder name → the payload its schedule sends
+        self.web_origin = self.template.parameter("WebOrigin")
+        self.contract = self.template.root / "docs" / "openapi.json"
 
     def handle(self, request: HttpRequest) -> HttpResponse:
+        origin = next((v for k, v in request.headers if k.lower() == "origin"), None)
+        if origin is None or origin != self.web_origin:
+            return self._handle(request)
+        if request.method == "OPTIONS":  # a preflight: API Gateway answers it, no route runs
+            return HttpResponse(204, self._cors(origin, preflight=True), b"")
+        response = self._handle(request)
+        return HttpResponse(response.status, response.headers + self._cors(origin), response.body)
+
+    def _cors(self, origin: str, preflight: bool = False) -> list[tuple[str, str]]:
+        headers = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+        if preflight:
+            headers += [
+                ("Access-Control-Allow-Methods", CORS_METHODS),
+                ("Access-Control-Allow-Headers", CORS_ALLOW_HEADERS),
+                ("Access-Control-Max-Age", CORS_MAX_AGE),
+            ]
+        else:
+            headers.append(("Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS))
+        return headers
+
+    def _docs(self, path: str) -> HttpResponse | None:
+        """The contract at /openapi.json, Swagger UI at /docs (None: not one of those)."""
+        if path == "/openapi.json":
+            return HttpResponse(
+                200, [("Content-Type", "application/json")], self.contract.read_bytes()
+            )
+        if path in ("/docs", "/docs/"):
+            return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], DOCS_PAGE)
+        if path in SWAGGER_ASSETS:
+            asset = SWAGGER_DIR / path.rsplit("/", 1)[1]
+            return HttpResponse(200, [("Content-Type", SWAGGER_ASSETS[path])], asset.read_bytes())
+        return None
+
+    def _handle(self, request: HttpRequest) -> HttpResponse:
+        if request.method in ("GET", "HEAD"):
+            docs = self._docs(request.path)
+            if docs is not None:
+                return docs
         if request.path.startswith(CONTROL_PREFIX) and request.method == "POST":
             return self._invoke_scheduled(request.path[len(CONTROL_PREFIX) :], request.body)
         if request.path == GRANT_ROLE_PATH and request.method == "POST":
@@ -239,7 +299,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(response.body)
 
+    # Every method reaches the gateway, which answers 404 where no route takes it, as API
+    # Gateway does (http.server itself would answer 501, a server error, to TRACE).
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+    do_TRACE = do_CONNECT = _serve
 
     def log_message(self, format: str, *args: Any) -> None:
         if not self.quiet:

@@ -50,4 +50,4 @@ def test_the_layer_requirements_name_no_emulator() -> None:
     names = {re.split(r"[\[<>=~ ]", ln.strip())[0].lower() for ln in lines if ln.strip()}
     names.discard("")
     names = {n for n in names if not n.startswith("#")}
-    assert names == {"pynamodb", "aws-lambda-powertools", "pyjwt", "numpy"}
+    assert names == {"pynamodb", "aws-lambda-powertools", "pyjwt", "numpy", "pydantic"}

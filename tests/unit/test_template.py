@@ -72,3 +72,12 @@ def test_rate_expressions() -> None:
     assert rate_seconds("rate(1 day)") == 86400
     with pytest.raises(ValueError):
         rate_seconds("rate(30 seconds)")
+
+
+def test_cors_allows_the_web_origin_parameter_only(template) -> None:
+    cors = template.http_api()["CorsConfiguration"]
+    assert cors["AllowOrigins"] == [{"Ref": "WebOrigin"}]
+    assert template.parameter_default("WebOrigin") == "http://localhost:5173"
+    assert "*" not in str(cors["AllowOrigins"]) and "*" not in cors["AllowHeaders"]
+    assert "x-tidepool-session-token" in cors["AllowHeaders"]
+    assert "api-secret" in cors["AllowHeaders"]

@@ -12,6 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from tidewater.domain.errors import BadRequest, InvalidData, Problem, TidewaterError, Unavailable
 from tidewater.observability import logger
@@ -20,6 +21,24 @@ JSON = "application/json"
 # What a 503 asks the client to wait before it sends the same request again (seconds): the
 # store's throttling and a key set that did not load are both over within a second or two.
 RETRY_AFTER_SECONDS = 2
+
+# Tidepool's problem codes, for what the typed edge finds (pydantic's error types).
+VALUE_MISSING = "value-missing"
+TYPE_NOT_VALID = "type-not-valid"
+VALUE_OUT_OF_RANGE = "value-out-of-range"
+VALUE_NOT_VALID = "value-not-valid"
+PARAMETER_NOT_VALID = "parameter-not-valid"
+_OUT_OF_RANGE_TYPES = frozenset(
+    {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "int_parsing_size",
+     "string_too_short", "string_too_long", "too_short", "too_long"}
+)  # fmt: skip
+_NOT_VALID_TYPES = frozenset({"literal_error", "enum", "string_pattern_mismatch", "value_error"})
+_TITLES = {
+    VALUE_MISSING: "value missing",
+    TYPE_NOT_VALID: "wrong type of value",
+    VALUE_OUT_OF_RANGE: "value out of range",
+    VALUE_NOT_VALID: "value not valid",
+}
 
 
 def error_body(status: int, code: str, title: str, detail: str, pointer: str | None = None) -> dict:
@@ -50,6 +69,40 @@ def render(error: TidewaterError) -> Response:
     return error_response(error.status, [body], headers)
 
 
+def _pointer(path: tuple[Any, ...]) -> str:
+    """A JSON Pointer (RFC 6901) to the field at `path` inside the body."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def _code(error_type: str) -> str:
+    if error_type == "missing":
+        return VALUE_MISSING
+    if error_type in _OUT_OF_RANGE_TYPES:
+        return VALUE_OUT_OF_RANGE
+    if error_type in _NOT_VALID_TYPES:
+        return VALUE_NOT_VALID
+    return TYPE_NOT_VALID  # *_type, *_parsing: a string where a number goes, and the like
+
+
+def validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
+    """What the typed edge found, one error each: `source.pointer` for a field of the body,
+    `source.parameter` for a query or path parameter. The detail names the field and the rule
+    (pydantic's message), never the value sent."""
+    found = []
+    for problem in error.errors():
+        where, *path = problem.get("loc") or ("body",)
+        code = _code(str(problem.get("type", "")))
+        detail = "a value is required" if code == VALUE_MISSING else str(problem.get("msg"))
+        if where == "body":
+            body = error_body(400, code, _TITLES[code], detail, _pointer(tuple(path)))
+        else:  # "query", "path": BadRequest's code, as the services' own checks answer
+            body = error_body(400, PARAMETER_NOT_VALID, BadRequest.title, detail)
+            # ("query", "limit"), or ("query", <model argument>, "limit") for a query model
+            body["source"] = {"parameter": str(path[-1]) if path else ""}
+        found.append(body)
+    return found
+
+
 def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(TidewaterError)
     def handle_tidewater_error(error: TidewaterError) -> Response:
@@ -61,11 +114,9 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
             404, [error_body(404, "route-not-found", "not found", "no such route")]
         )
 
-    @app.exception_handler(json.JSONDecodeError)
-    def handle_bad_json(_: json.JSONDecodeError) -> Response:
-        return error_response(
-            400, [error_body(400, "body-not-json", "invalid body", "the body is not JSON", "")]
-        )
+    @app.exception_handler(RequestValidationError)
+    def handle_invalid_request(error: RequestValidationError) -> Response:
+        return error_response(400, validation_errors(error))
 
     @app.exception_handler(Exception)
     def handle_unexpected(error: Exception) -> Response:

@@ -1,13 +1,77 @@
-"""The HTTP resolver every HTTP function starts from."""
+"""The HTTP resolver every HTTP function starts from: typed, validated, one error shape.
+
+Powertools validates path and query parameters and bodies against the routes' annotations
+(`Body()`, `Query()`) before a route runs. The body it validates is ours: read with the size
+limit and strict JSON of `api/body.py`, whatever the `Content-Type` says (the API takes JSON
+only, and Nightscout uploaders do not all say so).
+"""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from typing import Any, cast, get_args
 
-from tidewater.api.errors import register_error_handlers
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel
+
+from tidewater.api.body import dumps, json_body
+from tidewater.api.errors import JSON, register_error_handlers
+from tidewater.api.schemas.responses import ErrorDocument, GatewayMessage
+
+# What any route may answer besides its own success: our error document, and for a refused
+# token API Gateway's own message.
+_ERRORS = {
+    400: "the request is not valid: `source` says where",
+    401: "no session, or a Nightscout secret where a session is required",
+    403: "not allowed for this caller",
+    404: "no such resource, or not visible to this caller",
+    409: "conflicts with the resource's state",
+    413: "the body is too large",
+    503: "try again after `Retry-After` seconds",
+}
+
+
+class _JsonBodyValidation(OpenAPIRequestValidationMiddleware):
+    def _get_body(self, app: Any) -> Any:
+        body = json_body(app.current_event)
+        # A body that is not an object, sent where one is taken, goes on as no body: the
+        # service refuses it with its own pointers (`/password`), as it always has. Powertools
+        # itself would have taken the first item of an array as the object.
+        annotation = app.context["_route"].dependant.body_params[0].field_info.annotation
+        if not isinstance(body, dict) and _takes_object(annotation):
+            return None
+        return body
+
+
+def _takes_object(annotation: Any) -> bool:
+    return any(isinstance(t, type) and issubclass(t, BaseModel) for t in get_args(annotation))
 
 
 def make_app() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver()
+    app = APIGatewayHttpResolver(enable_validation=True, serializer=dumps)
+    app._request_validation_middleware = _JsonBodyValidation()
     register_error_handlers(app)
     return app
+
+
+def fields(body: BaseModel | None) -> dict[str, Any] | None:
+    """A validated body as the services take it: what was sent, nothing added (None: no
+    body, which the services refuse with their own pointers)."""
+    return body.model_dump(exclude_unset=True) if body is not None else None
+
+
+def answers(status: int, model: Any, description: str) -> dict[int, OpenAPIResponse]:
+    """A route's `responses` for the OpenAPI document: its own answer and the errors."""
+    documented: dict[int, dict[str, Any]] = {
+        code: {"description": text, "content": {JSON: {"model": ErrorDocument}}}
+        for code, text in _ERRORS.items()
+    }
+    documented[403]["content"][JSON]["model"] = ErrorDocument | GatewayMessage
+    success: dict[str, Any] = {"description": description}
+    if model is not None:
+        success["content"] = {JSON: {"model": model}}
+    documented[status] = success
+    return cast(dict[int, OpenAPIResponse], documented)

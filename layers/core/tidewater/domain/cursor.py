@@ -27,7 +27,7 @@ class BadCursor(BadRequest):
     code = "cursor-not-valid"
 
     def __init__(self) -> None:
-        super().__init__("the cursor is not valid for this list")
+        super().__init__("the cursor is not valid for this list", parameter="cursor")
 
 
 def scope(*parts: str) -> str:

@@ -1,0 +1,137 @@
+"""Request bodies and query strings, one model per route that takes one."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from tidewater.domain.cursor import MAX_LENGTH as CURSOR_MAX_LENGTH
+
+# The same limits the services keep (services/ingest.py, services/nightscout.py).
+MAX_DATA_PAGE = 5000
+MAX_ENTRIES_COUNT = 10_000
+
+Cursor = Annotated[str, Field(max_length=CURSOR_MAX_LENGTH, description="from a previous page")]
+
+
+class StrictBody(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow", defer_build=True)
+
+
+def requires(*fields: str) -> ConfigDict:
+    """Fields the document marks required, declared `absent()`, that the edge
+    lets through when absent (a default is not validated; `null` sent is refused): the
+    domain's validator reports a missing one together with every other problem in the body,
+    with Tidepool's codes, where the edge would stop at the first."""
+
+    def document(schema: dict[str, Any]) -> None:
+        schema["required"] = list(fields)
+        for name in fields:
+            schema["properties"][name].pop("default", None)
+
+    return ConfigDict(json_schema_extra=document)
+
+
+def absent(description: str | None = None) -> Any:
+    """A field `requires()` names: None when not sent (typed as the value it must be)."""
+    return Field(default=None, description=description)
+
+
+class QueryString(BaseModel):
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+
+# ------------------------------------------------------------------ accounts
+class NewUser(StrictBody):
+    model_config = requires("email", "password", "fullName")
+    email: str = absent()
+    password: str = absent(description="at least 12 characters")
+    fullName: str = absent()
+    role: Literal["patient", "clinician", "researcher"] | None = None
+
+
+class NightscoutSecret(StrictBody):
+    model_config = requires("secret")
+    secret: str = absent(description="the uploader's API_SECRET; at least 12 characters")
+
+
+class AccountDeletion(StrictBody):
+    model_config = requires("password")
+    password: str = absent(description="the account's password, given again")
+
+
+# ------------------------------------------------------------------ uploads
+class ClientInfo(StrictBody):
+    model_config = requires("name")
+    name: str = absent()
+    version: str | None = None
+
+
+class NewDataset(StrictBody):
+    model_config = requires("client")
+    client: ClientInfo = absent()
+    deduplicator: ClientInfo | None = None
+    dataSetType: str | None = Field(default=None, description="normal or continuous")
+
+
+# A datum is a free object at this level: the datum validator (domain/datums) judges it and
+# answers with its own pointers (`/3/value`).
+Datums = list[dict[str, Any]]
+# One entry or an array of them; Nightscout's validator (domain/nightscout.py) judges either
+# (the `Any` takes what the array does not). Powertools passes an array on whole only to a
+# type that may be one.
+Entries = list[dict[str, Any]] | Annotated[Any, WithJsonSchema({"type": "object"})]
+
+
+class DataQuery(QueryString):
+    startDate: str | None = Field(default=None, description="RFC 3339, with a zone")
+    endDate: str | None = Field(default=None, description="RFC 3339, with a zone")
+    type: str | None = Field(default=None, description="comma-separated datum types")
+    limit: int | None = Field(default=None, ge=1, le=MAX_DATA_PAGE)
+    cursor: Cursor | None = None
+
+
+class EntriesQuery(QueryString):
+    """Nightscout's `count` and `find[date][$gte]=…`-style filters (kept as extra fields)."""
+
+    count: int | None = Field(default=None, ge=1, le=MAX_ENTRIES_COUNT)
+
+
+# ------------------------------------------------------------------ clinics
+class NewClinic(StrictBody):
+    model_config = requires("name")
+    name: str = absent()
+
+
+class ClinicianGrant(StrictBody):
+    admin: bool | None = None
+
+
+class PatientJoin(StrictBody):
+    shareCode: str | None = Field(default=None, description="the patient's share code")
+
+
+class PatientsQuery(QueryString):
+    """Also filters: `<cgm|bgm>.<metric>=<op><number>` (kept as extra fields). The clinic
+    domain checks the values and points at them (`/period`, `/sort`, `/limit`)."""
+
+    period: str | None = Field(default=None, description="1d, 7d, 14d or 30d")
+    sort: str | None = Field(default=None, description="±<cgm|bgm>.<metric>, lastData, fullName")
+    limit: str | None = Field(default=None, description="1 to 100")
+    cursor: Cursor | None = None
+
+
+class TideQuery(QueryString):
+    period: str | None = Field(default=None, description="1d, 7d, 14d or 30d")
+    lastDataCutoff: str | None = Field(default=None, description="RFC 3339")
+
+
+# ------------------------------------------------------------------ donation, rights
+class ConsentChange(StrictBody):
+    model_config = requires("consent")
+    consent: bool = absent()
+
+
+class ExportQuery(QueryString):
+    format: Literal["json", "csv"] | None = None

@@ -1,0 +1,145 @@
+"""What routes answer, for the OpenAPI document: the fields a client may rely on. Answers
+carry more (a dataset echoes what its client said about itself): every model keeps extras."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+
+# ------------------------------------------------------------------ errors
+class ErrorSource(Answer):
+    pointer: str | None = Field(default=None, description="JSON Pointer into the body")
+    parameter: str | None = Field(default=None, description="the query parameter at fault")
+
+
+class ErrorObject(Answer):
+    code: str
+    title: str
+    detail: str
+    status: str
+    source: ErrorSource | None = None
+
+
+class ErrorDocument(Answer):
+    errors: list[ErrorObject]
+
+
+# ------------------------------------------------------------------ accounts
+class Profile(Answer):
+    userId: str
+    fullName: str
+    role: str
+    createdTime: str
+
+
+class ProfileEnvelope(Answer):
+    data: Profile
+
+
+class Session(Answer):
+    userId: str
+
+
+class NightscoutConfigured(Answer):
+    data: dict[Literal["nightscout"], Literal["configured"]]
+
+
+class DeletionState(Answer):
+    data: dict[Literal["status"], str]
+
+
+# ------------------------------------------------------------------ uploads
+class Status(Answer):
+    status: str
+    version: str
+
+
+class Dataset(Answer):
+    id: str
+    uploadId: str
+    userId: str
+    type: str
+    dataState: str
+    createdTime: str
+
+
+class DatasetEnvelope(Answer):
+    data: Dataset
+
+
+class UploadMeta(Answer):
+    uploadId: str
+    received: int
+    stored: int
+    kept: int
+
+
+class UploadAnswer(Answer):
+    data: list[Any]
+    meta: UploadMeta
+
+
+class DeletedAnswer(Answer):
+    data: list[Any]
+    meta: dict[Literal["deleted"], int]
+
+
+class PageMeta(Answer):
+    count: int
+    cursor: str | None = Field(default=None, description="send it back for the next page")
+
+
+class DataPage(Answer):
+    data: list[dict[str, Any]]
+    meta: PageMeta
+
+
+NightscoutEntries = list[dict[str, Any]]
+
+
+class NightscoutDeleted(Answer):
+    n: int
+    ok: int
+
+
+class NightscoutStatus(Answer):
+    status: str
+    name: str
+    version: str
+    serverTime: str
+    serverTimeEpoch: int
+
+
+# ------------------------------------------------------------------ clinics
+class ObjectEnvelope(Answer):
+    data: dict[str, Any]
+
+
+class PatientsPage(Answer):
+    data: list[dict[str, Any]]
+    meta: PageMeta
+
+
+class Summary(Answer):
+    """Tidepool's summary shape, unwrapped: `cgm`, `bgm` and `dates`."""
+
+
+# ------------------------------------------------------------------ donation, rights
+class SlicesManifest(Answer):
+    """The donated slices' manifest (`data`, with a link per slice)."""
+
+
+class ExportLink(Answer):
+    data: dict[str, Any]
+
+
+class GatewayMessage(Answer):
+    """API Gateway's own answer, when the authorizer refused a token before any function ran."""
+
+    message: str

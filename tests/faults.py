@@ -1,0 +1,154 @@
+"""Faults injected where the code under test really talks to DynamoDB.
+
+A botocore hook (`before-parameter-build.dynamodb.*`, the first event of every API call) on
+every DynamoDB client the code uses: PynamoDB's connections (a `TransactWrite` makes its
+own), the batch writer's client and any boto3 client. The store's clients are dropped on the
+way in and out, so each is made anew with the hook, and the hook does nothing once the
+block is left. A fault names an operation (`"*"`: any), optionally a table (a PynamoDB
+model, or a physical name), and what DynamoDB answers: an error code, or a connection that
+fails. It fails the `times` matching calls after the first `after` (`times=None`: always).
+
+The batch writers of `repositories()` are given a sleep that only records, so that a test
+that throttles a batch until the writer gives up does not wait for its backoff.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+THROTTLED = "ProvisionedThroughputExceededException"
+RATE_EXCEEDED = "ThrottlingException"
+INTERNAL = "InternalServerError"
+CONNECTION = "connection"  # not a code: the connection fails (EndpointConnectionError)
+ANY = "*"
+
+
+@dataclass
+class Fault:
+    operation: str
+    table: Any  # a PynamoDB model, a table's physical name, or None: any table
+    code: str
+    times: int | None
+    after: int = 0
+    seen: int = 0  # matching calls so far
+    failed: int = 0  # of which failed
+
+    @property
+    def table_name(self) -> str | None:
+        if self.table is None or isinstance(self.table, str):
+            return self.table
+        return str(self.table.Meta.table_name)
+
+    def matches(self, operation: str, tables: set[str]) -> bool:
+        name = self.table_name
+        return self.operation in (ANY, operation) and (name is None or name in tables)
+
+    def fires(self) -> bool:
+        self.seen += 1
+        if self.seen <= self.after or (self.times is not None and self.failed >= self.times):
+            return False
+        self.failed += 1
+        return True
+
+
+def _tables(params: dict[str, Any]) -> set[str]:
+    """The tables one DynamoDB request names (one, a batch's or a transaction's)."""
+    found = {params["TableName"]} if "TableName" in params else set()
+    found.update(params.get("RequestItems", {}))
+    for item in params.get("TransactItems", []):
+        found.update(part["TableName"] for part in item.values())
+    return found
+
+
+def _error(code: str, operation: str) -> Exception:
+    if code == CONNECTION:
+        return EndpointConnectionError(endpoint_url="https://dynamodb.invalid")
+    error = {"Code": code, "Message": "injected"}
+    return ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}, operation)
+
+
+class Faults:
+    def __init__(self) -> None:
+        self.faults: list[Fault] = []
+        self.calls: Counter[str] = Counter()  # operation -> calls made while active
+        self.waits: list[float] = []  # what the batch writers would have slept
+        self.active = True
+        self._lock = threading.Lock()
+
+    def throttle(
+        self, operation: str, table: Any = None, times: int | None = 1, *, after: int = 0,
+        code: str = THROTTLED,
+    ) -> Fault:  # fmt: skip
+        """DynamoDB refusing `operation` for throughput (or `code`: ThrottlingException)."""
+        return self.fail(operation, table, times, after=after, code=code)
+
+    def fail(
+        self, operation: str, table: Any = None, times: int | None = 1, *, after: int = 0,
+        code: str = INTERNAL,
+    ) -> Fault:  # fmt: skip
+        """`operation` failing with `code` (InternalServerError, or CONNECTION)."""
+        fault = Fault(operation, table, code, times, after)
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        """No more faults: what comes next is the retry on a good day."""
+        with self._lock:
+            self.faults.clear()
+
+    def hook(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if not self.active:
+            return
+        tables = _tables(params)
+        with self._lock:
+            self.calls[model.name] += 1
+            firing = [f for f in self.faults if f.matches(model.name, tables) and f.fires()]
+        if firing:
+            raise _error(firing[0].code, model.name)
+
+
+def _drop_clients() -> None:
+    """Forget the store's DynamoDB clients: the next call makes new ones."""
+    from tidewater.store import batch, models
+
+    for model in models.MODELS:
+        model._connection = None
+    batch._clients.clear()
+
+
+@contextmanager
+def injected() -> Iterator[Faults]:
+    """Faults on every DynamoDB client made inside the block (the store's are made anew)."""
+    from tidewater.store.repos import repositories
+
+    faults = Faults()
+    original = botocore.session.Session.create_client
+
+    def create_client(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        client = original(self, service_name, *args, **kwargs)
+        if service_name == "dynamodb":
+            client.meta.events.register("before-parameter-build.dynamodb", faults.hook)
+        return client
+
+    _drop_clients()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session.Session, "create_client", create_client)
+        repos = repositories()
+        for repo in (repos.datums, repos.datasets, repos.buckets, repos.clinics, repos.donations):
+            patch.setattr(repo.writer, "sleep", faults.waits.append)
+        try:
+            yield faults
+        finally:
+            faults.active = False
+            _drop_clients()
+

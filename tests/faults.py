@@ -2,11 +2,11 @@
 
 A botocore hook (`before-parameter-build.dynamodb.*`, the first event of every API call) on
 every DynamoDB client the code uses: PynamoDB's connections (a `TransactWrite` makes its
-own), the batch writer's client and any boto3 client. The store's clients are dropped on the
-way in and out, so each is made anew with the hook, and the hook does nothing once the
-block is left. A fault names an operation (`"*"`: any), optionally a table (a PynamoDB
-model, or a physical name), and what DynamoDB answers: an error code, or a connection that
-fails. It fails the `times` matching calls after the first `after` (`times=None`: always).
+own), the batch writer's client and any boto3 client, those made before the block and
+those made in it; the hooks come off when it is left. A fault names an operation (`"*"`:
+any), a table (a PynamoDB model or a physical name; None: any) and what DynamoDB answers
+(an error code, or a connection that fails), and fails the `times` matching calls after
+the first `after` (`times=None`: always).
 
 The batch writers of `repositories()` are given a sleep that only records, so that a test
 that throttles a batch until the writer gives up does not wait for its backoff.
@@ -117,30 +117,40 @@ class Faults:
             raise _error(firing[0].code, model.name)
 
 
-def _drop_clients() -> None:
-    """Forget the store's DynamoDB clients: the next call makes new ones."""
+EVENT = "before-parameter-build.dynamodb"
+
+
+def _store_clients() -> list[Any]:
+    """The DynamoDB clients the store has made so far (PynamoDB's, the batch writer's)."""
     from tidewater.store import batch, models
 
+    found = {id(c): c for c in batch._clients.values()}
     for model in models.MODELS:
-        model._connection = None
-    batch._clients.clear()
+        connection = model._connection
+        if connection is not None and connection.connection._client is not None:
+            found[id(connection.connection._client)] = connection.connection._client
+    return list(found.values())
 
 
 @contextmanager
 def injected() -> Iterator[Faults]:
-    """Faults on every DynamoDB client made inside the block (the store's are made anew)."""
+    """Faults on every DynamoDB client the store has made, and on every one made inside
+    the block; the hooks are taken off on the way out."""
     from tidewater.store.repos import repositories
 
     faults = Faults()
+    hooked = _store_clients()
     original = botocore.session.Session.create_client
 
     def create_client(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
         client = original(self, service_name, *args, **kwargs)
         if service_name == "dynamodb":
-            client.meta.events.register("before-parameter-build.dynamodb", faults.hook)
+            client.meta.events.register(EVENT, faults.hook)
+            hooked.append(client)
         return client
 
-    _drop_clients()
+    for client in hooked:
+        client.meta.events.register(EVENT, faults.hook)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(botocore.session.Session, "create_client", create_client)
         repos = repositories()
@@ -150,5 +160,5 @@ def injected() -> Iterator[Faults]:
             yield faults
         finally:
             faults.active = False
-            _drop_clients()
-
+            for client in hooked:
+                client.meta.events.unregister(EVENT, faults.hook)

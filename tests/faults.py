@@ -18,7 +18,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import botocore.session
@@ -60,6 +60,26 @@ class Fault:
         return True
 
 
+@dataclass
+class Gate:
+    """Holds the first matching call after `after` until `release` is set: a test runs
+    something else at that exact point of the code under test, then lets it go on."""
+
+    operation: str
+    table: Any
+    after: int = 0
+    seen: int = 0
+    reached: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def matches(self, operation: str, tables: set[str]) -> bool:
+        return Fault(self.operation, self.table, "", None).matches(operation, tables)
+
+    def holds(self) -> bool:
+        self.seen += 1
+        return self.seen == self.after + 1
+
+
 def _tables(params: dict[str, Any]) -> set[str]:
     """The tables one DynamoDB request names (one, a batch's or a transaction's)."""
     found = {params["TableName"]} if "TableName" in params else set()
@@ -79,6 +99,7 @@ def _error(code: str, operation: str) -> Exception:
 class Faults:
     def __init__(self) -> None:
         self.faults: list[Fault] = []
+        self.gates: list[Gate] = []
         self.calls: Counter[str] = Counter()  # operation -> calls made while active
         self.waits: list[float] = []  # what the batch writers would have slept
         self.active = True
@@ -101,6 +122,13 @@ class Faults:
             self.faults.append(fault)
         return fault
 
+    def pause(self, operation: str, table: Any = None, *, after: int = 0) -> Gate:
+        """Hold the call of `operation` after the first `after` until the gate is released."""
+        gate = Gate(operation, table, after)
+        with self._lock:
+            self.gates.append(gate)
+        return gate
+
     def clear(self) -> None:
         """No more faults: what comes next is the retry on a good day."""
         with self._lock:
@@ -113,6 +141,10 @@ class Faults:
         with self._lock:
             self.calls[model.name] += 1
             firing = [f for f in self.faults if f.matches(model.name, tables) and f.fires()]
+            holding = [g for g in self.gates if g.matches(model.name, tables) and g.holds()]
+        for gate in holding:
+            gate.reached.set()
+            gate.release.wait(timeout=30)
         if firing:
             raise _error(firing[0].code, model.name)
 

@@ -63,7 +63,7 @@ def _cgm(hours_back: float, count: int, mmol: float) -> list[dict[str, Any]]:
 def test_the_summary_is_the_same_in_pieces_or_at_once(api: Api) -> None:
     older = _cgm(48, 48, 6.0)  # 12 hours at 6.0, two days back
     ahead = _cgm(-20, 8, 12.0)  # 2 hours at 12.0, from 20 hours ahead (a clock a bit fast)
-    middle = _cgm(24, 40, 9.0) + [smbg(at(hours=-3), 7.0)]
+    middle = [*_cgm(24, 40, 9.0), smbg(at(hours=-3), 7.0)]
     pieces = [older, ahead, middle]
     for piece in pieces:  # Alice's device sends them one by one, summarised in between
         assert api.upload(api.new_dataset(ALICE), piece, ALICE)[0] == 200

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.faults import ANY, CONNECTION, INTERNAL, RATE_EXCEEDED, Faults
-from tests.integration.ingest_support import ALICE, Api, event
+from tests.integration.ingest_support import ALICE, Api, event, invoke
 from tidewater.domain.accounts import Profile
 from tidewater.domain.clinic import PERIODS
 from tidewater.domain.identity import Caller
@@ -186,6 +186,24 @@ def test_the_summary_route_answers_503_while_its_read_is_throttled(
     response = app.handler(built, api.context)
     assert response["statusCode"] == 503 and response["headers"]["Retry-After"] == "2"
     assert json.loads(response["body"])["errors"][0]["code"] == "unavailable"
+
+
+def test_the_authorizer_lets_a_busy_store_through_for_the_function_to_answer_503(
+    api: Api, faults: Faults
+) -> None:
+    """A Lambda authorizer that fails is a 500 from API Gateway: the authorizer marks the
+    request instead, and the function answers 503."""
+    from functions.authorizer import app as authorizer
+    from tidewater.api.caller import KEYS_UNAVAILABLE
+
+    built = event("GET", "/api/v1/entries.json", "/api/v1/entries.json", caller=None)
+    built["headers"]["api-secret"] = "a-nightscout-secret"
+    faults.throttle("GetItem", AccountModel, times=None)  # the secret's owner, looked up
+    answer = authorizer.handler(built, api.context)
+    assert answer["isAuthorized"] is True
+    assert answer["context"][KEYS_UNAVAILABLE] == "true"
+    built["requestContext"]["authorizer"] = {"lambda": answer["context"]}
+    assert_busy(*invoke(built, api.context))
 
 
 # ---------------------------------------------------------------------- the summariser

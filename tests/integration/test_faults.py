@@ -287,3 +287,20 @@ def test_batches_refused_a_few_times_are_absorbed_by_the_writers_retries(
     assert _row("14d")["cgm"]["averageGlucoseMmol"] == pytest.approx(6.0)
     assert [r.failed for r in refusals] == [3, 3, 3]
     assert len(faults.waits) == 9  # each refusal waited out (here: only recorded)
+
+
+def test_a_nightscout_delete_whose_mark_is_throttled_deletes_nothing_until_sent_again(
+    api: Api, faults: Faults
+) -> None:
+    from tests.integration.test_nightscout import Nightscout, sgv
+
+    ns = Nightscout(api.context)
+    kept, gone = ns.post([sgv(10, 110), sgv(5, 105)])[1]
+    summarizer.run_iteration(repositories())
+    faults.throttle("UpdateItem", AccountModel, times=None)
+    assert_busy(*ns.delete(gone["_id"]))
+    assert len(ns.get()[1]) == 2  # marked first: nothing deleted without its mark
+    faults.clear()
+    assert ns.delete(gone["_id"])[0] == 200
+    assert [e["_id"] for e in ns.get()[1]] == [kept["_id"]]
+    assert "outdatedSince" in summary_of(ALICE)["dates"]

@@ -4,8 +4,9 @@ Run: `PYTHONPATH=layers/core:. python bench/upload_bench.py` (or `make bench`). 
 DynamoDB API call is counted with a botocore `before-call.dynamodb` hook registered on each
 client as it is made. Prints `upload.<name>: <value> <unit>`:
 
-- requests for one 1,000-datum upload (cbg and smbg: 1,000 items; target <= 42 = 40
-  BatchWriteItem + the dataset's GetItem + the summary mark's UpdateItem), and the same for
+- requests for one 1,000-datum upload (cbg and smbg: 1,000 items; target <= 43 = 40
+  BatchWriteItem + the dataset's GetItem before and after them + the summary mark's
+  UpdateItem), and the same for
   1,000 mixed datums (their 50 wizards embed a bolus each: 1,050 items), the legacy path and
   Nightscout;
 - datums/s end to end through `services.ingest.upload` in process (moto's in-process

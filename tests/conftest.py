@@ -240,6 +240,15 @@ def aws(aws_session) -> Iterator[None]:  # type: ignore[no-untyped-def]
         yield
 
 
+@pytest.fixture
+def faults(aws):  # type: ignore[no-untyped-def]
+    """`aws`, with DynamoDB faults to inject (tests/faults.py)."""
+    from tests.faults import injected
+
+    with injected() as injected_faults:
+        yield injected_faults
+
+
 def _environment(patch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
         patch.delenv(name, raising=False)

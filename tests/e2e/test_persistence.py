@@ -50,7 +50,9 @@ def test_a_restart_finds_everything_and_a_kill_while_saving_keeps_the_last_snaps
                             {"client": {"name": "org.example.e2e", "version": "1"}},
                             alice.headers)  # fmt: skip
     assert created.status == 201
-    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=3)
+    # 3,000 readings 5 minutes apart (10.4 days) ending before now: data dated more than a
+    # day ahead is refused.
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=11)
     for chunk in range(3):  # enough items that a save takes a while
         datums = [{"type": "cbg", "units": "mg/dL", "value": 100 + (i % 50), "deviceId": "E2E",
                    "time": format_utc(start + timedelta(minutes=5 * (chunk * 1000 + i)))}

@@ -133,12 +133,14 @@ def test_glucose_in_the_summary_window_marks_its_hours_and_nothing_else() -> Non
         cbg("2022-03-05T12:00:00.000Z"),  # the oldest counted
         cbg("2024-03-05T11:00:00Z"),
         smbg("2024-03-06T12:00:00.000Z"),  # the newest counted
-        smbg("2024-03-06T12:00:00.001Z"),  # 1 ms too far ahead
         basal("2020-01-01T00:00:00Z"),
     ]
     items = prepare(datums, legacy=False, user_id="u", upload_id="x", now=NOW)
-    assert len(items) == 6
-    touched = touched_periods(((i["type"], i["time"]) for i in items), NOW)
+    assert len(items) == 5
+    # 1 ms too far ahead: an upload refuses it (test_future_time_is_refused_at_its_time),
+    # and the window does not count it either.
+    too_far_ahead = ("smbg", "2024-03-06T12:00:00.001Z")
+    touched = touched_periods([*((i["type"], i["time"]) for i in items), too_far_ahead], NOW)
     assert touched == {"cbg#2022-03-05T12", "cbg#2024-03-05T11", "smbg#2024-03-06T12"}
 
 
@@ -151,3 +153,14 @@ def test_an_upload_without_glucose_changes_no_summary() -> None:
 
 def test_an_empty_upload_is_fine() -> None:
     assert prepare([], legacy=False, user_id="u", upload_id="x", now=NOW) == []
+
+
+def test_future_time_is_refused_at_its_time() -> None:
+    datums = [cbg("2024-03-06T12:00:00.000Z"), basal("2024-03-05T12:00:00Z"),
+              smbg("2024-03-06T13:00:00+01:00"), cbg("2024-03-06T12:00:00.001Z")]  # fmt: skip
+    with pytest.raises(InvalidData) as refused:
+        prepare(datums, legacy=False, user_id="u", upload_id="x", now=NOW)
+    assert [(p.pointer, p.code) for p in refused.value.errors] == [
+        ("/3/time", "value-out-of-range")
+    ]
+    assert "2024-03-06T12:00:00.000Z" in refused.value.errors[0].detail

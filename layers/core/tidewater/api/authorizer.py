@@ -48,13 +48,17 @@ def authorize(
         except Unavailable:
             logger.warning("signing keys unavailable")
             context[KEYS_UNAVAILABLE] = "true"
-    elif str(request.get("rawPath") or "").startswith(NIGHTSCOUT_PREFIX):
-        secret = headers.get("api-secret", "")
-        owner = nightscout_owner(nightscout_digest(secret)) if secret else None
-        if owner:
-            caller = Caller(owner, "", Via.NIGHTSCOUT)
-    if caller.authenticated and account_active is not None and not account_active(caller.user_id):
-        logger.info("credential of an unknown account refused")
-        caller = ANONYMOUS
+    try:
+        if not token and str(request.get("rawPath") or "").startswith(NIGHTSCOUT_PREFIX):
+            secret = headers.get("api-secret", "")
+            owner = nightscout_owner(nightscout_digest(secret)) if secret else None
+            if owner:
+                caller = Caller(owner, "", Via.NIGHTSCOUT)
+        if caller.authenticated and account_active and not account_active(caller.user_id):
+            logger.info("credential of an unknown account refused")
+            caller = ANONYMOUS
+    except Unavailable:  # the store was busy: the handler answers 503, not API Gateway 500
+        logger.warning("accounts unavailable")
+        caller, context[KEYS_UNAVAILABLE] = ANONYMOUS, "true"
     answer = APIGatewayAuthorizerResponseV2(authorize=True, context=caller.to_context() | context)
     return answer.asdict()

@@ -18,6 +18,9 @@ from tidewater.domain.errors import InvalidData, Problem
 TYPE: Final = "upload"
 OPEN: Final = "open"
 CLOSED: Final = "closed"
+# Set first by a delete: uploads get 409 from then on, and one already in flight removes
+# what it wrote (services/ingest.py), so a delete never leaves datums under a gone id.
+DELETING: Final = "deleting"
 NORMAL: Final = "normal"
 CONTINUOUS: Final = "continuous"
 NAME_MAX: Final = 100
@@ -69,6 +72,10 @@ class Dataset:
     @property
     def closed(self) -> bool:
         return self.data_state == CLOSED
+
+    @property
+    def deleting(self) -> bool:
+        return self.data_state == DELETING
 
     def as_dict(self) -> dict[str, Any]:
         """The dataset as the API shows it."""

@@ -11,15 +11,17 @@ merge in one atomic update and the summariser can remove exactly what it has rea
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Final
 
+from tidewater.domain.datums.times import MAX_AHEAD
 from tidewater.domain.timeutil import format_utc
 
 GLUCOSE_TYPES: Final = ("cbg", "smbg")
 # Samples outside this window are stored but do not mark the summary outdated.
 WINDOW_YEARS_BACK: Final = 2
-WINDOW_AHEAD: Final = timedelta(days=1)
+# Nothing later is accepted (domain/datums/times.py): every stored sample is in the window.
+WINDOW_AHEAD: Final = MAX_AHEAD
 
 REASON_UPLOAD: Final = "upload"
 REASON_DATASET_CLOSED: Final = "dataset-closed"

@@ -103,8 +103,9 @@ def run(
     ):
         changed |= export_window(repos, window, now, rng, keep, read, result)
     changed |= apply_withdrawals(repos, now, result)
-    # Also when nothing changed but no slice is published: the manifest says why.
-    if changed or result.withheld or not repos.slices.manifest():
+    # Also when nothing changed but no slice is published (the manifest says why), and
+    # after any withdrawal (a run that failed after rewriting a slice may not have said so).
+    if changed or result.withheld or result.withdrawals or not repos.slices.manifest():
         publish_manifest(repos)
     logger.info("donation export", extra=result.as_dict())
     metrics.add_metric(name="DonationRowsExported", unit=MetricUnit.Count, value=result.rows)
@@ -115,7 +116,9 @@ def apply_pending_withdrawals(repos: Repositories, now: datetime | None = None) 
     """Only the withdrawals (and account deletions) queued since the last run: the
     frequent schedule, so that a donor's rows leave published slices within minutes."""
     result = ExportResult()
-    if apply_withdrawals(repos, now or utcnow(), result):
+    # Also after a withdrawal that changed no slice: a run that failed after rewriting one
+    # may not have announced it.
+    if apply_withdrawals(repos, now or utcnow(), result) or result.withdrawals:
         publish_manifest(repos)
     logger.info("donation withdrawals", extra=result.as_dict())
     return result
@@ -281,6 +284,10 @@ class _Unchanged(Exception):
     """Raised inside an upload to abort it: nothing of the slice had to go."""
 
 
+class _BelowK(Exception):
+    """Raised inside an upload to abort it: too few donors would be left in the slice."""
+
+
 def apply_withdrawals(repos: Repositories, now: datetime, result: ExportResult) -> bool:
     """Rewrite every published slice a withdrawn donor is in, without their rows (or drop
     it below k donors); then forget their mapping. True if a published slice changed.
@@ -331,11 +338,12 @@ def _remove_donors(
     repos: Repositories, record: SliceRecord, hashes: set[str], result: ExportResult
 ) -> bool:
     """Stream the published slice through a filter into a new version of the same key,
-    then delete every older version. Every other row stays byte for byte as published."""
-    if record.donors - len(hashes) < max(1, repos.settings.donation_min_donors):
-        _drop(repos, record)
-        result.dropped += 1
-        return True
+    then delete every older version. Every other row stays byte for byte as published.
+
+    The donors left are counted in the slice itself, not taken from the record: a run that
+    failed after rewriting it (before storing the new counts, or before forgetting the
+    withdrawn donor's mapping) leaves a slice without those rows, and the next run must
+    neither drop it for donors already gone nor keep the old counts in the manifest."""
     key = keys.donation_slice_object(record.slice_id)
     version = repos.slices.current_version(key)
     if version is None:
@@ -343,6 +351,7 @@ def _remove_donors(
         result.dropped += 1
         return True
     seen: set[str] = set()
+    kept: set[str] = set()
     stats = _Stats()
     try:
         with repos.slices.gzip_lines(key, version) as lines, repos.slices.gzip_upload(key) as out:
@@ -353,6 +362,7 @@ def _remove_donors(
                 if row_hash in hashes:
                     seen.add(row_hash)
                     continue
+                kept.add(row_hash)
                 stats.rows += 1
                 stats.first = stats.first or donation.row_datetime(line)
                 stats.last = donation.row_datetime(line)
@@ -361,14 +371,22 @@ def _remove_donors(
                     out.write("".join(batch))
                     batch.clear()
             out.write("".join(batch))
+            if len(kept) < max(1, repos.settings.donation_min_donors):
+                raise _BelowK
             if not seen:
                 raise _Unchanged
+    except _BelowK:
+        _drop(repos, record)
+        result.dropped += 1
+        return True
     except _Unchanged:
-        return False
-    if out.version_id:
-        repos.slices.delete_versions(key, keep=out.version_id)
-    repos.donations.decide_window(replace(record, rows=stats.rows,
-                                          donors=record.donors - len(seen),
+        if (record.rows, record.donors) == (stats.rows, len(kept)):
+            return False
+        # Rewritten by a run that failed before it stored the counts: store them now.
+    else:
+        if out.version_id:
+            repos.slices.delete_versions(key, keep=out.version_id)
+        result.rewritten += 1
+    repos.donations.decide_window(replace(record, rows=stats.rows, donors=len(kept),
                                           start=stats.first, end=stats.last))  # fmt: skip
-    result.rewritten += 1
     return True

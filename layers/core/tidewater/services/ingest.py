@@ -107,6 +107,8 @@ def upload(
     dataset = owned_dataset(caller, dataset_id, repos)
     if dataset.closed:
         raise Conflict("the dataset is closed", code="data-set-closed")
+    if dataset.deleting:
+        raise Conflict("the dataset was deleted", code="data-set-deleted")
     return accept_upload(dataset, datums, repos, now or utcnow(), legacy=False)
 
 
@@ -158,12 +160,15 @@ def accept_upload(
         # that came on its own before (which may carry more fields).
         kept = repos.datums.stored_ids([i for i in items if i["id"] in prepared.embedded_only])
         items = [item for item in items if item["id"] not in kept]
-    stored = repos.datums.put_many(items)
     touched = outdated.touched_periods(((item["type"], item["time"]) for item in items), now)
     if touched:
+        # Marked before the datums are stored: if the mark fails nothing is stored (503, the
+        # client sends the same again); if the writes fail, a mark with nothing new is harmless.
         repos.accounts.mark_outdated(
             dataset.user_id, format_utc(now), outdated.REASON_UPLOAD, touched
         )
+    stored = repos.datums.put_many(items)
+    _unless_deleted_meanwhile(dataset.id, items, repos)
     received = len(datums) if isinstance(datums, list) else 1
     logger.info(
         "datums stored",
@@ -171,6 +176,17 @@ def accept_upload(
                "kept": len(kept), "touched": len(touched)},
     )  # fmt: skip
     return UploadResult(dataset.id, received, stored, len(kept), len(touched), items)
+
+
+def _unless_deleted_meanwhile(dataset_id: str, items: list[Datum], repos: Repositories) -> None:
+    """An upload that passed its dataset's check before a delete of it began may write after
+    the delete's sweep: it reads the state again (consistently) and, if the dataset is being
+    deleted or gone, deletes what it wrote itself and gets 409. Either way nothing of the
+    dataset is left once both are done."""
+    current = repos.datasets.get(dataset_id)
+    if current is None or current.deleting:
+        repos.datums.delete_items(items)
+        raise Conflict("the dataset was deleted", code="data-set-deleted")
 
 
 def _client_upload_id(datums: object) -> str:
@@ -202,19 +218,25 @@ def delete_dataset(
     caller: Caller, dataset_id: str, repos: Repositories, now: datetime | None = None
 ) -> int:
     """Delete the dataset and its datums (those not since replaced by a newer upload);
-    how many datums were deleted."""
+    how many datums were deleted.
+
+    The dataset is marked `deleting` first: uploads to it get 409 from then on, and one
+    that checked the state before reads it again after its writes and takes back what it
+    wrote; whatever an upload wrote before that second look, this delete finds (it looks
+    after marking). The periods are marked outdated before the datums go, the dataset's item
+    last, so a delete that fails midway (503) is simply sent again."""
     dataset = owned_dataset(caller, dataset_id, repos)
     now = now or utcnow()
-    if not dataset.closed:  # an upload racing the delete gets 409, leaves no orphans
-        repos.datasets.close(dataset.id)
-    deleted = repos.datums.delete_upload(dataset.user_id, dataset.id)
-    repos.datasets.delete(dataset.id)
-    touched = outdated.touched_periods(((key.type, key.time) for key in deleted), now)
+    repos.datasets.start_deleting(dataset.id)
+    found = repos.datums.upload_keys(dataset.user_id, dataset.id)
+    touched = outdated.touched_periods(((key.type, key.time) for key in found), now)
     repos.accounts.mark_outdated(
         dataset.user_id, format_utc(now), outdated.REASON_DATASET_DELETED, touched
     )
-    logger.info("dataset deleted", extra={"dataset_id": dataset.id, "deleted": len(deleted)})
-    return len(deleted)
+    deleted = repos.datums.delete_keys(found)
+    repos.datasets.delete(dataset.id)
+    logger.info("dataset deleted", extra={"dataset_id": dataset.id, "deleted": deleted})
+    return deleted
 
 
 def read_data(

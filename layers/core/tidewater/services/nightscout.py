@@ -126,13 +126,13 @@ def delete_entry(
     if found is None or datum_to_entry(found[1]) is None:
         raise NotFound("no such entry")
     key, _ = found
-    repos.datums.delete_keys([key])
     now = now or utcnow()
     touched = outdated.touched_periods([(key.type, key.time)], now)
-    if touched:
+    if touched:  # marked first: a mark lost after the delete could not be made again
         repos.accounts.mark_outdated(
             user_id, format_utc(now), outdated.REASON_DATA_DELETED, touched
         )
+    repos.datums.delete_keys([key])
     logger.info("entry deleted", extra={"datum_id": entry_id})
     return 1
 

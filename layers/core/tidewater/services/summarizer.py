@@ -138,9 +138,10 @@ def summarize_account(
         folded[kind] = summary.summarize_buckets(updated)
         has_data = has_data or updated.last_ms is not None
     document = folded if has_data else None  # an account with no data left loses its summary
-    finished = repos.accounts.finish_summary(work, document, format_utc(from_epoch_ms(now_ms)))
-    if finished is Finished.LEASE_LOST:
-        return False  # the clinic rows are the summary's: left to whoever stored it
+    # The clinic rows first, under the lease: the account is marked up to date only once
+    # they are written. If they fail (throttling that outlasts the retries), the account
+    # stays outdated and the next run after the lease writes them again from the same data.
     if work.clinic_ids:
         refresh_patient_rows(user_id, work.full_name, document, set(work.clinic_ids), repos)
-    return True
+    finished = repos.accounts.finish_summary(work, document, format_utc(from_epoch_ms(now_ms)))
+    return finished is not Finished.LEASE_LOST

@@ -18,8 +18,10 @@ from tidewater.domain.outdated import MAX_TOUCHED
 from tidewater.domain.summary import last_data
 from tidewater.store import keys
 from tidewater.store.models import AccountModel, NightscoutSecretModel
+from tidewater.store.overload import unavailable_when_busy
 
 
+@unavailable_when_busy
 class AccountsRepository:
     def __init__(self, region: str) -> None:
         self.region = region

@@ -4,9 +4,10 @@ A request is a BatchWriteItem of at most 25. botocore retries each request itsel
 client's `adaptive` mode: backoff, and a client-side rate that follows throttling); what it
 cannot do is send again the items DynamoDB answers as `UnprocessedItems`. That loop is here,
 with exponential backoff and full jitter; a batch refused whole for throughput once botocore
-has given up is the same case, every item unprocessed. After `max_attempts` the writer raises
-`Unavailable` (503 with Retry-After: writes are puts or deletes by key, so the client simply
-sends the same request again). Nothing is dropped.
+has given up is the same case, every item unprocessed, and so is a connection that failed or
+timed out (store/overload.py says which errors are AWS being busy). After `max_attempts` the
+writer raises `Unavailable` (503 with Retry-After: writes are puts or deletes by key, so the
+client simply sends the same request again). Nothing is dropped.
 """
 
 from __future__ import annotations
@@ -15,31 +16,24 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from weakref import WeakKeyDictionary
 
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.models import Model
 
 from tidewater.domain.errors import Unavailable
 from tidewater.observability import logger
+from tidewater.store.overload import BUSY, busy
 
 BATCH_WRITE: Final = 25  # DynamoDB's limit per BatchWriteItem
+BATCH_GET: Final = 100  # and per BatchGetItem
 # Attempts of one request, botocore's own retries included (adaptive mode).
 REQUEST_ATTEMPTS: Final = 4
-# Errors after which the same request may simply be sent again.
-RETRYABLE: Final = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-    }
-)
-BUSY: Final = "the store is busy; send the same request again"
 
 Request = dict[str, Any]
+M = TypeVar("M", bound=Model)
 
 
 def client_config() -> Config:
@@ -63,10 +57,6 @@ def dynamodb_client(model: type[Model]) -> Any:
             "dynamodb", connection.region, endpoint_url=connection.host, config=client_config()
         )
     return _clients[connection]
-
-
-def retryable(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") in RETRYABLE
 
 
 class BatchWriter:
@@ -109,8 +99,8 @@ class BatchWriter:
             try:
                 answer = self.client.batch_write_item(RequestItems={table: pending})
                 pending = answer.get("UnprocessedItems", {}).get(table, [])
-            except ClientError as error:
-                if not retryable(error):
+            except (ClientError, BotoCoreError) as error:
+                if not busy(error):
                     raise
             if not pending:
                 return
@@ -126,8 +116,8 @@ class BatchWriter:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 answer = self.client.batch_get_item(RequestItems={table: request})
-            except ClientError as error:
-                if not retryable(error):
+            except (ClientError, BotoCoreError) as error:
+                if not busy(error):
                     raise
                 answer = {"UnprocessedKeys": {table: request}}
             found.extend(answer.get("Responses", {}).get(table, []))
@@ -138,6 +128,23 @@ class BatchWriter:
             if attempt < self.max_attempts:
                 self.backoff(attempt)
         raise Unavailable(BUSY)
+
+    def get_items(
+        self, model: type[M], item_keys: Iterable[tuple[str, str]], attributes: Sequence[str] = ()
+    ) -> list[M]:
+        """`model`'s items with these (hash, range) keys that exist, 100 a BatchGetItem,
+        retried as `get` retries (PynamoDB's own `batch_get` resends without backoff)."""
+        wanted = [_key(model(hash_key, range)) for hash_key, range in dict.fromkeys(item_keys)]
+        table = str(model.Meta.table_name)
+        found: list[M] = []
+        for start in range(0, len(wanted), BATCH_GET):
+            request: dict[str, Any] = {"Keys": wanted[start : start + BATCH_GET]}
+            if attributes:
+                names = {f"#a{i}": name for i, name in enumerate(attributes)}
+                request["ProjectionExpression"] = ", ".join(names)
+                request["ExpressionAttributeNames"] = names
+            found.extend(model.from_raw_data(item) for item in self.get(table, request))
+        return found
 
     def save_and_delete(self, saves: Iterable[Model] = (), deletes: Iterable[Model] = ()) -> int:
         """Put `saves` and delete `deletes` (PynamoDB items, of any tables), table by table;

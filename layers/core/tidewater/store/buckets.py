@@ -12,6 +12,7 @@ from tidewater.domain.timeutil import format_utc, from_epoch_ms
 from tidewater.store import keys
 from tidewater.store.batch import BatchWriter
 from tidewater.store.models import BucketsModel
+from tidewater.store.overload import unavailable_when_busy
 
 DAY_MS = 24 * HOUR_MS
 # A day's buckets outlive their use (60 days) by as much again: then TTL removes them.
@@ -32,6 +33,7 @@ def _day(hour_ms: int) -> str:
     return format_utc(from_epoch_ms(hour_ms - hour_ms % DAY_MS))[:10]
 
 
+@unavailable_when_busy
 class BucketsRepository:
     def __init__(self, writer: BatchWriter | None = None) -> None:
         self.writer = writer or BatchWriter(BucketsModel)

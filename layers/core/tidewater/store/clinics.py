@@ -15,6 +15,7 @@ from tidewater.domain.errors import Conflict, NotFound
 from tidewater.store import keys
 from tidewater.store.batch import BatchWriter
 from tidewater.store.models import AccountModel, ClinicModel, ClinicPatientModel, sort_index
+from tidewater.store.overload import unavailable_when_busy
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Membership:
     admin: bool
 
 
+@unavailable_when_busy
 class ClinicsRepository:
     def __init__(self, region: str = "us-east-1", writer: BatchWriter | None = None) -> None:
         self.region = region
@@ -163,10 +165,8 @@ class ClinicsRepository:
         """The clinics a patient shares with, `{"id", "name"}` each: one Query on `byMember`
         and a BatchGetItem of the clinics' records."""
         ids = sorted(self._clinics_of(patient_id, keys.CLINIC_PATIENT))
-        names = {
-            item.clinic_id: str((item.body or {}).get("name", ""))
-            for item in ClinicModel.batch_get([(cid, keys.CLINIC_RECORD) for cid in ids])
-        }
+        records = self.writer.get_items(ClinicModel, [(cid, keys.CLINIC_RECORD) for cid in ids])
+        names = {item.clinic_id: str((item.body or {}).get("name", "")) for item in records}
         return [{"id": cid, "name": names.get(cid, "")} for cid in ids]
 
     def _clinics_of(self, member_id: str, prefix: str) -> set[str]:
@@ -192,8 +192,8 @@ class ClinicsRepository:
         self.writer.save_and_delete(deletes=[ClinicModel(clinic_id, sk) for clinic_id, sk in found])
         present = [
             (item.clinic_period, item.user_id)
-            for item in ClinicPatientModel.batch_get(
-                rows, attributes_to_get=["clinicPeriod", "userId"]
+            for item in self.writer.get_items(
+                ClinicPatientModel, rows, attributes=["clinicPeriod", "userId"]
             )
         ]
         self.writer.save_and_delete(

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, NoReturn
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from tidewater.domain.datasets import CLOSED, OPEN, Dataset
-from tidewater.domain.errors import Conflict, NotFound
+from tidewater.domain.datasets import CLOSED, DELETING, OPEN, Dataset
+from tidewater.domain.errors import Conflict, NotFound, TidewaterError
 from tidewater.store.batch import BatchWriter
 from tidewater.store.models import DatasetModel
+from tidewater.store.overload import unavailable_when_busy
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+def _not_deleting() -> Any:
+    return DatasetModel.data_state.does_not_exist() | (DatasetModel.data_state != DELETING)
 
 
 def _dataset(item: DatasetModel) -> Dataset:
@@ -24,6 +30,7 @@ def _dataset(item: DatasetModel) -> Dataset:
     )
 
 
+@unavailable_when_busy
 class DatasetsRepository:
     def __init__(self, writer: BatchWriter | None = None) -> None:
         self.writer = writer or BatchWriter(DatasetModel)
@@ -57,7 +64,8 @@ class DatasetsRepository:
 
     def open_system(self, dataset: Dataset) -> Dataset:
         """Create or reopen a dataset the server keeps for its owner (legacy, Nightscout),
-        in one UpdateItem: its creation time and fields stay those of its first use."""
+        in one UpdateItem: its creation time and fields stay those of its first use.
+        Conflict `data-set-deleted` while a delete of it is under way."""
         item = DatasetModel(dataset.id)
         try:
             item.update(
@@ -68,26 +76,51 @@ class DatasetsRepository:
                     DatasetModel.body.set(DatasetModel.body | dataset.fields),
                 ],
                 condition=DatasetModel.dataset_id.does_not_exist()
-                | (DatasetModel.user_id == dataset.user_id),
+                | ((DatasetModel.user_id == dataset.user_id) & _not_deleting()),
             )
         except UpdateError as error:
-            if error.cause_response_code == _CONDITION_FAILED:  # never, short of a collision
-                raise Conflict("dataset id taken", code="id-taken") from None
-            raise
+            if error.cause_response_code != _CONDITION_FAILED:
+                raise
+            # Another user's id: never, short of a collision.
+            self._refused(dataset.id, Conflict("dataset id taken", code="id-taken"))
         return _dataset(item)
 
     def close(self, dataset_id: str) -> Dataset:
+        """Close the dataset; NotFound if there is none, Conflict while it is being deleted."""
         item = DatasetModel(dataset_id)
         try:
             item.update(
                 actions=[DatasetModel.data_state.set(CLOSED)],
+                condition=DatasetModel.dataset_id.exists() & _not_deleting(),
+            )
+        except UpdateError as error:
+            if error.cause_response_code != _CONDITION_FAILED:
+                raise
+            self._refused(dataset_id, NotFound("no such dataset"))
+        return _dataset(item)
+
+    def start_deleting(self, dataset_id: str) -> None:
+        """Mark the dataset `deleting` (NotFound if there is none): from this write on,
+        uploads to it are refused, and an upload that checked before cleans up after itself."""
+        try:
+            DatasetModel(dataset_id).update(
+                actions=[DatasetModel.data_state.set(DELETING)],
                 condition=DatasetModel.dataset_id.exists(),
             )
         except UpdateError as error:
             if error.cause_response_code == _CONDITION_FAILED:
                 raise NotFound("no such dataset") from None
             raise
-        return _dataset(item)
+
+    def _refused(self, dataset_id: str, otherwise: TidewaterError) -> NoReturn:
+        """A conditional update of the dataset failed: Conflict `data-set-deleted` if it is
+        being deleted, NotFound if it is gone, else `otherwise`."""
+        found = self.get(dataset_id)
+        if found is None:
+            raise NotFound("no such dataset") from None
+        if found.deleting:
+            raise Conflict("the dataset is being deleted", code="data-set-deleted") from None
+        raise otherwise from None
 
     def delete(self, dataset_id: str) -> None:
         DatasetModel(dataset_id).delete()

@@ -24,6 +24,7 @@ from tidewater.domain.paging import Page, Position
 from tidewater.store import keys
 from tidewater.store.batch import BatchWriter
 from tidewater.store.models import DatumModel
+from tidewater.store.overload import unavailable_when_busy
 
 BATCH_GET: Final = 100  # and per BatchGetItem
 # A datum's JSON, at most; DynamoDB's item limit is 400 KB, keys and names take the rest.
@@ -62,6 +63,7 @@ def _s(value: str) -> dict[str, str]:
     return {"S": value}
 
 
+@unavailable_when_busy
 class DatumsRepository:
     def __init__(
         self,
@@ -123,10 +125,16 @@ class DatumsRepository:
         ]
         return self.writer.write(self.table, requests)
 
-    def delete_upload(self, user_id: str, upload_id: str) -> list[DatumKey]:
-        """Delete the user's datums of one upload, found on the `byUpload` index; the keys
-        of what was deleted."""
-        deleted: list[DatumKey] = []
+    def delete_items(self, items: Sequence[Datum]) -> int:
+        """Delete prepared items by their keys (an upload taking back what it wrote)."""
+        return self.delete_keys(
+            DatumKey(item["userId"], keys.datum_sk(item["type"], item["time"], item[DEDUP_KEY]))
+            for item in items
+        )
+
+    def upload_keys(self, user_id: str, upload_id: str) -> list[DatumKey]:
+        """The keys of the user's datums of one upload, found on the `byUpload` index."""
+        found: list[DatumKey] = []
         pages = self._pages(
             IndexName=_BY_UPLOAD,
             KeyConditionExpression="#up = :up",
@@ -134,14 +142,12 @@ class DatumsRepository:
             ExpressionAttributeValues={":up": _s(upload_id)},
         )
         for page in pages:
-            found = [
+            found.extend(
                 DatumKey(item[_USER]["S"], item[_SK]["S"])
                 for item in page.get("Items", [])
                 if item[_USER]["S"] == user_id
-            ]
-            self.delete_keys(found)
-            deleted.extend(found)
-        return deleted
+            )
+        return found
 
     def delete_user(
         self, user_id: str, more: Callable[[], bool] = lambda: True

@@ -36,6 +36,7 @@ from tidewater.store.models import (
     SliceModel,
     WithdrawalModel,
 )
+from tidewater.store.overload import unavailable_when_busy
 from tidewater.store.s3_stream import SSE, GzipTextUpload, MultipartStream, s3_client
 
 PRESIGN_SECONDS: Final = 900
@@ -64,6 +65,7 @@ def _slice_record(item: SliceModel) -> SliceRecord:
     )
 
 
+@unavailable_when_busy
 class DonationsRepository:
     def __init__(self, region: str, writer: BatchWriter | None = None) -> None:
         self.region = region
@@ -276,6 +278,7 @@ class DonationsRepository:
         ]
 
 
+@unavailable_when_busy
 class SlicesBucket:
     """The donations bucket: `slices/<sliceId>.csv.gz` and `manifest.json`."""
 

@@ -14,6 +14,7 @@ from pynamodb.transactions import TransactWrite
 from tidewater.domain.errors import NotFound
 from tidewater.store import keys
 from tidewater.store.models import AccountModel, ErasureModel
+from tidewater.store.overload import unavailable_when_busy
 
 DELETING = "deleting"
 
@@ -25,6 +26,7 @@ class Erasure:
     email: str | None  # until the Cognito user is deleted
 
 
+@unavailable_when_busy
 class ErasuresRepository:
     def __init__(self, region: str) -> None:
         self.region = region

@@ -13,9 +13,11 @@ from typing import Any, BinaryIO, cast
 
 from tidewater.store import keys
 from tidewater.store.donations import PRESIGN_SECONDS
+from tidewater.store.overload import unavailable_when_busy
 from tidewater.store.s3_stream import MultipartStream, s3_client
 
 
+@unavailable_when_busy
 class ExportsBucket:
     link_seconds = PRESIGN_SECONDS
 

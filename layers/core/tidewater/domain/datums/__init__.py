@@ -6,6 +6,7 @@ datum into its stored form (mmol/L, canonical UTC `time`, client-owned fields on
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Final
 
 from tidewater.domain.datums import (
@@ -18,6 +19,7 @@ from tidewater.domain.datums import (
     food,
     pump_settings,
     smbg,
+    times,
     upload,
     wizard,
 )
@@ -60,13 +62,17 @@ def validate(datum: object, pointer: str, problems: Problems) -> None:
         checks.problem(problems, at, checks.VALUE_NOT_VALID, f"`type` must be one of: {_KNOWN}")
 
 
-def validate_all(datums: object) -> list[Datum]:
-    """The upload as a list of objects, or InvalidData listing every problem in it."""
+def validate_all(datums: object, now: datetime | None = None) -> list[Datum]:
+    """The upload as a list of objects, or InvalidData listing every problem in it; with
+    `now`, the server's clock, a datum dated too far ahead of it is one (domain/datums/times)."""
     if type(datums) is not list:
         raise checks.wrong_body("the body must be an array of data")
     problems: Problems = []
+    latest = times.latest_accepted(now) if now is not None else None
     for i, datum in enumerate(datums):
         validate(datum, f"/{i}", problems)
+        if latest is not None:
+            times.check_not_ahead(datum, f"/{i}", latest, problems)
     if problems:
         raise InvalidData(errors=problems)
     return datums

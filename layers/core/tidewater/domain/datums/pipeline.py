@@ -62,7 +62,7 @@ def prepare_batch(
     """`prepare`, with the ids a legacy upload carried only embedded in another datum."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    valid = validate_all(datums)
+    valid = validate_all(datums, now)
     created = format_utc(now)
     # (type, time, dedupKey) -> [item, embedded only]; one item per store key.
     slots: dict[tuple[str, str, str], _Slot] = {}

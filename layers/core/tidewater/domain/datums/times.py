@@ -1,13 +1,26 @@
 """Times as clients send them: `time` (RFC 3339 with a zone) in its one canonical UTC form,
-and `deviceTime` (a device's wall clock, no zone)."""
+and `deviceTime` (a device's wall clock, no zone).
+
+A datum dated more than `MAX_AHEAD` after the server's clock is refused (400
+`value-out-of-range` at its `time`), as Tidepool refuses device times too far ahead: a device
+clock set wrong, not data. Everything accepted is then inside the summary's window (its end
+is the same `MAX_AHEAD`), so every stored sample marks the summary and the summary does not
+depend on how the data was split into uploads.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Final
 
+from tidewater.domain.datums.checks import VALUE_OUT_OF_RANGE, Problems, child, problem
 from tidewater.domain.timeutil import format_utc, parse_rfc3339
+
+# The most a datum's `time` may be ahead of the server's clock (time zones and clock drift
+# of a day at most; a wrong year is not).
+MAX_AHEAD: Final = timedelta(days=1)
 
 _DEVICE_TIME = re.compile(
     r"(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)"
@@ -47,3 +60,21 @@ def valid_device_time(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def latest_accepted(now: datetime) -> str:
+    """The latest canonical `time` an upload at `now` may carry."""
+    return format_utc(now + MAX_AHEAD)
+
+
+def check_not_ahead(datum: object, pointer: str, latest: str, problems: Problems) -> None:
+    """A problem at `time` if the datum's (valid) time is after `latest`."""
+    time = datum.get("time") if isinstance(datum, dict) else None
+    canonical = canonical_time(time) if isinstance(time, str) else None
+    if canonical is not None and canonical > latest:
+        problem(
+            problems,
+            child(pointer, "time"),
+            VALUE_OUT_OF_RANGE,
+            f"`time` must not be later than {latest}, a day after the server's clock",
+        )

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import clinic_share_code
 from tests.faults import ANY, CONNECTION, INTERNAL, RATE_EXCEEDED, Faults
 from tests.integration.ingest_support import ALICE, Api, event, invoke
 from tidewater.domain.accounts import Profile
@@ -210,7 +211,8 @@ def test_the_authorizer_lets_a_busy_store_through_for_the_function_to_answer_503
 def _in_clinic(caller: Caller, name: str) -> None:
     repos = repositories()
     repos.accounts.create(Profile(caller.user_id, name, "patient", format_utc(START)))
-    repos.clinics.add_patient(CLINIC, caller.user_id, [])
+    code = clinic_share_code(CLINIC)["shareCode"]  # the join uses up a code of the clinic's
+    repos.clinics.add_patient(CLINIC, caller.user_id, [], code, int(START.timestamp()))
 
 
 def _row(period: str, user_id: str = ALICE.user_id) -> dict[str, Any]:

@@ -119,7 +119,8 @@ def test_sign_up_with_a_role_that_is_not_a_string_points_at_the_role(
     }
     built = event("POST", "/v1/users", "/v1/users", caller=None, body=body)
     error = _bad(*_call("auth", built, lambda_context)[:2])
-    assert error["source"] == {"pointer": "/role"} and error["code"] == "value-not-valid"
+    # Sign-up makes patients only: whatever else is sent as the role is refused at /role.
+    assert error["source"] == {"pointer": "/role"} and error["code"] == "role-not-allowed"
 
 
 def test_a_boolean_is_not_a_number_nor_a_string(aws, lambda_context) -> None:

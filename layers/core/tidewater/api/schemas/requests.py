@@ -48,7 +48,12 @@ class NewUser(StrictBody):
     email: str = absent()
     password: str = absent(description="at least 12 characters")
     fullName: str = absent()
-    role: Literal["patient", "clinician", "researcher"] | None = None
+    # Sign-up makes patients; clinician and researcher are granted by an operator. Any other
+    # value passes the edge so that the domain answers `role-not-allowed` at /role.
+    role: Annotated[
+        Any,
+        WithJsonSchema({"type": "string", "enum": ["patient"], "description": "patient only"}),
+    ] = None
 
 
 class NightscoutSecret(StrictBody):

@@ -93,7 +93,10 @@ def _cgm(
     for n in range(count):
         at = start + timedelta(minutes=5 * n)
         day_phase = 2 * math.pi * (at.hour * 60 + at.minute) / 1440
-        value = mean + swing * math.sin(day_phase - 1.0) + rng.gauss(0, noise)
+        # Noise truncated at 2.5 sigma: a patient whose profile has no lows never dips below
+        # 54 mg/dL by chance (130 - 35 - 2.5 * 12 = 65), whatever hour the demo starts at.
+        jitter = max(-2.5, min(2.5, rng.gauss(0, 1)))
+        value = mean + swing * math.sin(day_phase - 1.0) + jitter * noise
         if rng.random() < lows:
             value = rng.uniform(40, 53)
         datums.append(

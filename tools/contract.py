@@ -1,6 +1,9 @@
 """schemathesis against a fresh local stack: every operation of docs/openapi.json, its
-checks, as a signed-in patient (and Nightscout routes with the same session). Exits non-zero
-on any failure; prints the seed, the case count and the wall time.
+checks, in two passes: as a signed-in patient, then as a clinician (Nightscout routes with the
+same sessions). Path ids are drawn mostly from the run's own users and a clinic the patient
+has joined, so that operations get past the access checks, and the document's links let the
+stateful phase follow a new dataset into its data, close and delete. Exits non-zero on any
+failure; prints the seed, the case count and the wall time.
 
 Two checks are left out, each for a reason of the API's own:
 - unsupported_method wants 405 for a method no route takes; API Gateway's HttpApi answers
@@ -20,13 +23,71 @@ import argparse
 import random
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import login, start_stack, stop_stack  # noqa: E402
+from tests.e2e.conftest import Session, Stack, login, start_stack, stop_stack  # noqa: E402
+
+# Who runs each pass, which ids its path parameters are drawn from (mostly: schemathesis still
+# draws made-up ids now and then), and which operation must not take the caller's own id.
+CONFIG = """
+[dictionaries.users]
+values = [{users}]
+[dictionaries.clinics]
+values = [{clinics}]
+[parameters]
+"path.userId" = {{ dictionary = "users", probability = 0.8 }}
+"path.clinicId" = {{ dictionary = "clinics", probability = 0.8 }}
+
+# Deleting the caller's own account would end the pass: another user's id (403) instead.
+[[operations]]
+include-name = "DELETE /v1/users/{{userId}}"
+parameters = {{ "path.userId" = "{other}" }}
+"""
+
+
+def _clinic_of(stack: Stack, clinician: Session, patient: Session) -> str:
+    """A clinic of the clinician's that the patient has joined with its share code."""
+    created = stack.request("POST", "/v1/clinics", {"name": "Contract clinic"}, clinician.headers)
+    clinic = created.json()
+    clinic_id = str(clinic.get("data", clinic)["id"])
+    path = f"/v1/clinics/{clinic_id}"
+    code = stack.request("POST", f"{path}/share_codes", {}, clinician.headers).json()["data"]
+    joined = stack.request(
+        "POST", f"{path}/patients/{patient.user_id}", {"shareCode": code["shareCode"]},
+        patient.headers,
+    )  # fmt: skip
+    assert joined.status < 300, joined.body
+    return clinic_id
+
+
+def _schemathesis(
+    stack: Stack, caller: Session, users: list[str], clinic_id: str, args: argparse.Namespace
+) -> int:
+    def quoted(values: list[str]) -> str:
+        return ", ".join(f'"{v}"' for v in values)
+
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "schemathesis.toml"
+        other = next(u for u in users if u != caller.user_id)
+        config.write_text(
+            CONFIG.format(users=quoted(users), clinics=quoted([clinic_id]), other=other)
+        )
+        command = [
+            str(Path(sys.executable).parent / "st"), "--config-file", str(config),
+            "run", f"{stack.url}/openapi.json",
+            "--checks", "all", "--exclude-checks", "unsupported_method,positive_data_acceptance",
+            "--phases", "examples,fuzzing,stateful",
+            "--seed", str(args.seed), "--max-examples", str(args.max_examples),
+            "--workers", "2", "--header", f"Authorization: Bearer {caller.token}",
+            "--suppress-health-check", "all", "--request-timeout", "30",
+        ]  # fmt: skip
+        print(f"schemathesis as {caller.email}", flush=True)
+        return subprocess.run(command, cwd=ROOT, check=False).returncode  # noqa: S603
 
 
 def main() -> int:
@@ -38,20 +99,18 @@ def main() -> int:
     stack = start_stack(None, "--demo", "--no-demo-data", "--no-schedules")
     started = time.monotonic()
     try:
-        patient = login(stack, "alice@tidewater.test")
-        command = [
-            str(Path(sys.executable).parent / "st"), "run", f"{stack.url}/openapi.json",
-            "--checks", "all", "--exclude-checks", "unsupported_method,positive_data_acceptance",
-            "--phases", "examples,fuzzing,stateful",
-            "--seed", str(args.seed), "--max-examples", str(args.max_examples),
-            "--workers", "2", "--header", f"Authorization: Bearer {patient.token}",
-            "--suppress-health-check", "all", "--request-timeout", "30",
-        ]  # fmt: skip
-        result = subprocess.run(command, cwd=ROOT, check=False)  # noqa: S603
+        patient, other = login(stack, "alice@tidewater.test"), login(stack, "bob@tidewater.test")
+        clinician = login(stack, "carol@tidewater.test")
+        clinic_id = _clinic_of(stack, clinician, patient)
+        # The patient first, then the clinician on the stack the patient's pass left behind.
+        failed = _schemathesis(stack, patient, [patient.user_id, other.user_id], clinic_id, args)
+        failed |= _schemathesis(
+            stack, clinician, [clinician.user_id, patient.user_id], clinic_id, args
+        )
     finally:
         stop_stack(stack)
     print(f"schemathesis wall time: {time.monotonic() - started:.0f} s (seed {args.seed})")
-    return result.returncode
+    return failed
 
 
 if __name__ == "__main__":

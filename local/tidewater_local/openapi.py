@@ -44,6 +44,28 @@ SECURITY_SCHEMES: dict[str, Any] = {
 NIGHTSCOUT_PREFIX = "/api/v1/entries"
 _POWERTOOLS_422 = {"HTTPValidationError", "ValidationError"}
 
+# OpenAPI links: what one answer lets a client do next, with the ids it returns. Clients (and
+# schemathesis' stateful phase) follow them: a new dataset takes data, is closed, is deleted;
+# stored entries can be deleted one by one.
+_DATASET = "$response.body#/data/id"
+LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
+    ("post", "/v1/users/{userId}/datasets", "201"): {
+        "AddData": {"operationRef": "post /v1/datasets/{datasetId}/data", "datasetId": _DATASET},
+        "Close": {"operationRef": "put /v1/datasets/{datasetId}", "datasetId": _DATASET},
+        "Delete": {"operationRef": "delete /v1/datasets/{datasetId}", "datasetId": _DATASET},
+        "ReadData": {
+            "operationRef": "get /v1/users/{userId}/data",
+            "userId": "$response.body#/data/userId",
+        },
+    },
+    ("post", "/api/v1/entries", "200"): {
+        "DeleteFirst": {
+            "operationRef": "delete /api/v1/entries/{entryId}",
+            "entryId": "$response.body#/0/_id",
+        },
+    },
+}
+
 
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
@@ -125,6 +147,8 @@ def document(template: Template, version: str) -> dict[str, Any]:
                     operation["parameters"] = kept + typed_queries[(method, path)]
                 # Powertools documents its own 422; our validation errors are 400s.
                 operation.get("responses", {}).pop("422", None)
+                # A 204 has no body; Powertools gives it one from the `Response[None]` return.
+                operation.get("responses", {}).get("204", {}).pop("content", None)
                 for parameter in operation.get("parameters", []):
                     if parameter.get("in") == "path":
                         parameter["name"] = _camel(parameter["name"])
@@ -137,6 +161,7 @@ def document(template: Template, version: str) -> dict[str, Any]:
                 paths.setdefault(named, {})[method] = operation
         found = part.get("components", {}).get("schemas", {})
         schemas.update({k: v for k, v in found.items() if k not in _POWERTOOLS_422})
+    _link(paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": version, "description": DESCRIPTION},
@@ -146,6 +171,22 @@ def document(template: Template, version: str) -> dict[str, Any]:
             "securitySchemes": SECURITY_SCHEMES,
         },
     }
+
+
+def _link(paths: dict[str, Any]) -> None:
+    """Adds LINKS to the answers they follow, naming each target by its operationId (a link
+    to an operation that is not in the document is an error, not a silent omission)."""
+    for (method, path, status), links in LINKS.items():
+        answer = paths[path][method]["responses"][status]
+        answer["links"] = {}
+        for name, link in links.items():
+            target_method, target_path = link["operationRef"].split(" ", 1)
+            target = paths[target_path][target_method]
+            parameters = {k: v for k, v in link.items() if k != "operationRef"}
+            answer["links"][name] = {
+                "operationId": target["operationId"],
+                "parameters": parameters,
+            }
 
 
 def render(doc: dict[str, Any]) -> str:

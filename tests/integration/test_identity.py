@@ -228,6 +228,20 @@ def test_weak_password_is_refused_and_leaves_no_account(aws) -> None:
     _sign_up("weak@example.org")  # the email is free again
 
 
+def test_an_email_the_identity_service_refuses_is_a_400_at_email_with_no_account(
+    aws, lambda_context
+) -> None:
+    from functions.auth import app
+
+    # RFC 5322 allows `#` as a whole local part; Cognito's username check does not.
+    body = {"email": "#@host.example", "password": PASSWORD, "fullName": "Hash"}
+    answer = app.handler(_http("POST", "/v1/users", body), lambda_context)
+    assert answer["statusCode"] == 400
+    (error,) = json.loads(answer["body"])["errors"]
+    assert error["source"] == {"pointer": "/email"} and error["code"] == "value-not-valid"
+    _sign_up("hash@host.example")  # nothing half-made is left in the way
+
+
 def test_a_taken_id_is_a_conflict_not_an_overwrite(aws) -> None:
     body = {"email": "a@example.org", "password": PASSWORD, "fullName": "A", "role": "patient"}
     auth.sign_up(body, repositories(), utcnow(), user_id="abcdef0123")

@@ -53,3 +53,35 @@ def test_bodies_and_queries_are_typed_in_the_document() -> None:
     sign_up = committed["paths"]["/v1/users"]["post"]
     assert "requestBody" in sign_up and "201" in sign_up["responses"]
     assert "400" in sign_up["responses"]
+
+
+def test_no_content_answers_document_no_body(generated) -> None:
+    removals = [
+        operation["responses"]["204"]
+        for operations in generated["paths"].values()
+        for operation in operations.values()
+        if "204" in operation["responses"]
+    ]
+    assert removals, "the clinic's removals answer 204"
+    assert all("content" not in answer for answer in removals)
+
+
+def test_links_name_operations_and_parameters_that_exist(generated) -> None:
+    by_id = {
+        operation["operationId"]: operation
+        for operations in generated["paths"].values()
+        for operation in operations.values()
+    }
+    answer = generated["paths"]["/v1/users/{userId}/datasets"]["post"]["responses"]["201"]
+    links = answer["links"]
+    assert {by_id[link["operationId"]]["operationId"] for link in links.values()} >= {
+        generated["paths"]["/v1/datasets/{datasetId}/data"]["post"]["operationId"],
+        generated["paths"]["/v1/datasets/{datasetId}"]["delete"]["operationId"],
+    }
+    for operations in generated["paths"].values():
+        for operation in operations.values():
+            for response in operation["responses"].values():
+                for link in response.get("links", {}).values():
+                    target = by_id[link["operationId"]]
+                    names = {p["name"] for p in target.get("parameters", []) if p["in"] == "path"}
+                    assert set(link["parameters"]) <= names, link

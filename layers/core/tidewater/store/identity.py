@@ -78,6 +78,19 @@ class CognitoIdentity:
         except ClientError as error:
             if error.response["Error"]["Code"] == "UsernameExistsException":
                 raise Conflict("an account with this email exists", code="user-exists") from None
+            if error.response["Error"]["Code"] == "InvalidParameterException":
+                # Cognito's own test of an email (stricter than ours: `#@host.example`
+                # passes ours) or of the name: the request's fault, not the service's.
+                raise InvalidData(
+                    [
+                        Problem(
+                            "/email",
+                            "value-not-valid",
+                            "invalid email",
+                            "an email address that the identity service accepts is required",
+                        )
+                    ]
+                ) from None
             raise
         try:
             self.client.admin_set_user_password(

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from tidewater.domain.cursor import MAX_LENGTH as CURSOR_MAX_LENGTH
+from tidewater.domain.identity import MIN_NIGHTSCOUT_SECRET, PASSWORD_RULE
 
 # The same limits the services keep (services/ingest.py, services/nightscout.py).
 MAX_DATA_PAGE = 5000
@@ -33,9 +34,10 @@ def requires(*fields: str) -> ConfigDict:
     return ConfigDict(json_schema_extra=document)
 
 
-def absent(description: str | None = None) -> Any:
-    """A field `requires()` names: None when not sent (typed as the value it must be)."""
-    return Field(default=None, description=description)
+def absent(description: str | None = None, **documented: Any) -> Any:
+    """A field `requires()` names: None when not sent (typed as the value it must be).
+    `documented`: JSON Schema keywords the document states and the domain checks."""
+    return Field(default=None, description=description, json_schema_extra=documented or None)
 
 
 class QueryString(BaseModel):
@@ -45,9 +47,9 @@ class QueryString(BaseModel):
 # ------------------------------------------------------------------ accounts
 class NewUser(StrictBody):
     model_config = requires("email", "password", "fullName")
-    email: str = absent()
-    password: str = absent(description="at least 12 characters")
-    fullName: str = absent()
+    email: str = absent(format="email", maxLength=254)
+    password: str = absent(description=PASSWORD_RULE, minLength=12)
+    fullName: str = absent(minLength=1, maxLength=256, pattern=r"\S")
     # Sign-up makes patients; clinician and researcher are granted by an operator. Any other
     # value passes the edge so that the domain answers `role-not-allowed` at /role.
     role: Annotated[
@@ -58,7 +60,10 @@ class NewUser(StrictBody):
 
 class NightscoutSecret(StrictBody):
     model_config = requires("secret")
-    secret: str = absent(description="the uploader's API_SECRET; at least 12 characters")
+    secret: str = absent(
+        description=f"the uploader's API_SECRET; at least {MIN_NIGHTSCOUT_SECRET} characters",
+        minLength=MIN_NIGHTSCOUT_SECRET,
+    )
 
 
 class AccountDeletion(StrictBody):

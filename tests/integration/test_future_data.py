@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.ingest_support import ALICE, Api, cbg, smbg
+from tests.integration.ingest_support import ALICE, WIZARD, Api, cbg, smbg
 from tidewater.domain.accounts import Profile
 from tidewater.domain.identity import Caller
 from tidewater.domain.timeutil import format_utc, utcnow
@@ -51,6 +51,17 @@ def test_a_datum_more_than_a_day_ahead_is_refused_at_its_time(api: Api) -> None:
 def test_the_legacy_path_refuses_it_too(api: Api) -> None:
     status, body = api.legacy([cbg(at(days=1, minutes=2))])
     assert status == 400 and body["errors"][0]["source"]["pointer"] == "/0/time"
+
+
+def test_a_wizards_embedded_bolus_is_held_to_the_same_limit(api: Api) -> None:
+    # The bolus is stored on its own: a time of its own two days ahead is refused at its
+    # pointer, and nothing of the upload is kept.
+    bolus = {**WIZARD["bolus"], "time": at(days=2)}
+    wizard = {**WIZARD, "time": at(minutes=-5), "bolus": bolus}
+    status, body = api.upload(api.new_dataset(), [wizard])
+    assert status == 400
+    assert [e["source"]["pointer"] for e in body["errors"]] == ["/0/bolus/time"]
+    assert api.read_all() == []
 
 
 def _cgm(hours_back: float, count: int, mmol: float) -> list[dict[str, Any]]:

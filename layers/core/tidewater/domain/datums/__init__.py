@@ -17,6 +17,7 @@ from tidewater.domain.datums import (
     checks,
     device_event,
     food,
+    linking,
     pump_settings,
     smbg,
     times,
@@ -73,9 +74,18 @@ def validate_all(datums: object, now: datetime | None = None) -> list[Datum]:
         validate(datum, f"/{i}", problems)
         if latest is not None:
             times.check_not_ahead(datum, f"/{i}", latest, problems)
+            _check_embedded_not_ahead(datum, f"/{i}", latest, problems)
     if problems:
         raise InvalidData(errors=problems)
     return datums
+
+
+def _check_embedded_not_ahead(datum: object, pointer: str, latest: str, problems: Problems) -> None:
+    """An embedded datum (a wizard's bolus, an alarm's suspension) is stored on its own: its
+    own `time` may not be ahead either."""
+    link = linking.link_of(datum) if isinstance(datum, dict) else None
+    if link is not None and isinstance(inner := datum.get(link[0]), dict):  # type: ignore[union-attr]
+        times.check_not_ahead(inner, checks.child(pointer, link[0]), latest, problems)
 
 
 def normalize(datum: Datum) -> Datum:

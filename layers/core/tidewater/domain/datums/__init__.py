@@ -83,8 +83,9 @@ def validate_all(datums: object, now: datetime | None = None) -> list[Datum]:
 def _check_embedded_not_ahead(datum: object, pointer: str, latest: str, problems: Problems) -> None:
     """An embedded datum (a wizard's bolus, an alarm's suspension) is stored on its own: its
     own `time` may not be ahead either."""
-    link = linking.link_of(datum) if isinstance(datum, dict) else None
-    if link is not None and isinstance(inner := datum.get(link[0]), dict):  # type: ignore[union-attr]
+    if not isinstance(datum, dict) or (link := linking.link_of(datum)) is None:
+        return
+    if isinstance(inner := datum.get(link[0]), dict):
         times.check_not_ahead(inner, checks.child(pointer, link[0]), latest, problems)
 
 

@@ -12,8 +12,9 @@ from tidewater.api.caller import current_caller
 from tidewater.api.http import answers, fields, make_app
 from tidewater.api.schemas import requests as rq
 from tidewater.api.schemas import responses as rs
+from tidewater.domain.timeutil import utcnow
 from tidewater.observability import logger, metrics
-from tidewater.services import ingest, nightscout
+from tidewater.services import ingest, nightscout, reports
 from tidewater.store.repos import repositories
 
 app = make_app()
@@ -67,6 +68,12 @@ def read_data(user_id: str, query: Annotated[rq.DataQuery, Query()]) -> dict:
     if page.cursor:
         meta["cursor"] = page.cursor
     return {"data": page.items, "meta": meta}
+
+
+@app.get("/v1/users/<user_id>/agp", responses=answers(200, rs.AgpEnvelope, "the AGP"))
+def get_agp(user_id: str, query: Annotated[rq.AgpQuery, Query()]) -> dict:
+    report = reports.agp_report(current_caller(app), user_id, query.days, repositories(), utcnow())
+    return {"data": report}
 
 
 @app.post("/v1/users/<user_id>/data/legacy", responses=answers(200, rs.UploadAnswer, "stored"))

@@ -156,6 +156,8 @@ MATRIX: dict[str, Row] = {
     "GET /v1/users/{userId}/data": Row(
         lambda w: f"/v1/users/{w.ids['owner']}/data", OWNER_ONLY_READ
     ),
+    # The AGP has the summary's access: the owner and the clinicians of the patient's clinics.
+    "GET /v1/users/{userId}/agp": Row(lambda w: f"/v1/users/{w.ids['owner']}/agp", OWNER_ONLY_READ),
     "POST /v1/users/{userId}/data/legacy": Row(
         lambda w: f"/v1/users/{w.ids['owner']}/data/legacy", OWNER_ONLY_WRITE, lambda w: [_CBG]
     ),

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from tidewater.domain.agp import MAX_DAYS as MAX_AGP_DAYS
 from tidewater.domain.cursor import MAX_LENGTH as CURSOR_MAX_LENGTH
 from tidewater.domain.identity import MIN_NIGHTSCOUT_SECRET, PASSWORD_RULE
 
@@ -145,3 +146,10 @@ class ConsentChange(StrictBody):
 
 class ExportQuery(QueryString):
     format: Literal["json", "csv"] | None = None
+
+
+# ------------------------------------------------------------------ reports
+class AgpQuery(QueryString):
+    days: int | None = Field(
+        default=None, ge=1, le=MAX_AGP_DAYS, description="the period, in days (default 14)"
+    )

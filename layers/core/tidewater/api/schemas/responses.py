@@ -143,3 +143,41 @@ class GatewayMessage(Answer):
     """API Gateway's own answer, when the authorizer refused a token before any function ran."""
 
     message: str
+
+
+# ------------------------------------------------------------------ reports
+class AgpBin(BaseModel):
+    minute: int = Field(description="the first minute of the day the bin holds")
+    count: int
+    p5: float | None
+    p25: float | None
+    p50: float | None
+    p75: float | None
+    p95: float | None
+
+
+class AgpDay(BaseModel):
+    date: str = Field(description="a local calendar day")
+    points: list[tuple[int, float]] = Field(description="[minute of day, mmol/L], in time order")
+
+
+class AgpTarget(BaseModel):
+    low: float
+    high: float
+
+
+class Agp(BaseModel):
+    days: int
+    start: str
+    end: str
+    units: Literal["mmol/L"]
+    binMinutes: int
+    target: AgpTarget
+    readings: int
+    daysWithData: int
+    bins: list[AgpBin]
+    daily: list[AgpDay]
+
+
+class AgpEnvelope(BaseModel):
+    data: Agp

@@ -173,12 +173,16 @@ class ClinicsRepository:
         self, member_id: str, *, as_patient: bool
     ) -> list[tuple[str, dict[str, Any]]]:
         """(clinic id, membership body) of each clinic the member is a patient (or a
-        clinician) of: one Query on `byMember`."""
+        clinician) of: one Query on `byMember` (keys only), one BatchGetItem of the items."""
         prefix = keys.CLINIC_PATIENT if as_patient else keys.CLINIC_CLINICIAN
-        return sorted(
-            (item.clinic_id, dict(item.body or {}))
+        found = [
+            (item.clinic_id, item.sk)
             for item in ClinicModel.by_member.query(member_id)
             if item.sk.startswith(prefix)
+        ]
+        return sorted(
+            (item.clinic_id, dict(item.body or {}))
+            for item in self.writer.get_items(ClinicModel, found)
         )
 
     def records(self, clinic_ids: Iterable[str]) -> dict[str, dict[str, Any]]:

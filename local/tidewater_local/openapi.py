@@ -125,6 +125,8 @@ def document(template: Template, version: str) -> dict[str, Any]:
                     operation["parameters"] = kept + typed_queries[(method, path)]
                 # Powertools documents its own 422; our validation errors are 400s.
                 operation.get("responses", {}).pop("422", None)
+                # A 204 has no body: Powertools documents the return annotation's `null`.
+                operation.get("responses", {}).get("204", {}).pop("content", None)
                 for parameter in operation.get("parameters", []):
                     if parameter.get("in") == "path":
                         parameter["name"] = _camel(parameter["name"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -356,9 +355,7 @@ def list_patients(
     bound_to = query.cursor_scope(clinic_id)
     key = repos.secrets.cursor_key()
     state = open_cursor(query.cursor, bound_to, key) if query.cursor else None
-    read = replace(query, limit=query.offset + query.limit) if query.offset else query
-    entries, next_state = repos.clinics.page(clinic_id, read, state)
-    entries = entries[query.offset :]
+    entries, next_state = repos.clinics.page(clinic_id, query, state)
     cursor = sign_cursor(next_state, bound_to, key) if next_state is not None else None
     accounts = repos.accounts.summaries([e["userId"] for e in entries])
     patients = []

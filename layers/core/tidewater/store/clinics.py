@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -284,7 +284,13 @@ class ClinicsRepository:
     def page(
         self, clinic_id: str, query: clinic.PatientQuery, state: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """One page of a clinic's patient list, and the state to resume from (None: the end)."""
+        """One page of a clinic's patient list, and the state to resume from (None: the end).
+        With an `offset` (Tidepool's paging), the same Query reads `offset + limit` rows
+        and the first `offset` are dropped; the state resumes after the page."""
+        if query.offset and state is None:
+            read = replace(query, limit=query.offset + query.limit, offset=0)
+            entries, after = self.page(clinic_id, read, None)
+            return entries[query.offset :], after
         cp = keys.clinic_period(clinic_id, query.period)
         if clinic.METRICS[query.sort].indexed:
             return self._indexed_page(cp, query, state or {"phase": "index"})

@@ -306,6 +306,9 @@ class ClinicsRepository:
         sorted_by = getattr(ClinicPatientModel, metric.attribute)
         missing = sorted_by.does_not_exist()
         on_key = [f for f in query.filters if f.metric == query.sort]
+        # Filters on the sort key are its key condition: with no other filter and no search,
+        # every row read is on the page (a long page, `offset + limit`, spans 1 MB reads).
+        every_row_kept = len(on_key) == len(query.filters) and not query.search
         found: list[dict[str, Any]] = []
         state: dict[str, Any] | None = start
         while state is not None and len(found) < query.limit:
@@ -332,6 +335,8 @@ class ClinicsRepository:
                     full = len(found) == query.limit
                     if full:
                         break
+                    if every_row_kept:  # the next request reads no more than the page needs
+                        results.page_iter.page_size = query.limit - len(found)
             last = results.last_evaluated_key
             if full and last is not None:
                 state = {"phase": phase, "key": last}

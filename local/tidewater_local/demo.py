@@ -94,6 +94,9 @@ def _cgm(
         at = start + timedelta(minutes=5 * n)
         day_phase = 2 * math.pi * (at.hour * 60 + at.minute) / 1440
         value = mean + swing * math.sin(day_phase - 1.0) + rng.gauss(0, noise)
+        # Only the deliberate lows are very low (< 54 mg/dL): Alice's demo has none, whatever
+        # the time of day the stack starts at (the curve follows the clock).
+        value = max(value, 55.0)
         if rng.random() < lows:
             value = rng.uniform(40, 53)
         datums.append(

@@ -8,7 +8,7 @@ PORT ?= 3000
 export PYTHONDONTWRITEBYTECODE := 1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install run test lint lint-template unit integration e2e contract openapi swagger-ui bench build deploy deploy-local clean
+.PHONY: help install run test lint lint-template unit integration e2e contract openapi swagger-ui bench build deploy deploy-local clean tidepool-client
 SWAGGER_UI_VERSION := 5.32.0
 SWAGGER_UI_DIR := local/tidewater_local/swagger_ui
 
@@ -16,6 +16,7 @@ help:
 	@echo "make run            the whole stack on http://127.0.0.1:$(PORT) (no Docker, no AWS)"
 	@echo "make test           lint (ruff, mypy, template) and every test"
 	@echo "make install        create or update .venv"
+	@echo "make tidepool-client  Tidepool's client library (npm, pinned) for its e2e tests"
 	@echo "make lint           ruff and mypy"
 	@echo "make lint-template  sam validate --lint and cfn-lint"
 	@echo "make contract       schemathesis against the local stack (every operation, all checks)"
@@ -52,9 +53,19 @@ lint-template: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1 --template template.yaml
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 
-test: lint lint-template
+test: lint lint-template tidepool-client
 	$(BIN)/pytest -n 2
 	$(MAKE) contract
+
+# Tidepool's own client (tidepool-platform-client, pinned by package-lock.json), driven
+# against the local stack by tests/e2e/test_tidepool_client.py. Reinstalled when the lock
+# changes; node_modules is ignored by git.
+TIDEPOOL_CLIENT := tests/tidepool_client
+$(TIDEPOOL_CLIENT)/node_modules/.installed: $(TIDEPOOL_CLIENT)/package-lock.json
+	cd $(TIDEPOOL_CLIENT) && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+tidepool-client: $(TIDEPOOL_CLIENT)/node_modules/.installed
 
 # The published contract, generated from the functions' resolvers (a test fails on drift).
 openapi: install
@@ -79,7 +90,7 @@ unit: install
 integration: install
 	$(BIN)/pytest tests/integration
 
-e2e: install
+e2e: install tidepool-client
 	$(BIN)/pytest tests/e2e
 
 bench: install
@@ -101,4 +112,5 @@ deploy-local: install $(SAM_VENV)/.installed
 	tools/deploy-local.sh
 
 clean:
-	rm -rf .aws-sam .tidewater .venv-ministack .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .tidewater .venv-ministack .pytest_cache .mypy_cache .ruff_cache \
+		$(TIDEPOOL_CLIENT)/node_modules

@@ -11,6 +11,7 @@ import os
 import random
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,24 @@ def run() -> None:
     print(
         f"clinic.page50.indexed_worst: {worst['queries']} queries, {worst['items']} items read "
         "(target <= 2 queries, <= 100 items)"
+    )
+    # Tidepool's offset paging: the same Query, reading offset + limit rows; the signed
+    # cursor of the page before reads the page alone.
+    for offset in (0, 1000, 5000):
+        counts.update(queries=0, items=0)
+        params = {"sort": "-cgm.timeInVeryLowPercent", "limit": "50", "offset": str(offset)}
+        page, _ = repos.clinics.page("bench-clinic", clinic.parse_patient_query(params), None)
+        assert len(page) == 50
+        print(
+            f"clinic.page50.offset{offset}: {counts['queries']} queries, "
+            f"{counts['items']} items read"
+        )
+    before = clinic.parse_patient_query({"sort": "-cgm.timeInVeryLowPercent", "limit": "50"})
+    _, state = repos.clinics.page("bench-clinic", replace(before, limit=1000), None)
+    counts.update(queries=0, items=0)
+    repos.clinics.page("bench-clinic", before, state)
+    print(
+        f"clinic.page50.cursor_after1000: {counts['queries']} queries, {counts['items']} items read"
     )
     for params in (
         {"sort": "-cgm.timeInHighPercentDelta"},

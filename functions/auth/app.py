@@ -28,17 +28,45 @@ def _session_response(status: int, body: dict, token: str) -> Response[dict]:
     return Response(status, "application/json", body, {SESSION_HEADER: token})
 
 
-@app.post("/auth/login", responses=answers(200, rs.Session, "a session, in the header"))
+@app.post(
+    "/auth/login", responses=answers(200, rs.TidepoolUser, "the user; the session in the header")
+)
 def login() -> Response[dict]:
     repos = repositories()
+    verifier = verifier_for(repos.settings)
     session = auth.login(
         app.current_event.headers.get("authorization"),
         repos.identity,
-        verifier_for(repos.settings).verify,
+        verifier.verify,
         account_active=repos.accounts.active,
         record_role=repos.accounts.set_role,
     )
-    return _session_response(200, {"userId": session.user_id}, session.token)
+    user = auth.tidepool_user(session.user_id, session.token, verifier.claims, repos)
+    return _session_response(200, user, session.token)
+
+
+@app.get("/auth/login", responses=answers(200, rs.TokenData, "the session, in the header"))
+def refresh_login() -> Response[dict]:
+    # Tidepool's refresh. A Cognito ID token cannot be extended: the same token comes back
+    # for as long as it is valid (docs/tidepool-compatibility.md).
+    caller = current_caller(app)
+    token = session_token(app.current_event.headers) or ""
+    return _session_response(200, {"userid": caller.user_id, "isserver": False}, token)
+
+
+@app.get("/auth/user", responses=answers(200, rs.TidepoolUser, "the signed-in user"))
+def current_user() -> dict:
+    caller = current_caller(app)
+    repos = repositories()
+    token = session_token(app.current_event.headers) or ""
+    return auth.tidepool_user(caller.user_id, token, verifier_for(repos.settings).claims, repos)
+
+
+@app.post("/auth/logout", responses=answers(200, rs.Empty, "signed out"))
+def logout() -> dict:
+    # Nothing is kept of a session server-side: the client forgets its token (an ID token
+    # cannot be revoked before it expires). Success even without a token, as Tidepool's.
+    return {}
 
 
 @app.post("/v1/users", responses=answers(201, rs.ProfileEnvelope, "the new account"))

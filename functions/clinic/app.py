@@ -11,10 +11,11 @@ from tidewater.api.caller import current_caller
 from tidewater.api.http import answers, fields, make_app
 from tidewater.api.schemas import requests as rq
 from tidewater.api.schemas import responses as rs
+from tidewater.api.tokens import session_token, verifier_for
 from tidewater.domain.timeutil import utcnow
 from tidewater.observability import logger, metrics
 from tidewater.services import clinics, summaries
-from tidewater.store.repos import repositories
+from tidewater.store.repos import Repositories, repositories
 
 app = make_app()
 
@@ -33,10 +34,9 @@ _OBJECT = answers(200, rs.ObjectEnvelope, "the clinic's view")
 _REMOVED = answers(204, None, "removed")
 
 
-@app.post("/v1/clinics", responses=answers(201, rs.ObjectEnvelope, "the new clinic"))
-def create_clinic(body: Annotated[rq.NewClinic | None, Body()] = None) -> tuple[dict, int]:
-    created = clinics.create_clinic(current_caller(app), _fields(body), repositories(), utcnow())
-    return {"data": created}, 201
+@app.post("/v1/clinics", responses=answers(200, rs.Clinic, "the new clinic (Tidepool's shape)"))
+def create_clinic(body: Annotated[rq.NewClinic | None, Body()] = None) -> dict:
+    return clinics.create_clinic(current_caller(app), _fields(body), repositories(), utcnow())
 
 
 @app.get("/v1/clinics/<clinic_id>", responses=_OBJECT)
@@ -76,24 +76,59 @@ def unshare_patient(clinic_id: str, user_id: str) -> Response[None]:
 
 
 @app.get(
+    "/v1/clinics/<clinic_id>/patients/<user_id>",
+    responses=answers(200, rs.ClinicPatient, "the patient (Tidepool's shape)"),
+)
+def get_patient(clinic_id: str, user_id: str) -> dict:
+    return clinics.get_patient(current_caller(app), clinic_id, user_id, repositories())
+
+
+@app.get(
     "/v1/clinics/<clinic_id>/patients",
-    responses=answers(200, rs.PatientsPage, "a page of patients"),
+    responses=answers(200, rs.PatientsPage, "a page of patients (Tidepool's shape)"),
 )
 def list_patients(clinic_id: str, query: Annotated[rq.PatientsQuery, Query()]) -> dict:
-    entries, cursor = clinics.list_patients(
+    patients, meta = clinics.list_patients(
         current_caller(app), clinic_id, _params(), repositories()
     )
-    meta: dict = {"count": len(entries)}
-    if cursor:
-        # `cursor`, as GET /v1/users/{userId}/data answers and as the request takes it back;
+    if "cursor" in meta:
         # `nextCursor` too, for the clients written against the first version of this route.
-        meta["cursor"] = meta["nextCursor"] = cursor
-    return {"data": entries, "meta": meta}
+        meta["nextCursor"] = meta["cursor"]
+    return {"data": patients, "meta": meta}
 
 
-@app.get("/v1/clinics/<clinic_id>/tide_report", responses=_OBJECT)
+@app.get(
+    "/v1/clinics/<clinic_id>/tide_report",
+    responses=answers(200, rs.TideReport, "the TIDE report (Tidepool's shape)"),
+)
 def tide_report(clinic_id: str, query: Annotated[rq.TideQuery, Query()]) -> dict:
-    return {"data": clinics.tide_report(current_caller(app), clinic_id, _params(), repositories())}
+    return clinics.tide_report(current_caller(app), clinic_id, _params(), repositories())
+
+
+@app.get(
+    "/v1/clinicians/<user_id>/clinics",
+    responses=answers(200, rs.ClinicianClinics, "the clinician's clinics"),
+)
+def clinician_clinics(user_id: str, query: Annotated[rq.WindowQuery, Query()]) -> list:
+    caller = current_caller(app)
+    repos = repositories()
+    email = str(_claims(repos).get("email") or "")
+    return clinics.clinics_for_clinician(caller, user_id, email, _params(), repos)
+
+
+@app.get(
+    "/v1/patients/<user_id>/clinics",
+    responses=answers(200, rs.PatientClinics, "the clinics the patient shares with"),
+)
+def patient_clinics(user_id: str, query: Annotated[rq.WindowQuery, Query()]) -> list:
+    return clinics.clinics_for_patient(current_caller(app), user_id, _params(), repositories())
+
+
+def _claims(repos: Repositories) -> dict:
+    """The session token's claims (the clinician's email is in them, not in our tables);
+    the authorizer checked the token with the same verifier."""
+    token = session_token(app.current_event.headers) or ""
+    return verifier_for(repos.settings).claims(token)
 
 
 @app.post(

@@ -12,7 +12,8 @@ from tidewater.api.caller import current_caller
 from tidewater.api.http import answers, fields, make_app
 from tidewater.api.schemas import requests as rq
 from tidewater.api.schemas import responses as rs
-from tidewater.domain.timeutil import utcnow
+from tidewater.domain import tidepool
+from tidewater.domain.timeutil import format_utc, utcnow
 from tidewater.observability import logger, metrics
 from tidewater.services import ingest, nightscout, reports
 from tidewater.store.repos import repositories
@@ -81,6 +82,44 @@ def post_legacy(user_id: str, datums: Annotated[rq.Datums | None, Body()] = None
     result = ingest.upload_legacy(current_caller(app), user_id, datums, repositories())
     metrics.add_metric(name="DatumsStored", unit=MetricUnit.Count, value=result.stored)
     return {"data": [], "meta": result.meta()}
+
+
+# ---------------------------------------------------------------- Tidepool's own routes
+# The shapes Tidepool's services answer (jellyfish, the platform's data service,
+# tide-whisperer), for Tidepool's clients; docs/tidepool-compatibility.md.
+@app.get("/info", responses=answers(200, rs.ClientVersions, "the minimum client versions"))
+def info() -> dict:
+    return tidepool.info()
+
+
+@app.get("/v1/time", responses=answers(200, rs.ServerTime, "the server's time"))
+def server_time() -> dict:
+    return {"data": {"time": format_utc(utcnow())}}
+
+
+_DATA_SETS = answers(200, rs.DataSetList, "the user's data sets, newest first")
+
+
+@app.get("/v1/users/<user_id>/data_sets", responses=_DATA_SETS)
+@app.get("/v1/users/<user_id>/datasets", responses=_DATA_SETS)
+def list_data_sets(user_id: str, query: Annotated[rq.DataSetsQuery, Query()]) -> list:
+    return ingest.list_data_sets(current_caller(app), user_id, _query(), repositories())
+
+
+@app.get("/data/<user_id>", responses=answers(200, rs.DataList, "the datums, one array"))
+def read_tidepool(user_id: str, query: Annotated[rq.WhispererQuery, Query()]) -> list:
+    return ingest.read_tidepool(current_caller(app), user_id, _query(), repositories())
+
+
+@app.post(
+    "/data/<user_id>",
+    responses=answers(200, rs.LegacyDuplicates, "stored; the indexes of datums stored before"),
+)
+def post_jellyfish(user_id: str, datums: Annotated[rq.Datums | None, Body()] = None) -> list:
+    caller = current_caller(app)
+    result = ingest.upload_legacy(caller, user_id, datums, repositories(), duplicates=True)
+    metrics.add_metric(name="DatumsStored", unit=MetricUnit.Count, value=result.stored)
+    return result.duplicates
 
 
 # ---------------------------------------------------------------- Nightscout v1

@@ -78,8 +78,20 @@ MATRIX: dict[str, Row] = {
     # ---- clinics
     "POST /v1/clinics": Row(
         lambda w: "/v1/clinics",
-        {**CLINIC_MEMBERS, "outside_clinician": 201, "member_clinician": 201},
+        {**CLINIC_MEMBERS, "outside_clinician": 200, "member_clinician": 200},
         lambda w: {"name": "Another clinic"},
+    ),
+    # The clinic's clinicians, and the patient themself.
+    "GET /v1/clinics/{clinicId}/patients/{userId}": Row(
+        lambda w: f"/v1/clinics/{w.clinic_id}/patients/{w.ids['owner']}",
+        {**CLINIC_MEMBERS, "owner": 200},
+    ),
+    # A person's own clinics: as a clinician, as a patient.
+    "GET /v1/clinicians/{userId}/clinics": Row(
+        lambda w: f"/v1/clinicians/{w.ids['member_clinician']}/clinics", CLINIC_MEMBERS
+    ),
+    "GET /v1/patients/{userId}/clinics": Row(
+        lambda w: f"/v1/patients/{w.ids['owner']}/clinics", {**OWNER_ONLY_WRITE}
     ),
     "GET /v1/clinics/{clinicId}": Row(lambda w: f"/v1/clinics/{w.clinic_id}", CLINIC_MEMBERS),
     "GET /v1/clinics/{clinicId}/patients": Row(
@@ -124,6 +136,13 @@ MATRIX: dict[str, Row] = {
     "GET /status": Row(lambda w: "/status", _all(200)),
     # Login is public; these callers send no Basic credentials, so all are refused alike.
     "POST /auth/login": Row(lambda w: "/auth/login", _all(401)),
+    # Tidepool's refresh and current user: any signed-in caller, about themselves.
+    "GET /auth/login": Row(lambda w: "/auth/login", {**_all(200), "anonymous": 401}),
+    "GET /auth/user": Row(lambda w: "/auth/user", {**_all(200), "anonymous": 401}),
+    # Tidepool's logout succeeds with any token or none.
+    "POST /auth/logout": Row(lambda w: "/auth/logout", _all(200)),
+    "GET /info": Row(lambda w: "/info", _all(200)),
+    "GET /v1/time": Row(lambda w: "/v1/time", _all(200)),
     # Sign-up is public; the body is invalid for everyone alike.
     "POST /v1/users": Row(lambda w: "/v1/users", _all(400), lambda w: {"email": "x"}),
     "GET /v1/users/{userId}": Row(lambda w: f"/v1/users/{w.ids['owner']}", OWNER_ONLY_READ),
@@ -158,6 +177,16 @@ MATRIX: dict[str, Row] = {
     ),
     # The AGP has the summary's access: the owner and the clinicians of the patient's clinics.
     "GET /v1/users/{userId}/agp": Row(lambda w: f"/v1/users/{w.ids['owner']}/agp", OWNER_ONLY_READ),
+    "GET /v1/users/{userId}/data_sets": Row(
+        lambda w: f"/v1/users/{w.ids['owner']}/data_sets", OWNER_ONLY_READ
+    ),
+    "GET /v1/users/{userId}/datasets": Row(
+        lambda w: f"/v1/users/{w.ids['owner']}/datasets", OWNER_ONLY_READ
+    ),
+    "GET /data/{userId}": Row(lambda w: f"/data/{w.ids['owner']}", OWNER_ONLY_READ),
+    "POST /data/{userId}": Row(
+        lambda w: f"/data/{w.ids['owner']}", OWNER_ONLY_WRITE, lambda w: [_CBG]
+    ),
     "POST /v1/users/{userId}/data/legacy": Row(
         lambda w: f"/v1/users/{w.ids['owner']}/data/legacy", OWNER_ONLY_WRITE, lambda w: [_CBG]
     ),
@@ -328,7 +357,7 @@ def _code(state: World, gateway: Gateway, kind: str) -> dict[str, str]:
         if kind == "other_clinic":
             made = _send(gateway, state.tokens["outside_clinician"], "POST", "/v1/clinics",
                          {"name": "Elsewhere"})  # fmt: skip
-            clinic_id = json.loads(made.body)["data"]["id"]
+            clinic_id = json.loads(made.body)["id"]
         holder = "member_clinician" if kind == "clinic" else "outside_clinician"
         made = _send(gateway, state.tokens[holder], "POST", f"/v1/clinics/{clinic_id}/share_codes")
     assert made.status == 201, made.body

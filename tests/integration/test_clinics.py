@@ -69,7 +69,8 @@ def _all_pages(doctor: Caller, clinic_id: str, params: dict[str, str]) -> list[d
     seen, cursor = [], None
     for _ in range(100):
         page_params = {**params, **({"cursor": cursor} if cursor else {})}
-        entries, cursor = clinics.list_patients(doctor, clinic_id, page_params, repositories())
+        entries, meta = clinics.list_patients(doctor, clinic_id, page_params, repositories())
+        cursor = meta.get("cursor")
         seen += entries
         if cursor is None:
             return seen
@@ -144,8 +145,8 @@ def test_filters_keep_exactly_the_matching_patients(seeded, sort, filters) -> No
 
 def test_a_tampered_or_foreign_cursor_is_400(seeded) -> None:
     doctor, clinic_id = seeded["doctor"], seeded["clinic"]
-    _, cursor = clinics.list_patients(doctor, clinic_id, {"limit": "5"}, repositories())
-    assert cursor
+    _, meta = clinics.list_patients(doctor, clinic_id, {"limit": "5"}, repositories())
+    cursor = meta["cursor"]
     with pytest.raises(BadRequest):
         clinics.list_patients(
             doctor, clinic_id, {"limit": "5", "cursor": cursor[:-3] + "xyz"}, repositories()
@@ -250,8 +251,10 @@ def test_tide_report_puts_each_patient_in_one_category(seeded) -> None:
     report = clinics.tide_report(
         seeded["doctor"], seeded["clinic"], {"period": "14d"}, repositories()
     )
-    placed = [r["userId"] for rows in report["categories"].values() for r in rows]
-    no_data = [r["userId"] for r in report["noData"]]
+    results = report["results"]  # Tidepool's shape: the categories, then noData
+    placed = [r["patient"]["id"] for name, rows in results.items() if name != "noData"
+              for r in rows]  # fmt: skip
+    no_data = [r["patient"]["id"] for r in results["noData"]]
     assert len(placed) == len(set(placed))
     assert not set(placed) & set(no_data)
     assert sorted(no_data) == sorted(u for u, e in seeded["entries"].items() if "cgm" not in e)

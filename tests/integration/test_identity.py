@@ -81,7 +81,18 @@ def test_login_round_trip_gives_a_token_for_the_account(aws, lambda_context) -> 
     )
     response = app.handler(event, lambda_context)
     assert response["statusCode"] == 200
-    assert json.loads(response["body"]) == {"userId": user_id}
+    body = json.loads(response["body"])
+    # Tidepool's user (shoreline), and `userId` as Tidewater's clients read it.
+    assert body == {
+        "userid": user_id,
+        "userId": user_id,
+        "username": "pat@example.org",
+        "emails": ["pat@example.org"],
+        "roles": [],
+        "termsAccepted": body["createdTime"],
+        "emailVerified": True,
+        "createdTime": body["createdTime"],
+    }
     token = response["headers"]["X-Tidepool-Session-Token"]
     assert _verifier().verify(token) == Caller(user_id, "patient", Via.SESSION)
 

@@ -306,14 +306,14 @@ def _walk(stack: Any) -> None:
     stack.invoke("summarize", {"iteration": 1})
     assert _request(url, "GET", f"/v1/users/{patient}/summary", None, as_patient)[0] == 200
 
-    _, as_clinician = sign_up("clinician")
+    clinician_id, as_clinician = sign_up("clinician")
     status, _, clinic = _request(
         url, "POST", "/v1/clinics", {"name": "Policy clinic"}, as_clinician
     )
-    assert status == 201
-    patients = f"/v1/clinics/{clinic['data']['id']}/patients"
+    assert status == 200
+    patients = f"/v1/clinics/{clinic['id']}/patients"
     second, as_second = sign_up("patient")
-    codes = f"/v1/clinics/{clinic['data']['id']}/share_codes"
+    codes = f"/v1/clinics/{clinic['id']}/share_codes"
     for user, headers in ((patient, as_patient), (second, as_second)):
         status, _, code = _request(url, "POST", codes, None, as_clinician)
         assert status == 201
@@ -328,6 +328,24 @@ def _walk(stack: Any) -> None:
         _request(url, "GET", f"{patients}?limit=1&period=7d&cursor={cursor}", None, as_clinician)[0]
         == 200
     )
+    # Tidepool's routes: every call they make is allowed too.
+    for method, path, body, headers in (
+        ("GET", "/auth/login", None, as_patient),
+        ("GET", "/auth/user", None, as_patient),
+        ("POST", f"/data/{patient}", [{"type": "smbg", "deviceId": "M", "value": 5.5,
+                                        "units": "mmol/L", "time": "2026-11-20T10:00:00Z"}],
+         as_patient),
+        ("GET", f"/data/{patient}?type=smbg", None, as_patient),
+        ("GET", f"/data/{patient}?latest=true", None, as_patient),
+        ("GET", f"/v1/users/{patient}/data_sets?size=1", None, as_patient),
+        ("GET", f"/v1/patients/{patient}/clinics", None, as_patient),
+        ("GET", f"/v1/clinicians/{clinician_id}/clinics", None, as_clinician),
+        ("GET", f"{patients}/{patient}", None, as_clinician),
+        ("GET", f"{patients}?offset=1&limit=1&search=a&cgm.timeInTargetPercent=%3E0", None,
+         as_clinician),
+        ("GET", f"/v1/clinics/{clinic['id']}/tide_report?period=7d", None, as_clinician),
+    ):  # fmt: skip
+        assert _request(url, method, path, body, headers)[0] == 200, path
     stack.invoke("summarize", {"iteration": 2})
     assert _request(url, "DELETE", f"{patients}/{second}", None, as_second)[0] == 204
     stack.invoke("export", {})

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tidewater.domain import tidepool
 from tidewater.domain.accounts import Profile
 from tidewater.domain.errors import Conflict, InvalidData, Problem, Unauthorized
 from tidewater.domain.identity import (
@@ -198,3 +199,13 @@ def set_nightscout_secret(caller: Caller, user_id: str, body: Any, repos: Reposi
         detail = f"a secret of at least {MIN_NIGHTSCOUT_SECRET} characters"
         raise InvalidData([Problem("/secret", "value-not-valid", "invalid secret", detail)])
     repos.accounts.set_nightscout_secret(user_id, nightscout_digest(secret))
+
+
+def tidepool_user(
+    user_id: str, token: str, claims_of: Callable[[str], dict[str, Any]], repos: Repositories
+) -> dict[str, Any]:
+    """The signed-in user as Tidepool's shoreline answers it (`userid`, `username`, `emails`,
+    `roles`, `termsAccepted`, `emailVerified`): the profile, and the email the token names."""
+    # The token is one the authorizer (or the login just now) checked: its claims are read
+    # with the same verifier.
+    return tidepool.user(repos.accounts.profile(user_id), claims_of(token))

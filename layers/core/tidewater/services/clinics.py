@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from tidewater.domain import clinic
+from tidewater.domain import clinic, tidepool
 from tidewater.domain.cursor import open_cursor, sign_cursor
 from tidewater.domain.errors import BadRequest, Conflict, Forbidden, InvalidData, NotFound, Problem
 from tidewater.domain.identity import Caller, Role, Via
@@ -88,31 +88,141 @@ def refresh_patient_rows(
 
 
 # --------------------------------------------------------------------- clinics and members
+# Tidepool's clinic fields a clinic may be created with (clinic.v1.yaml), besides `name`.
+_CLINIC_TEXT = ("address", "city", "postalCode", "state", "country", "website", "timezone")
+_CLINIC_CHOICES = {
+    "clinicType": (
+        "provider_practice",
+        "healthcare_system",
+        "veterinary_clinic",
+        "other",
+        "researcher",
+    ),
+    "clinicSize": ("0-249", "250-499", "500-999", "1000+"),
+    "preferredBgUnits": tidepool.PREFERRED_BG_UNITS,
+}
+
+
+def _clinic_fields(body: Any) -> dict[str, Any]:
+    """The clinic's record from Tidepool's create body: every problem at once."""
+    body = body if isinstance(body, dict) else {}
+    problems = []
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        problems.append(
+            Problem(
+                "/name",
+                "value-not-valid",
+                "invalid name",
+                "a clinic name of 1 to 200 characters is required",
+            )
+        )
+    record: dict[str, Any] = {"name": name.strip() if isinstance(name, str) else ""}
+    for field in _CLINIC_TEXT:
+        value = body.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, str) or len(value) > 200:
+            detail = f"{field} is text of at most 200 characters"
+            problems.append(Problem(f"/{field}", "value-not-valid", f"invalid {field}", detail))
+            continue
+        record[field] = value
+    for field, allowed in _CLINIC_CHOICES.items():
+        value = body.get(field)
+        if value is None:
+            continue
+        if value not in allowed:
+            detail = f"{field} is one of " + ", ".join(allowed)
+            problems.append(Problem(f"/{field}", "value-not-valid", f"invalid {field}", detail))
+            continue
+        record[field] = value
+    if problems:
+        raise InvalidData(problems)
+    return record
+
+
 def create_clinic(caller: Caller, body: Any, repos: Repositories, now: datetime) -> dict[str, Any]:
+    """A new clinic, its creator its admin: Tidepool's clinic object, with a share code of
+    the clinic's for its first patient (single-use, as every Tidewater share code)."""
     _session(caller)
     if caller.role != Role.CLINICIAN:
         raise Forbidden("only clinicians create clinics")
-    name = body.get("name") if isinstance(body, dict) else None
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise InvalidData(
-            [
-                Problem(
-                    "/name",
-                    "value-not-valid",
-                    "invalid name",
-                    "a clinic name of 1 to 200 characters is required",
-                )
-            ]
-        )
+    record = _clinic_fields(body)
     clinic_id = secrets.token_hex(12)
-    record = {"name": name.strip(), "createdTime": format_utc(now)}
+    record["createdTime"] = format_utc(now)
     repos.clinics.create(clinic_id, record, caller.user_id)
-    return {"id": clinic_id, **record}
+    code = _draw_share_code(ShareCode(clinic_id=clinic_id), caller.user_id, repos, now)
+    return {**tidepool.clinic({"id": clinic_id, **record}), "shareCode": code["shareCode"]}
 
 
 def get_clinic(caller: Caller, clinic_id: str, repos: Repositories) -> dict[str, Any]:
     _member(caller, clinic_id, repos)
-    return repos.clinics.get(clinic_id)
+    return tidepool.clinic(repos.clinics.get(clinic_id))
+
+
+def clinics_for_clinician(
+    caller: Caller, user_id: str, email: str, params: dict[str, str], repos: Repositories
+) -> list[dict[str, Any]]:
+    """`[{"clinic", "clinician"}]` of each clinic the clinician (the caller) is a member of:
+    one Query on `byMember`, one BatchGetItem of the records."""
+    _session(caller)
+    if caller.user_id != user_id:
+        raise Forbidden("clinicians list their own clinics")
+    memberships = repos.clinics.memberships_of(user_id, as_patient=False)
+    records = repos.clinics.records(c for c, _ in memberships)
+    name = repos.accounts.profile(user_id).full_name
+    listed = [
+        {
+            "clinic": tidepool.clinic(records[clinic_id]),
+            "clinician": tidepool.clinician(
+                user_id,
+                email,
+                name,
+                bool(body.get("admin")),
+                str(records[clinic_id].get("createdTime") or ""),
+            ),
+        }
+        for clinic_id, body in memberships
+        if clinic_id in records
+    ]
+    return tidepool.window(listed, params, default_limit=1000)
+
+
+def clinics_for_patient(
+    caller: Caller, user_id: str, params: dict[str, str], repos: Repositories
+) -> list[dict[str, Any]]:
+    """`[{"clinic", "patient"}]` of each clinic the patient (the caller) shares with."""
+    _session(caller)
+    if caller.user_id != user_id:
+        raise Forbidden("patients list their own clinics")
+    memberships = repos.clinics.memberships_of(user_id, as_patient=True)
+    records = repos.clinics.records(c for c, _ in memberships)
+    profile, summary = repos.accounts.summaries([user_id]).get(user_id) or (None, {})
+    if profile is None:
+        raise NotFound("no such user")
+    patient = tidepool.patient(user_id, profile.full_name, profile.created_time, summary)
+    listed = [
+        {"clinic": tidepool.clinic(records[clinic_id]), "patient": patient}
+        for clinic_id, _ in memberships
+        if clinic_id in records
+    ]
+    return tidepool.window(listed, params, default_limit=1000)
+
+
+def get_patient(
+    caller: Caller, clinic_id: str, user_id: str, repos: Repositories
+) -> dict[str, Any]:
+    """A patient of the clinic, as Tidepool's clinic service answers it (for its clinicians
+    and the patient themself)."""
+    _session(caller)
+    if caller.user_id != user_id:
+        _member(caller, clinic_id, repos)
+    if not repos.clinics.is_patient(clinic_id, user_id):
+        raise NotFound("not a patient of this clinic")
+    profile, summary = repos.accounts.summaries([user_id]).get(user_id) or (None, {})
+    if profile is None:
+        raise NotFound("not a patient of this clinic")
+    return tidepool.patient(user_id, profile.full_name, profile.created_time, summary)
 
 
 def add_clinician(
@@ -235,7 +345,11 @@ def unshare_patient(caller: Caller, clinic_id: str, user_id: str, repos: Reposit
 # --------------------------------------------------------------------- lists and triage
 def list_patients(
     caller: Caller, clinic_id: str, params: dict[str, str], repos: Repositories
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A page of the clinic's patients in Tidepool's shape (each with its summary), and the
+    page's `meta`: `count` (patients the filters and search keep), `totalCount` (all the
+    clinic's patients), and `cursor` for the next page. `offset` reads `offset + limit` rows
+    of the same Query and drops the first `offset`; the cursor resumes where a page ended."""
     _member(caller, clinic_id, repos)
     query = clinic.parse_patient_query(params)
     bound_to = query.cursor_scope(clinic_id)
@@ -243,29 +357,87 @@ def list_patients(
     state = open_cursor(query.cursor, bound_to, key) if query.cursor else None
     entries, next_state = repos.clinics.page(clinic_id, query, state)
     cursor = sign_cursor(next_state, bound_to, key) if next_state is not None else None
-    return entries, cursor
+    accounts = repos.accounts.summaries([e["userId"] for e in entries])
+    patients = []
+    for entry in entries:
+        profile, summary = accounts.get(entry["userId"]) or (None, None)
+        created = profile.created_time if profile else ""
+        shown = tidepool.patient(entry["userId"], entry.get("fullName", ""), created, summary)
+        # Tidewater's own fields of the row as well: the period listed and its values.
+        patients.append({**entry, **shown})
+    total = repos.clinics.patient_count(clinic_id)
+    filtered = bool(query.filters or query.search)
+    meta: dict[str, Any] = {
+        "count": repos.clinics.matching_count(clinic_id, query) if filtered else total,
+        "totalCount": total,
+    }
+    if cursor:
+        meta["cursor"] = cursor
+    return patients, meta
+
+
+_TIDE_FIELDS = (
+    "averageGlucoseMmol",
+    "glucoseManagementIndicator",
+    "timeInVeryLowPercent",
+    "timeInAnyLowPercent",
+    "timeInLowPercent",
+    "timeInTargetPercent",
+    "timeInTargetPercentDelta",
+    "timeInHighPercent",
+    "timeInVeryHighPercent",
+    "timeInExtremeHighPercent",
+    "timeInAnyHighPercent",
+    "timeCGMUsePercent",
+    "timeCGMUseMinutes",
+)
+
+
+def _tide_patient(entry: dict[str, Any]) -> dict[str, Any]:
+    """tideResultPatient.v1 of a row's entry."""
+    shown: dict[str, Any] = {
+        "patient": {"id": entry["userId"], "fullName": entry.get("fullName", ""), "tags": []}
+    }
+    values = tidepool.period(entry["cgm"], cgm=True) if entry.get("cgm") else {}
+    shown.update({name: values[name] for name in _TIDE_FIELDS if name in values})
+    if entry.get("lastData"):
+        shown["lastData"] = entry["lastData"]
+    return shown
 
 
 def tide_report(
     caller: Caller, clinic_id: str, params: dict[str, str], repos: Repositories
 ) -> dict[str, Any]:
+    """Tidepool's TIDE report (tideResponse.v1): the `config` it was made with and the
+    `results` per category, worst first. Tidewater keeps no patient tags: `tags` is echoed
+    and filters nothing."""
     _member(caller, clinic_id, repos)
     problems: list[Problem] = []
     period = clinic.parse_period(params, problems)
+    asked = [c for c in (params.get("categories") or "").split(",") if c]
+    known = tidepool.tide_category_names()
+    if any(c not in known for c in asked):
+        detail = "categories is a comma-separated list of: " + ", ".join(known)
+        problems.append(Problem("/categories", "value-not-valid", "invalid categories", detail))
+    exclude_no_data = (params.get("excludeNoData") or "false").lower()
+    if exclude_no_data not in ("true", "false"):
+        detail = "excludeNoData is true or false"
+        problems.append(Problem("/excludeNoData", "value-not-valid", "invalid value", detail))
     if problems:
         raise InvalidData(problems)
     cutoff = params.get("lastDataCutoff")
     patients: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
     for entry in repos.clinics.all_rows(clinic_id, period):
         listed: dict[str, Any] = {
-            k: entry[k] for k in ("userId", "fullName", "lastData") if k in entry
+            k: entry[k] for k in ("userId", "fullName", "lastData", "cgm") if k in entry
         }
         recent = not cutoff or (entry.get("lastData") or "") >= cutoff
         patients.append((listed, entry.get("cgm") if recent else None))
     report = clinic.tide_report(patients)
-    return {
-        "period": period,
-        "lastDataCutoff": cutoff,
-        "categories": report.categories,
-        "noData": report.no_data,
-    }
+    by_name = {tidepool.tide_category(name): rows for name, rows in report.categories.items()}
+    results = {name: [_tide_patient(row) for row in by_name[name]] for name in (asked or known)}
+    if exclude_no_data != "true":
+        results["noData"] = [_tide_patient(row) for row in report.no_data]
+    tags = [t for t in (params.get("tags") or "").split(",") if t]
+    config = tidepool.tide_config(clinic_id, period, cutoff, tags)
+    return {"config": config, "results": results}

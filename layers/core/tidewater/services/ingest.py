@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Final
 
 import tidewater
-from tidewater.domain import datasets, outdated
+from tidewater.domain import datasets, outdated, tidepool
 from tidewater.domain.cursor import BadCursor, open_cursor, scope, sign_cursor
 from tidewater.domain.datasets import Dataset
 from tidewater.domain.datums import TYPES
@@ -44,6 +44,9 @@ class UploadResult:
     kept: int  # legacy: embedded copies not written, a copy sent on its own being stored
     touched: int  # summary periods marked out of date
     items: list[Datum] = field(default_factory=list, repr=False)  # as written
+    # jellyfish's answer: indexes of the request's datums already stored (or sent earlier
+    # in the same request), when asked for.
+    duplicates: list[int] = field(default_factory=list)
 
     def meta(self) -> dict[str, Any]:
         return {
@@ -113,7 +116,13 @@ def upload(
 
 
 def upload_legacy(
-    caller: Caller, user_id: str, datums: object, repos: Repositories, now: datetime | None = None
+    caller: Caller,
+    user_id: str,
+    datums: object,
+    repos: Repositories,
+    now: datetime | None = None,
+    *,
+    duplicates: bool = False,
 ) -> UploadResult:
     """The legacy (jellyfish) path: deterministic ids, both halves of a link accepted in
     any order. The datums go into a dataset the server keeps per client `uploadId`."""
@@ -127,7 +136,9 @@ def upload_legacy(
         datasets.OPEN,
         datasets.system_fields(datasets.LEGACY, tidewater.__version__),
     )
-    return accept_upload(dataset, datums, repos, now, legacy=True, system=True)
+    return accept_upload(
+        dataset, datums, repos, now, legacy=True, system=True, duplicates=duplicates
+    )
 
 
 def accept_upload(
@@ -139,11 +150,14 @@ def accept_upload(
     legacy: bool,
     system: bool = False,
     id_of: Callable[[Datum], str] | None = None,
+    duplicates: bool = False,
 ) -> UploadResult:
     """Validate, normalise, link, write, mark the summary: the steps every upload shares.
 
     `system`: the dataset is one the server keeps, opened (or made) once the data is valid.
     `id_of`: the id of each item, where the caller derives ids itself (Nightscout).
+    `duplicates`: find which datums of the request were stored already (one BatchGetItem
+    per 100 items, before the writes).
     """
     prepared = prepare_batch(
         datums, legacy=legacy, user_id=dataset.user_id, upload_id=dataset.id, now=now
@@ -160,6 +174,14 @@ def accept_upload(
         # that came on its own before (which may carry more fields).
         kept = repos.datums.stored_ids([i for i in items if i["id"] in prepared.embedded_only])
         items = [item for item in items if item["id"] not in kept]
+    repeated: list[int] = []
+    if duplicates:
+        before = repos.datums.stored_ids(items) | kept
+        seen: set[str] = set()
+        for index, item_id in enumerate(prepared.outer_ids):
+            if item_id in before or item_id in seen:
+                repeated.append(index)
+            seen.add(item_id)
     touched = outdated.touched_periods(((item["type"], item["time"]) for item in items), now)
     if touched:
         # Marked before the datums are stored: if the mark fails nothing is stored (503, the
@@ -175,7 +197,7 @@ def accept_upload(
         extra={"dataset_id": dataset.id, "received": received, "stored": stored,
                "kept": len(kept), "touched": len(touched)},
     )  # fmt: skip
-    return UploadResult(dataset.id, received, stored, len(kept), len(touched), items)
+    return UploadResult(dataset.id, received, stored, len(kept), len(touched), items, repeated)
 
 
 def _unless_deleted_meanwhile(dataset_id: str, items: list[Datum], repos: Repositories) -> None:
@@ -273,6 +295,7 @@ def _time_parameter(params: Mapping[str, str], name: str, default: str) -> str:
         raise BadRequest(
             f"`{name}` must be an RFC 3339 time with a zone, like 2016-06-14T17:52:45.845Z",
             code="parameter-not-valid",
+            parameter=name,
         ) from None
 
 
@@ -295,3 +318,81 @@ def parse_data_query(params: Mapping[str, str]) -> DataQuery:
             f"`limit` must be a whole number from 1 to {MAX_PAGE}", code="parameter-not-valid"
         )
     return DataQuery(types, start, end, int(raw_limit), params.get("cursor") or None)
+
+
+# ---------------------------------------------------------------- Tidepool's own routes
+# tide-whisperer answers GET /data/{userId} in one array: at most this many datums (and
+# bytes, under Lambda's 6 MB answer) are read for it; a read that would need more is refused
+# with 413, never cut short. GET /v1/users/{userId}/data pages through any amount.
+WHISPERER_MAX_DATUMS: Final = 10_000
+WHISPERER_MAX_BYTES: Final = 4_500_000  # the store's page limit: under 6 MB as JSON
+
+
+def list_data_sets(
+    caller: Caller, user_id: str, params: Mapping[str, str], repos: Repositories
+) -> list[dict[str, Any]]:
+    """The user's data sets, newest first (`deviceId`, `page` and `size` as the platform
+    takes them): a Query on `byUser`, newest first, that stops after `(page + 1) * size`
+    matching data sets."""
+    require(caller, Action.READ, user_id, repos)
+    page, size, device_id = tidepool.data_sets_page(params)
+    wanted = (page + 1) * size
+    found: list[dict[str, Any]] = []
+    for dataset in repos.datasets.of_user(user_id, newest_first=True):
+        shown = dataset.as_dict()
+        if dataset.deleting or not tidepool.data_set_matches(shown, device_id):
+            continue
+        found.append(shown)
+        if len(found) == wanted:
+            break
+    return found[page * size :]
+
+
+def read_tidepool(
+    caller: Caller, user_id: str, params: Mapping[str, str], repos: Repositories
+) -> list[Datum]:
+    """tide-whisperer's read: the stored datums (values in mmol/L, as stored) of the `type`s
+    asked (all by default; a type Tidewater does not store matches nothing, as there), in
+    the `startDate`..`endDate` window, filtered by `uploadId`, `deviceId`, `subType`; with
+    `latest`, the newest of each type only. PayloadTooLarge past WHISPERER_MAX_DATUMS."""
+    require(caller, Action.READ, user_id, repos)
+    start = _time_parameter(params, "startDate", START_OF_TIME)
+    end = _time_parameter(params, "endDate", END_OF_TIME)
+    if start > end:
+        raise BadRequest(
+            "`startDate` must not be after `endDate`",
+            code="parameter-not-valid",
+            parameter="startDate",
+        )
+    requested = {t.strip() for t in (params.get("type") or "").split(",") if t.strip()}
+    types = sorted(requested & set(TYPES)) if requested else sorted(TYPES)
+    latest = (params.get("latest") or "").lower()
+    if latest not in ("", "true", "false", "1", "0"):
+        raise BadRequest(
+            "`latest` is true or false", code="parameter-not-valid", parameter="latest"
+        )
+
+    def keep(datum: Datum) -> bool:
+        return tidepool.keep_datum(
+            datum, params.get("uploadId"), params.get("deviceId"), params.get("subType")
+        )
+
+    if latest in ("true", "1"):
+        newest = [repos.datums.latest(user_id, kind, start, end, 1, keep=keep) for kind in types]
+        return [found[0] for found in newest if found]
+    if not types:
+        return []
+    page = repos.datums.page(
+        user_id,
+        types,
+        start,
+        end,
+        limit=WHISPERER_MAX_DATUMS,
+        max_bytes=WHISPERER_MAX_BYTES,
+    )
+    if page.next is not None:
+        raise PayloadTooLarge(
+            f"more than {WHISPERER_MAX_DATUMS} datums (or {WHISPERER_MAX_BYTES} bytes) match:"
+            " narrow startDate/endDate or type, or page with GET /v1/users/{userId}/data"
+        )
+    return [datum for datum in page.items if keep(datum)]

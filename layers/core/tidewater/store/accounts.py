@@ -277,6 +277,35 @@ class AccountsRepository:
         summary["dates"] = {k: v for k, v in dates.items() if v}
         return summary
 
+    def summaries(self, user_ids: Collection[str]) -> dict[str, tuple[Profile, dict[str, Any]]]:
+        """Profiles and stored summaries (with their dates, as `summary` has them) of many
+        accounts: BatchGetItem, 100 keys a request (a page of a clinic's patients)."""
+        from tidewater.store.batch import BatchWriter  # the accounts store needs it only here
+
+        items = BatchWriter(AccountModel).get_items(
+            AccountModel,
+            [(user_id, None) for user_id in user_ids],  # type: ignore[misc]
+            attributes=["userId", "profile", "summary", "summaryUpdated", "outdatedSince"],
+        )
+        found: dict[str, tuple[Profile, dict[str, Any]]] = {}
+        for item in items:
+            stored = item.profile.as_dict() if item.profile else {}
+            profile = Profile(
+                item.user_id,
+                str(stored.get("fullName", "")),
+                str(stored.get("role", "")),
+                str(stored.get("createdTime", "")),
+            )
+            summary = dict(item.summary or {})
+            dates = {
+                "lastData": last_data(summary),
+                "lastUpdatedDate": item.summary_updated,
+                "outdatedSince": item.outdated_since,
+            }
+            summary["dates"] = {k: v for k, v in dates.items() if v}
+            found[item.user_id] = (profile, summary)
+        return found
+
     def oldest_outdated(self, limit: int, now: str) -> list[OutdatedAccount]:
         """The `limit` accounts outdated longest (outdatedSince <= now), oldest first: one
         Query per shard of the sparse `outdated` index, merged."""

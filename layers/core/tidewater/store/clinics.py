@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -169,6 +169,38 @@ class ClinicsRepository:
         names = {item.clinic_id: str((item.body or {}).get("name", "")) for item in records}
         return [{"id": cid, "name": names.get(cid, "")} for cid in ids]
 
+    def memberships_of(
+        self, member_id: str, *, as_patient: bool
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """(clinic id, membership body) of each clinic the member is a patient (or a
+        clinician) of: one Query on `byMember` (keys only), one BatchGetItem of the items."""
+        prefix = keys.CLINIC_PATIENT if as_patient else keys.CLINIC_CLINICIAN
+        found = [
+            (item.clinic_id, item.sk)
+            for item in ClinicModel.by_member.query(member_id)
+            if item.sk.startswith(prefix)
+        ]
+        return sorted(
+            (item.clinic_id, dict(item.body or {}))
+            for item in self.writer.get_items(ClinicModel, found)
+        )
+
+    def records(self, clinic_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The clinics' records by id (BatchGetItem, 100 a request)."""
+        found = self.writer.get_items(ClinicModel, [(c, keys.CLINIC_RECORD) for c in clinic_ids])
+        return {item.clinic_id: {"id": item.clinic_id, **(item.body or {})} for item in found}
+
+    def patient_count(self, clinic_id: str) -> int:
+        """How many patients share with the clinic: a COUNT Query on its membership items
+        (small: keys and an empty body)."""
+        return int(ClinicModel.count(clinic_id, ClinicModel.sk.startswith(keys.CLINIC_PATIENT)))
+
+    def matching_count(self, clinic_id: str, query: clinic.PatientQuery) -> int:
+        """How many of the clinic's patients the query's filters and search keep: one Query
+        on the period's rows (read whole: the filters may be on any metric)."""
+        cp = keys.clinic_period(clinic_id, query.period)
+        return sum(1 for item in ClinicPatientModel.query(cp) if _passes(item, query))
+
     def _clinics_of(self, member_id: str, prefix: str) -> set[str]:
         return {
             item.clinic_id
@@ -252,7 +284,13 @@ class ClinicsRepository:
     def page(
         self, clinic_id: str, query: clinic.PatientQuery, state: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """One page of a clinic's patient list, and the state to resume from (None: the end)."""
+        """One page of a clinic's patient list, and the state to resume from (None: the end).
+        With an `offset` (Tidepool's paging), the same Query reads `offset + limit` rows
+        and the first `offset` are dropped; the state resumes after the page."""
+        if query.offset and state is None:
+            read = replace(query, limit=query.offset + query.limit, offset=0)
+            entries, after = self.page(clinic_id, read, None)
+            return entries[query.offset :], after
         cp = keys.clinic_period(clinic_id, query.period)
         if clinic.METRICS[query.sort].indexed:
             return self._indexed_page(cp, query, state or {"phase": "index"})
@@ -268,6 +306,9 @@ class ClinicsRepository:
         sorted_by = getattr(ClinicPatientModel, metric.attribute)
         missing = sorted_by.does_not_exist()
         on_key = [f for f in query.filters if f.metric == query.sort]
+        # Filters on the sort key are its key condition: with no other filter and no search,
+        # every row read is on the page (a long page, `offset + limit`, spans 1 MB reads).
+        every_row_kept = len(on_key) == len(query.filters) and not query.search
         found: list[dict[str, Any]] = []
         state: dict[str, Any] | None = start
         while state is not None and len(found) < query.limit:
@@ -289,11 +330,13 @@ class ClinicsRepository:
                 )
             full = False
             for item in results:
-                if _passes(item, query.filters):
+                if _passes(item, query):
                     found.append(item.entry)
                     full = len(found) == query.limit
                     if full:
                         break
+                    if every_row_kept:  # the next request reads no more than the page needs
+                        results.page_iter.page_size = query.limit - len(found)
             last = results.last_evaluated_key
             if full and last is not None:
                 state = {"phase": phase, "key": last}
@@ -311,9 +354,7 @@ class ClinicsRepository:
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """A metric without an index of its own: the whole list for the period is read and
         sorted here (its cost grows with the clinic: docs/data-model.md)."""
-        entries = [
-            item.entry for item in ClinicPatientModel.query(cp) if _passes(item, query.filters)
-        ]
+        entries = [item.entry for item in ClinicPatientModel.query(cp) if _passes(item, query)]
         with_value = [e for e in entries if _entry_metric(e, query.sort) is not None]
         without = [e for e in entries if _entry_metric(e, query.sort) is None]
         with_value.sort(
@@ -336,8 +377,10 @@ def _entry_metric(entry: dict[str, Any], metric: str) -> Any:
     return entry.get("metrics", {}).get(metric)
 
 
-def _passes(item: ClinicPatientModel, filters: tuple[clinic.Filter, ...]) -> bool:
-    return all(clinic.matches(_entry_metric(item.entry, f.metric), f) for f in filters)
+def _passes(item: ClinicPatientModel, query: clinic.PatientQuery) -> bool:
+    if query.search and query.search not in str(item.entry.get("fullName", "")).casefold():
+        return False
+    return all(clinic.matches(_entry_metric(item.entry, f.metric), f) for f in query.filters)
 
 
 def _key_condition(attribute: Any, filters: list[clinic.Filter]) -> Any:

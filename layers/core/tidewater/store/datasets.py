@@ -57,9 +57,10 @@ class DatasetsRepository:
         except DatasetModel.DoesNotExist:
             return None
 
-    def of_user(self, user_id: str) -> Iterator[Dataset]:
-        """The user's datasets, oldest first: a Query on the `byUser` index, page by page."""
-        for item in DatasetModel.by_user.query(user_id):
+    def of_user(self, user_id: str, newest_first: bool = False) -> Iterator[Dataset]:
+        """The user's datasets, oldest (or newest) first: a Query on the `byUser` index,
+        page by page (a caller that stops early reads no further page)."""
+        for item in DatasetModel.by_user.query(user_id, scan_index_forward=not newest_first):
             yield _dataset(item)
 
     def open_system(self, dataset: Dataset) -> Dataset:

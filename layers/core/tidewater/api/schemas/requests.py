@@ -103,6 +103,25 @@ class DataQuery(QueryString):
     cursor: Cursor | None = None
 
 
+class DataSetsQuery(QueryString):
+    deviceId: str | None = None
+    size: int | None = Field(default=None, ge=1, le=1000, description="data sets per page")
+    page: int | None = Field(default=None, ge=0, le=1_000_000, description="from 0")
+
+
+class WhispererQuery(QueryString):
+    """tide-whisperer's parameters; the client's others (`carelink`, `dexcom`, `medtronic`,
+    `cbgFilter`, `sampleIntervalMinimum`, `dosingDecision.reason`) are taken and ignored."""
+
+    type: str | None = Field(default=None, description="comma-separated datum types")
+    startDate: str | None = Field(default=None, description="RFC 3339, with a zone")
+    endDate: str | None = Field(default=None, description="RFC 3339, with a zone")
+    latest: str | None = Field(default=None, description="true: the newest datum of each type")
+    uploadId: str | None = None
+    deviceId: str | None = None
+    subType: str | None = None
+
+
 class EntriesQuery(QueryString):
     """Nightscout's `count` and `find[date][$gte]=…`-style filters (kept as extra fields)."""
 
@@ -128,14 +147,27 @@ class PatientsQuery(QueryString):
     domain checks the values and points at them (`/period`, `/sort`, `/limit`)."""
 
     period: str | None = Field(default=None, description="1d, 7d, 14d or 30d")
-    sort: str | None = Field(default=None, description="±<cgm|bgm>.<metric>, lastData, fullName")
+    sort: str | None = Field(
+        default=None, description="±<metric> with sortType, ±<cgm|bgm>.<metric>, lastData, fullName"
+    )
+    sortType: str | None = Field(default=None, description="cgm or bgm")
     limit: str | None = Field(default=None, description="1 to 100")
+    offset: str | None = Field(default=None, description="0 to 10000 (or a cursor)")
+    search: str | None = Field(default=None, description="in the patients' full names")
     cursor: Cursor | None = None
 
 
 class TideQuery(QueryString):
     period: str | None = Field(default=None, description="1d, 7d, 14d or 30d")
     lastDataCutoff: str | None = Field(default=None, description="RFC 3339")
+    categories: str | None = Field(default=None, description="comma-separated, in this order")
+    tags: str | None = Field(default=None, description="echoed: Tidewater keeps no tags")
+    excludeNoData: str | None = Field(default=None, description="true or false")
+
+
+class WindowQuery(QueryString):
+    offset: int | None = Field(default=None, ge=0, le=1_000_000)
+    limit: int | None = Field(default=None, ge=1, le=1000)
 
 
 # ------------------------------------------------------------------ donation, rights

@@ -42,8 +42,27 @@ class ProfileEnvelope(Answer):
     data: Profile
 
 
-class Session(Answer):
+class Empty(Answer):
+    pass
+
+
+class TidepoolUser(Answer):
+    """shoreline's user (TidepoolApi auth/models/user.v1.yaml), `userId` as well."""
+
+    userid: str
     userId: str
+    username: str
+    emails: list[str]
+    roles: list[str]
+    termsAccepted: str
+    emailVerified: bool
+
+
+class TokenData(Answer):
+    """TidepoolApi auth/models/tokendata.v1.yaml."""
+
+    userid: str
+    isserver: bool
 
 
 class NightscoutConfigured(Answer):
@@ -100,6 +119,28 @@ class DataPage(Answer):
     meta: PageMeta
 
 
+class Versions(Answer):
+    schema_: int = Field(alias="schema")
+    uploaderMinimum: str
+
+
+class ClientVersions(Answer):
+    """TidepoolApi common/models/minimumclientversions.v1.yaml (jellyfish's /info)."""
+
+    versions: Versions
+
+
+class ServerTime(Answer):
+    data: dict[Literal["time"], str]
+
+
+# The platform's data sets list, as it answers it: a plain array.
+DataSetList = list[Dataset]
+# tide-whisperer's read: a plain array of datums.
+DataList = list[dict[str, Any]]
+# jellyfish's answer (data.v1.yaml LegacyDuplicates): indexes of duplicate datums.
+LegacyDuplicates = list[int]
+
 NightscoutEntries = list[dict[str, Any]]
 
 
@@ -121,9 +162,91 @@ class ObjectEnvelope(Answer):
     data: dict[str, Any]
 
 
+class Clinic(Answer):
+    """TidepoolApi clinic/models/clinic.v1.yaml (its required fields)."""
+
+    id: str
+    name: str
+    canMigrate: bool
+    createdTime: str
+    updatedTime: str
+    tier: str
+    tierDescription: str
+    preferredBgUnits: str
+    shareCode: str | None = Field(default=None, description="made with the clinic; single-use")
+
+
+class Clinician(Answer):
+    """TidepoolApi clinic/models/clinician.v1.yaml."""
+
+    id: str
+    email: str
+    roles: list[str]
+    createdTime: str
+    updatedTime: str
+
+
+class PatientSummary(Answer):
+    cgmStats: dict[str, Any]
+    bgmStats: dict[str, Any]
+
+
+class ClinicPatient(Answer):
+    """TidepoolApi clinic/models/patient.v1.yaml (no birthDate: Tidewater keeps none)."""
+
+    id: str
+    fullName: str
+    createdTime: str
+    updatedTime: str
+    connectionRequests: dict[str, Any]
+    tags: list[str]
+    summary: PatientSummary
+
+
+class ClinicianClinic(Answer):
+    clinic: Clinic
+    clinician: Clinician
+
+
+class PatientClinic(Answer):
+    clinic: Clinic
+    patient: ClinicPatient
+
+
+ClinicianClinics = list[ClinicianClinic]
+PatientClinics = list[PatientClinic]
+
+
+class PatientsMeta(Answer):
+    count: int = Field(description="patients the filters and search keep")
+    totalCount: int = Field(description="all the clinic's patients")
+    cursor: str | None = Field(default=None, description="send it back for the next page")
+
+
 class PatientsPage(Answer):
-    data: list[dict[str, Any]]
-    meta: PageMeta
+    """Tidepool's patientsResponse.v1: `{"data": [patient], "meta": {count, totalCount}}`."""
+
+    data: list[ClinicPatient]
+    meta: PatientsMeta
+
+
+class TideConfig(Answer):
+    schemaVersion: int
+    clinicId: str
+    period: str
+    highGlucoseThreshold: float
+    veryHighGlucoseThreshold: float
+    lowGlucoseThreshold: float
+    veryLowGlucoseThreshold: float
+    tags: list[str]
+    filters: dict[str, str]
+
+
+class TideReport(Answer):
+    """TidepoolApi clinic/models/tide/tideResponse.v1.yaml."""
+
+    config: TideConfig
+    results: dict[str, list[dict[str, Any]]]
 
 
 class Summary(Answer):

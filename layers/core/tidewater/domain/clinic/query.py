@@ -14,6 +14,10 @@ from tidewater.domain.cursor import scope
 from tidewater.domain.errors import InvalidData, Problem
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
+# Tidepool's `offset` is served by reading `offset + limit` rows of the index and dropping
+# the first `offset`: a Query still, whose cost grows with the offset (the cursor's does not).
+MAX_OFFSET = 10_000
+MAX_SEARCH = 100
 
 # The comparisons a filter may use, in memory and (store/clinics.py) as key conditions.
 OPERATORS: Final[dict[str, Callable[[float, float], bool]]] = {
@@ -39,15 +43,26 @@ class PatientQuery:
     filters: tuple[Filter, ...] = ()
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
+    search: str | None = None  # case-folded; the patients whose full name contains it
+    offset: int = 0
 
     def cursor_scope(self, clinic_id: str) -> str:
-        """What a cursor is bound to: the same clinic's list, order and filters."""
+        """What a cursor is bound to: the same clinic's list, order, filters and search."""
         filters = [f"{f.metric}{f.op}{f.value}" for f in self.filters]
-        return scope("patients", clinic_id, self.period, self.sort, str(self.descending), *filters)
+        return scope(
+            "patients",
+            clinic_id,
+            self.period,
+            self.sort,
+            str(self.descending),
+            self.search or "",
+            *filters,
+        )
 
 
 _FILTER = re.compile(r"^(>=|<=|>|<)(-?\d+(?:\.\d+)?)$")
-_RESERVED = {"period", "sort", "limit", "cursor"}
+_RESERVED = {"period", "sort", "sortType", "limit", "cursor", "offset", "search"}
+_SORT_TYPES = ("cgm", "bgm")
 _BAD_PERIOD = "period is one of " + ", ".join(PERIODS)
 
 
@@ -67,6 +82,14 @@ def parse_patient_query(params: Mapping[str, str]) -> PatientQuery:
     sort = params.get("sort", FULL_NAME)
     descending = sort.startswith("-")
     sort_metric = sort.lstrip("+-")
+    # Tidepool's form: `sort=-timeInVeryLowPercent&sortType=cgm`; ours: `-cgm.timeIn…`.
+    sort_type = params.get("sortType")
+    if sort_type is not None and sort_type not in _SORT_TYPES:
+        problems.append(
+            Problem("/sortType", "value-not-valid", "invalid sortType", "sortType is cgm or bgm")
+        )
+    elif "." not in sort_metric and f"{sort_type or 'cgm'}.{sort_metric}" in METRICS:
+        sort_metric = f"{sort_type or 'cgm'}.{sort_metric}"
     if sort_metric not in METRICS:
         problems.append(
             Problem(
@@ -90,6 +113,34 @@ def parse_patient_query(params: Mapping[str, str]) -> PatientQuery:
                 f"limit is a whole number from 1 to {MAX_LIMIT}",
             )
         )
+    offset = 0
+    try:
+        offset = int(params.get("offset", 0))
+        if not 0 <= offset <= MAX_OFFSET:
+            raise ValueError
+    except ValueError:
+        problems.append(
+            Problem(
+                "/offset",
+                "value-out-of-range",
+                "invalid offset",
+                f"offset is a whole number from 0 to {MAX_OFFSET}",
+            )
+        )
+    if offset and params.get("cursor"):
+        problems.append(
+            Problem("/offset", "value-not-valid", "invalid offset", "send offset or cursor")
+        )
+    search = (params.get("search") or "").strip().casefold() or None
+    if search and len(search) > MAX_SEARCH:
+        problems.append(
+            Problem(
+                "/search",
+                "value-not-valid",
+                "invalid search",
+                f"search is at most {MAX_SEARCH} characters",
+            )
+        )
     filters = []
     for name, raw in params.items():
         if name in _RESERVED:
@@ -110,7 +161,14 @@ def parse_patient_query(params: Mapping[str, str]) -> PatientQuery:
     if problems:
         raise InvalidData(problems)
     return PatientQuery(
-        period, sort_metric, descending, tuple(filters), limit, params.get("cursor") or None
+        period,
+        sort_metric,
+        descending,
+        tuple(filters),
+        limit,
+        params.get("cursor") or None,
+        search,
+        offset,
     )
 
 

@@ -27,6 +27,8 @@ class Prepared:
     # a store may keep that copy. (On the platform path an embedded datum's id is new and
     # the outer points at it, so it must be written.)
     embedded_only: frozenset[str]
+    # The id of each datum of the request, in its order (an embedded datum has its own).
+    outer_ids: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -92,10 +94,11 @@ def prepare_batch(
         item["createdTime"] = created
         return str(item["id"])
 
+    outer: list[str] = []
     for datum in valid:
         item = normalize(datum)
         linking.split(item, put)
-        put(item, False)
+        outer.append(put(item, False))
 
     items: list[Datum] = []
     embedded_only: set[str] = set()
@@ -103,4 +106,4 @@ def prepare_batch(
         items.append(slot.item)
         if legacy and slot.embedded:
             embedded_only.add(slot.item["id"])
-    return Prepared(items=items, embedded_only=frozenset(embedded_only))
+    return Prepared(items=items, embedded_only=frozenset(embedded_only), outer_ids=tuple(outer))

@@ -45,4 +45,4 @@ def test_clinician_lists_patients_who_shared_and_patients_cannot(
     assert stack.request("GET", path, headers=alice.headers).status == 403
     bad = stack.request("GET", f"{path}?period=2d&sort=-cgm.nothing", headers=clinician.headers)
     assert bad.status == 400
-    assert sorted(e["source"]["pointer"] for e in bad.json()["errors"]) == ["/period", "/sort"]
+    assert sorted(e["source"]["parameter"] for e in bad.json()["errors"]) == ["period", "sort"]

@@ -48,8 +48,8 @@ def test_every_bad_parameter_is_pointed_at() -> None:
                 "cgm.nothing": ">1",
             }
         )
-    pointers = sorted(p.pointer for p in raised.value.errors)
-    assert pointers == ["/cgm.nothing", "/cgm.timeInLowPercent", "/limit", "/period", "/sort"]
+    parameters = sorted(str(p.parameter) for p in raised.value.errors)
+    assert parameters == ["cgm.nothing", "cgm.timeInLowPercent", "limit", "period", "sort"]
 
 
 @pytest.mark.parametrize(

@@ -56,6 +56,10 @@ def error_response(
 
 
 def _problem(status: int, problem: Problem) -> dict[str, Any]:
+    if problem.parameter is not None:
+        body = error_body(status, problem.code, problem.title, problem.detail)
+        body["source"] = {"parameter": problem.parameter}
+        return body
     return error_body(status, problem.code, problem.title, problem.detail, problem.pointer)
 
 

@@ -7,12 +7,18 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a request, pointing at the offending field (JSON Pointer)."""
+    """One thing wrong with a request, pointing at the offending field of the body (a JSON
+    Pointer), or, made with `Problem.query`, at the query parameter (`source.parameter`)."""
 
     pointer: str
     code: str
     title: str
     detail: str
+    parameter: str | None = None
+
+    @classmethod
+    def query(cls, parameter: str, code: str, title: str, detail: str) -> Problem:
+        return cls("", code, title, detail, parameter)
 
 
 class TidewaterError(Exception):

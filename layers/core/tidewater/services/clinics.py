@@ -418,11 +418,13 @@ def tide_report(
     known = tidepool.tide_category_names()
     if any(c not in known for c in asked):
         detail = "categories is a comma-separated list of: " + ", ".join(known)
-        problems.append(Problem("/categories", "value-not-valid", "invalid categories", detail))
+        problems.append(
+            Problem.query("categories", "value-not-valid", "invalid categories", detail)
+        )
     exclude_no_data = (params.get("excludeNoData") or "false").lower()
     if exclude_no_data not in ("true", "false"):
         detail = "excludeNoData is true or false"
-        problems.append(Problem("/excludeNoData", "value-not-valid", "invalid value", detail))
+        problems.append(Problem.query("excludeNoData", "value-not-valid", "invalid value", detail))
     if problems:
         raise InvalidData(problems)
     cutoff = params.get("lastDataCutoff")

@@ -67,16 +67,16 @@ _BAD_PERIOD = "period is one of " + ", ".join(PERIODS)
 
 
 def parse_period(params: Mapping[str, str], problems: list[Problem]) -> str:
-    """`period` (default 14d); a problem pointing at `/period` when it is not one."""
+    """`period` (default 14d); a problem at the parameter `period` when it is not one."""
     period = params.get("period", DEFAULT_PERIOD)
     if period not in PERIODS:
-        problems.append(Problem("/period", "value-not-valid", "invalid period", _BAD_PERIOD))
+        problems.append(Problem.query("period", "value-not-valid", "invalid period", _BAD_PERIOD))
     return period
 
 
 def parse_patient_query(params: Mapping[str, str]) -> PatientQuery:
     """Query-string parameters → a PatientQuery; every problem at once, pointing at the
-    parameter (`source.pointer` `/period`, `/sort`, `/cgm.timeInLowPercent`…)."""
+    parameter (`source.parameter`: `period`, `sort`, `cgm.timeInLowPercent`…)."""
     problems: list[Problem] = []
     period = parse_period(params, problems)
     sort = params.get("sort", FULL_NAME)
@@ -86,14 +86,16 @@ def parse_patient_query(params: Mapping[str, str]) -> PatientQuery:
     sort_type = params.get("sortType")
     if sort_type is not None and sort_type not in _SORT_TYPES:
         problems.append(
-            Problem("/sortType", "value-not-valid", "invalid sortType", "sortType is cgm or bgm")
+            Problem.query(
+                "sortType", "value-not-valid", "invalid sortType", "sortType is cgm or bgm"
+            )
         )
     elif "." not in sort_metric and f"{sort_type or 'cgm'}.{sort_metric}" in METRICS:
         sort_metric = f"{sort_type or 'cgm'}.{sort_metric}"
     if sort_metric not in METRICS:
         problems.append(
-            Problem(
-                "/sort",
+            Problem.query(
+                "sort",
                 "value-not-valid",
                 "invalid sort",
                 "sort is ±<cgm|bgm>.<metric>, lastData or fullName",
@@ -106,8 +108,8 @@ def parse_patient_query(params: Mapping[str, str]) -> PatientQuery:
             raise ValueError
     except ValueError:
         problems.append(
-            Problem(
-                "/limit",
+            Problem.query(
+                "limit",
                 "value-out-of-range",
                 "invalid limit",
                 f"limit is a whole number from 1 to {MAX_LIMIT}",
@@ -120,8 +122,8 @@ def parse_patient_query(params: Mapping[str, str]) -> PatientQuery:
             raise ValueError
     except ValueError:
         problems.append(
-            Problem(
-                "/offset",
+            Problem.query(
+                "offset",
                 "value-out-of-range",
                 "invalid offset",
                 f"offset is a whole number from 0 to {MAX_OFFSET}",
@@ -129,13 +131,13 @@ def parse_patient_query(params: Mapping[str, str]) -> PatientQuery:
         )
     if offset and params.get("cursor"):
         problems.append(
-            Problem("/offset", "value-not-valid", "invalid offset", "send offset or cursor")
+            Problem.query("offset", "value-not-valid", "invalid offset", "send offset or cursor")
         )
     search = (params.get("search") or "").strip().casefold() or None
     if search and len(search) > MAX_SEARCH:
         problems.append(
-            Problem(
-                "/search",
+            Problem.query(
+                "search",
                 "value-not-valid",
                 "invalid search",
                 f"search is at most {MAX_SEARCH} characters",
@@ -149,8 +151,8 @@ def parse_patient_query(params: Mapping[str, str]) -> PatientQuery:
         metric = METRICS.get(name)
         if metric is None or not metric.filterable or not match:
             problems.append(
-                Problem(
-                    f"/{name}",
+                Problem.query(
+                    name,
                     "value-not-valid",
                     "invalid filter",
                     "filters are <cgm|bgm>.<metric>=<op><number>, op one of > >= < <=",

@@ -318,6 +318,27 @@ def sign_up_as(body: dict[str, Any], role: str | None = None, user_id: str | Non
     return profile
 
 
+def signed_in(email: str, password: str) -> str:
+    """A session token as a login makes one: Cognito's ID token, its session kept (the
+    authorizer refuses a token whose session the platform does not hold)."""
+    import jwt
+
+    from tidewater.domain.timeutil import utcnow
+    from tidewater.services import auth
+    from tidewater.store.repos import repositories
+
+    repos = repositories()
+    tokens = repos.identity.sign_in(email, password)
+    user_id = jwt.decode(tokens.id_token, options={"verify_signature": False})["custom:userId"]
+
+    def claims_of(token: str) -> dict[str, Any]:
+        return dict(jwt.decode(token, options={"verify_signature": False}))
+
+    session = auth.Session(tokens.id_token, user_id, tokens.refresh_token)
+    auth.keep_session(session, claims_of, repos, utcnow())
+    return tokens.id_token
+
+
 def clinic_share_code(clinic_id: str) -> dict[str, str]:
     """The body of a patient's join: a fresh single-use share code of the clinic's, as one of
     its clinicians would hand it over (POST /v1/clinics/{clinicId}/share_codes)."""

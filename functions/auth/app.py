@@ -12,7 +12,7 @@ from tidewater.api.caller import current_caller
 from tidewater.api.http import answers, fields, make_app
 from tidewater.api.schemas import requests as rq
 from tidewater.api.schemas import responses as rs
-from tidewater.api.tokens import session_token, verifier_for
+from tidewater.api.tokens import InvalidToken, session_token, verifier_for
 from tidewater.domain.timeutil import utcnow
 from tidewater.observability import logger, metrics
 from tidewater.services import auth, erasure
@@ -41,17 +41,19 @@ def login() -> Response[dict]:
         account_active=repos.accounts.active,
         record_role=repos.accounts.set_role,
     )
+    auth.keep_session(session, verifier.claims, repos, utcnow())
     user = auth.tidepool_user(session.user_id, session.token, verifier.claims, repos)
     return _session_response(200, user, session.token)
 
 
 @app.get("/auth/login", responses=answers(200, rs.TokenData, "the session, in the header"))
 def refresh_login() -> Response[dict]:
-    # Tidepool's refresh. A Cognito ID token cannot be extended: the same token comes back
-    # for as long as it is valid (docs/tidepool-compatibility.md).
+    # Tidepool's refresh: a new token, good for a new hour, for the same session.
     caller = current_caller(app)
+    repos = repositories()
     token = session_token(app.current_event.headers) or ""
-    return _session_response(200, {"userid": caller.user_id, "isserver": False}, token)
+    fresh = auth.refresh_session(caller, token, verifier_for(repos.settings).claims, repos)
+    return _session_response(200, {"userid": caller.user_id, "isserver": False}, fresh)
 
 
 @app.get("/auth/user", responses=answers(200, rs.TidepoolUser, "the signed-in user"))
@@ -64,14 +66,23 @@ def current_user() -> dict:
 
 @app.post("/auth/logout", responses=answers(200, rs.Empty, "signed out"))
 def logout() -> dict:
-    # Nothing is kept of a session server-side: the client forgets its token (an ID token
-    # cannot be revoked before it expires). Success even without a token, as Tidepool's.
+    # The session ends: its tokens are refused from now on and cannot be refreshed.
+    # Success even without a valid token, as Tidepool's.
+    repos = repositories()
+    token = session_token(app.current_event.headers) or ""
+    try:
+        claims = verifier_for(repos.settings).claims(token) if token else {}
+    except InvalidToken:
+        claims = {}
+    auth.end_session(claims, repos)
     return {}
 
 
 @app.post("/v1/users", responses=answers(201, rs.ProfileEnvelope, "the new account"))
 def sign_up(body: Annotated[rq.NewUser | None, Body()] = None) -> Response[dict]:
-    profile, token = auth.sign_up_with_session(fields(body), repositories(), utcnow())
+    repos = repositories()
+    claims_of = verifier_for(repos.settings).claims
+    profile, token = auth.sign_up_with_session(fields(body), repos, utcnow(), claims_of)
     return _session_response(201, {"data": profile.as_dict()}, token)
 
 

@@ -13,8 +13,8 @@ def nightscout_owner(digest: str) -> str | None:
     return repositories().accounts.nightscout_owner(digest)
 
 
-def account_active(user_id: str) -> bool:
-    return repositories().accounts.active(user_id)
+def account_active(user_id: str, session_id: str | None) -> bool:
+    return repositories().accounts.active(user_id, session_id)
 
 
 @logger.inject_lambda_context

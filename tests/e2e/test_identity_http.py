@@ -49,3 +49,40 @@ def test_no_token_bad_token_and_someone_elses_data(stack, alice, bob) -> None:
     )
     assert bad.status == 401 and bad.json()["errors"][0]["code"] == "unauthorized"
     assert stack.request("GET", path, headers=bob.headers).status == 403
+
+
+def _claims(token: str) -> dict:
+    import json
+
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_a_session_is_refreshed_until_logout_ends_it(stack) -> None:
+    # A session of its own: the shared fixtures' sessions stay open for the other tests.
+    first = login(stack, "bob@tidewater.test")
+    refreshed = stack.request("GET", "/auth/login", headers=first.headers)
+    assert refreshed.status == 200 and refreshed.json()["userid"] == first.user_id
+    second = refreshed.headers["X-Tidepool-Session-Token"]
+    assert second != first.token
+    assert _claims(second)["exp"] >= _claims(first.token)["exp"]
+    assert _claims(second)["origin_jti"] == _claims(first.token)["origin_jti"]
+    fresh = {"X-Tidepool-Session-Token": second}
+    assert stack.request("GET", "/auth/user", headers=fresh).status == 200
+
+    assert stack.request("POST", "/auth/logout", headers=fresh).status == 200
+    # Every token of the session is refused at once, though each is good for its hour,
+    # and the session can no longer be refreshed.
+    for token in (first.token, second):
+        headers = {"X-Tidepool-Session-Token": token}
+        assert stack.request("GET", "/auth/user", headers=headers).status == 401
+        assert stack.request("GET", "/auth/login", headers=headers).status == 401
+    # Bob's other sessions are his own: a new login works, and so does the old fixture's.
+    again = login(stack, "bob@tidewater.test")
+    assert stack.request("GET", "/auth/user", headers=again.headers).status == 200
+
+
+def test_logout_without_a_valid_token_is_accepted_and_ends_nothing(stack, alice) -> None:
+    for headers in ({}, {"X-Tidepool-Session-Token": "not-a-token"}):
+        assert stack.request("POST", "/auth/logout", headers=headers).status == 200
+    assert stack.request("GET", "/auth/user", headers=alice.headers).status == 200

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SharedWorld, clinic_share_code, sign_up_as
+from tests.conftest import SharedWorld, clinic_share_code, sign_up_as, signed_in
 from tidewater.domain.identity import Caller, Via
 from tidewater.domain.timeutil import utcnow
 from tidewater.services import clinics
@@ -277,7 +277,7 @@ def _build() -> World:
         email = f"{name.replace('_', '.')}@example.org"
         body = {"email": email, "password": PASSWORD, "fullName": name}
         ids[name] = sign_up_as(body, role).user_id
-        tokens[name] = repositories().identity.authenticate(email, PASSWORD)
+        tokens[name] = signed_in(email, PASSWORD)
     member = Caller(ids["member_clinician"], "clinician", Via.SESSION)
     clinic_id = clinics.create_clinic(member, {"name": "Seastar"}, repositories(), utcnow())["id"]
     owner = Caller(ids["owner"], "patient", Via.SESSION)

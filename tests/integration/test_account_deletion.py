@@ -20,7 +20,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import clinic_share_code, sign_up_as
+from tests.conftest import clinic_share_code, sign_up_as, signed_in
 from tests.integration.donation_support import (
     NOW,
     WINDOW,
@@ -70,7 +70,7 @@ def _request(gateway: Gateway, method: str, path: str, token: str = "", body: An
 def _sign_up(repos: Repositories, email: str, role: str) -> tuple[str, str]:
     body = {"email": email, "password": PASSWORD, "fullName": "Lee Ving", "role": role}
     user_id = sign_up_as(body).user_id
-    return user_id, repos.identity.authenticate(email, PASSWORD)
+    return user_id, signed_in(email, PASSWORD)
 
 
 @pytest.fixture
@@ -155,8 +155,10 @@ def _every_stored_byte(template) -> str:  # type: ignore[no-untyped-def]
 # ------------------------------------------------------------------ the whole deletion
 def test_a_deleted_account_leaves_nothing_behind_and_others_rows_intact(person, template) -> None:
     repos = repositories()
+    assert _login(person) == 200  # a session: its sealed refresh token names its owner
     stored = _every_stored_byte(template)
     assert person.user_id in stored and EMAIL not in stored  # the email is Cognito's only
+    assert '"session#' in stored
     assert all(device in stored for device in DEVICES)
     status, body = _delete(person)
     assert (status, body) == (202, {"data": {"status": "deleting"}})

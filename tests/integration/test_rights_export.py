@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.conftest import clinic_share_code, sign_up_as
+from tests.conftest import clinic_share_code, sign_up_as, signed_in
 from tests.integration.ingest_support import WIZARD
 from tidewater.domain.identity import Caller, Via
 from tidewater.domain.timeutil import format_utc, utcnow
@@ -52,7 +52,7 @@ def _sign_up(name: str, role: str = "patient") -> Person:
     body = {"email": email, "password": PASSWORD, "fullName": f"{name.title()} Tester",
             "role": role}  # fmt: skip
     user_id = sign_up_as(body).user_id
-    token = repositories().identity.authenticate(email, PASSWORD)
+    token = signed_in(email, PASSWORD)
     return Person(email, Caller(user_id, role, Via.SESSION), token)
 
 

@@ -29,20 +29,21 @@ def authorize(
     event: dict[str, Any],
     verifier: TokenVerifier,
     nightscout_owner: Callable[[str], str | None],
-    account_active: Callable[[str], bool] | None = None,
+    account_active: Callable[[str, str | None], bool] | None = None,
 ) -> dict[str, Any]:
     """The simple response to an HttpApi REQUEST authorizer event (payload 2.0). With
     `account_active` (the Lambda handler passes it), a credential of an account that is gone
-    or being deleted is anonymous: an ID token stays valid for its hour whatever becomes of
-    the account."""
+    or being deleted, or a token of a session ended at logout, is anonymous: an ID token
+    stays valid for its hour whatever becomes of the account or the session."""
     request = APIGatewayAuthorizerEventV2(event)
     headers = request.headers if request.get("headers") else {}
     caller = ANONYMOUS
     context: dict[str, str] = {}
     token = session_token(headers)
+    session_id: str | None = None
     if token:
         try:
-            caller = verifier.verify(token)
+            caller, session_id = verifier.verify_session(token)
         except InvalidToken as error:
             logger.info("session token refused", reason=str(error))
         except Unavailable:
@@ -54,8 +55,12 @@ def authorize(
             owner = nightscout_owner(nightscout_digest(secret)) if secret else None
             if owner:
                 caller = Caller(owner, "", Via.NIGHTSCOUT)
-        if caller.authenticated and account_active and not account_active(caller.user_id):
-            logger.info("credential of an unknown account refused")
+        if (
+            caller.authenticated
+            and account_active
+            and not account_active(caller.user_id, session_id)
+        ):
+            logger.info("credential of an unknown account or an ended session refused")
             caller = ANONYMOUS
     except Unavailable:  # the store was busy: the handler answers 503, not API Gateway 500
         logger.warning("accounts unavailable")

@@ -106,7 +106,16 @@ class TokenVerifier:
     def verify(self, token: str) -> Caller:
         """The caller a valid ID token names; InvalidToken if it is not one, Unavailable when
         the pool's keys cannot be read."""
+        return self.verify_session(token)[0]
+
+    def verify_session(self, token: str) -> tuple[Caller, str | None]:
+        """The caller, and the session the token belongs to (Cognito's `origin_jti`, kept
+        through refreshes; None for a token that names none)."""
         claims = self.claims(token)
+        session_id = claims.get("origin_jti")
+        return self._caller(claims), session_id if isinstance(session_id, str) else None
+
+    def _caller(self, claims: dict[str, Any]) -> Caller:
         user_id = claims.get("custom:userId")
         if not user_id:
             raise InvalidToken("no platform identity")

@@ -27,6 +27,7 @@ from tidewater.domain.timeutil import format_utc
 from tidewater.services.access import require
 from tidewater.store.identity import CognitoIdentity, NewUser
 from tidewater.store.repos import Repositories
+from tidewater.store.sessions import seal, seal_key, unseal
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # A failed login takes at least this long, whether or not the email exists, so that its
@@ -38,6 +39,7 @@ LOGIN_FAILURE_FLOOR_S = 0.4
 class Session:
     token: str
     user_id: str
+    refresh_token: str = ""
 
 
 def _basic_credentials(authorization: str | None) -> tuple[str, str]:
@@ -70,7 +72,8 @@ def login(
     email, password = _basic_credentials(authorization)
     started = clock()
     try:
-        token = identity.authenticate(email, password)
+        signed_in = identity.sign_in(email, password)
+        token = signed_in.id_token
         caller = verify(token)
         if account_active is not None and not account_active(caller.user_id):
             raise Unauthorized("wrong email or password", code="login-failed")
@@ -79,7 +82,7 @@ def login(
         raise
     if record_role is not None:
         record_role(caller.user_id, caller.role)
-    return Session(token, caller.user_id)
+    return Session(token, caller.user_id, signed_in.refresh_token)
 
 
 def _new_user_problems(body: Any) -> list[Problem]:
@@ -155,10 +158,69 @@ def sign_up(body: Any, repos: Repositories, now: datetime, user_id: str | None =
     return profile
 
 
-def sign_up_with_session(body: Any, repos: Repositories, now: datetime) -> tuple[Profile, str]:
-    """Sign-up, then the new account's first session token (Tidepool's sign-up logs in)."""
+def sign_up_with_session(
+    body: Any, repos: Repositories, now: datetime, claims_of: Callable[[str], dict[str, Any]]
+) -> tuple[Profile, str]:
+    """Sign-up, then the new account's first session (Tidepool's sign-up logs in)."""
     profile = sign_up(body, repos, now)
-    return profile, repos.identity.authenticate(body["email"].strip().lower(), body["password"])
+    signed_in = repos.identity.sign_in(body["email"].strip().lower(), body["password"])
+    session = Session(signed_in.id_token, profile.user_id, signed_in.refresh_token)
+    keep_session(session, claims_of, repos, now)
+    return profile, session.token
+
+
+# ---------------------------------------------------------------------- sessions
+# Cognito's refresh tokens last this long (template.yaml: RefreshTokenValidity, in days).
+SESSION_DAYS = 30
+
+
+def keep_session(
+    session: Session, claims_of: Callable[[str], dict[str, Any]], repos: Repositories, now: datetime
+) -> None:
+    """Keep what refreshes the session (store/sessions.py), under the ID token's session id."""
+    session_id = claims_of(session.token).get("origin_jti")
+    if not isinstance(session_id, str) or not session.refresh_token:
+        return  # a token that names no session cannot be refreshed or ended: nothing to keep
+    key = seal_key(repos.secrets.platform_secret())
+    started = int(now.timestamp())
+    sealed = seal(key, session_id, session.refresh_token)
+    repos.sessions.open(
+        session.user_id, session_id, sealed, started + SESSION_DAYS * 86_400, started
+    )
+
+
+def refresh_session(
+    caller: Caller, token: str, claims_of: Callable[[str], dict[str, Any]], repos: Repositories
+) -> str:
+    """Tidepool's `GET /auth/login`: a new session token (a new hour) for a valid one whose
+    session is open; Unauthorized once the session was ended (logout, or Cognito's refresh
+    token expired or was revoked)."""
+    session_id = claims_of(token).get("origin_jti")
+    if not isinstance(session_id, str):
+        return token  # a token that names no session is good for its hour, no more
+    sealed = repos.sessions.sealed(caller.user_id, session_id)
+    if sealed is None:
+        raise Unauthorized("the session has ended", code="session-ended")
+    refresh_token = unseal(seal_key(repos.secrets.platform_secret()), session_id, sealed)
+    try:
+        return repos.identity.refresh(refresh_token)
+    except Unauthorized:
+        repos.sessions.close(caller.user_id, session_id)
+        raise
+
+
+def end_session(claims: dict[str, Any], repos: Repositories) -> None:
+    """Tidepool's logout, given the claims of the caller's valid session token (none for a
+    token that is not valid: it has no session to end, and logout succeeds all the same):
+    the session is ended (the authorizer refuses its tokens from now on, they can no longer
+    be refreshed) and its refresh token revoked in Cognito."""
+    session_id, user_id = claims.get("origin_jti"), claims.get("custom:userId")
+    if not isinstance(session_id, str) or not isinstance(user_id, str):
+        return
+    sealed = repos.sessions.close(user_id, session_id)
+    if sealed is not None:
+        refresh_token = unseal(seal_key(repos.secrets.platform_secret()), session_id, sealed)
+        repos.identity.revoke(refresh_token)
 
 
 def grant_role(email: Any, role: Any, repos: Repositories) -> str:

@@ -114,6 +114,8 @@ def _resume(erasure: Erasure, repos: Repositories, now: datetime, time_left: Tim
     if erasure.email:
         repos.identity.delete_user(erasure.email)
         repos.erasures.forget_email(user_id)
+    for session_id in repos.sessions.of(user_id):  # sealed refresh tokens, gone with them
+        found += repos.sessions.close(user_id, session_id) is not None
     digest, clinic_ids = repos.accounts.erasure_facts(user_id)
     if digest:
         found += repos.accounts.delete_nightscout_secret(user_id, digest)

@@ -21,6 +21,11 @@ from tidewater.store.models import AccountModel, NightscoutSecretModel
 from tidewater.store.overload import unavailable_when_busy
 
 
+def session_ids(entries: Collection[str] | None) -> dict[str, str]:
+    """Session id -> its entry in the account's `sessionIds` (`<ends at>:<id>`)."""
+    return {entry.partition(":")[2]: entry for entry in entries or ()}
+
+
 @unavailable_when_busy
 class AccountsRepository:
     def __init__(self, region: str) -> None:
@@ -46,14 +51,20 @@ class AccountsRepository:
     def delete(self, user_id: str) -> None:
         AccountModel(user_id).delete()
 
-    def active(self, user_id: str) -> bool:
-        """Does the account exist, with no deletion under way? (The authorizer asks it of
-        every session: an ID token stays valid for its hour after the account is gone.)"""
+    def active(self, user_id: str, session_id: str | None = None) -> bool:
+        """Does the account exist, with no deletion under way, and, for a session token
+        that names its session, is that session still open? (The authorizer asks it of
+        every session, in one GetItem: an ID token stays valid for its hour after the
+        account is gone or the session was ended at logout.)"""
         try:
-            item = AccountModel.get(user_id, attributes_to_get=["userId", "accountState"])
+            item = AccountModel.get(
+                user_id, attributes_to_get=["userId", "accountState", "sessionIds"]
+            )
         except AccountModel.DoesNotExist:
             return False
-        return item.account_state is None
+        if item.account_state is not None:
+            return False
+        return session_id is None or session_id in session_ids(item.session_ids)
 
     def erasure_facts(self, user_id: str) -> tuple[str | None, frozenset[str]]:
         """What an account deletion needs of the account: its Nightscout secret's digest and

@@ -21,6 +21,12 @@ _LOGIN_FAILURES = {
 
 
 @dataclass(frozen=True)
+class SignIn:
+    id_token: str
+    refresh_token: str
+
+
+@dataclass(frozen=True)
 class NewUser:
     email: str
     password: str
@@ -45,6 +51,11 @@ class CognitoIdentity:
 
     def authenticate(self, email: str, password: str) -> str:
         """The ID token for a correct email and password; Unauthorized otherwise."""
+        return self.sign_in(email, password).id_token
+
+    def sign_in(self, email: str, password: str) -> SignIn:
+        """The ID token and the refresh token behind it, for a correct email and password;
+        Unauthorized otherwise."""
         try:
             answer = self.client.initiate_auth(
                 ClientId=self.client_id,
@@ -55,10 +66,38 @@ class CognitoIdentity:
             if error.response["Error"]["Code"] in _LOGIN_FAILURES:
                 raise Unauthorized("wrong email or password", code="login-failed") from None
             raise
-        token = answer.get("AuthenticationResult", {}).get("IdToken")
-        if not token:  # a challenge (MFA, new password) this API does not speak
+        result = answer.get("AuthenticationResult", {})
+        if not result.get("IdToken"):  # a challenge (MFA, new password) this API does not speak
             raise Unauthorized("this account needs another sign-in step", code="login-challenge")
+        return SignIn(str(result["IdToken"]), str(result.get("RefreshToken") or ""))
+
+    def refresh(self, refresh_token: str) -> str:
+        """A new ID token for the session of `refresh_token` (the same `origin_jti`, a new
+        hour); Unauthorized when Cognito no longer honours it (revoked, expired, user gone)."""
+        try:
+            answer = self.client.initiate_auth(
+                ClientId=self.client_id,
+                AuthFlow="REFRESH_TOKEN_AUTH",
+                AuthParameters={"REFRESH_TOKEN": refresh_token},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] in _LOGIN_FAILURES:
+                raise Unauthorized("the session has ended", code="session-ended") from None
+            raise
+        token = answer.get("AuthenticationResult", {}).get("IdToken")
+        if not token:
+            raise Unauthorized("the session has ended", code="session-ended")
         return str(token)
+
+    def revoke(self, refresh_token: str) -> bool:
+        """Revoke the refresh token in Cognito (and the tokens issued from it, for Cognito's
+        own APIs). False when Cognito would not: our copy is gone either way, so the session
+        can be neither refreshed nor used through this platform."""
+        try:
+            self.client.revoke_token(Token=refresh_token, ClientId=self.client_id)
+        except (ClientError, NotImplementedError):
+            return False
+        return True
 
     def create_user(self, user: NewUser) -> None:
         """A confirmed user with a permanent password; Conflict if the email is taken."""

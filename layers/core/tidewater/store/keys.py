@@ -46,6 +46,11 @@ def nightscout_secret_key(digest: str) -> str:
     return f"nightscout#{digest}"
 
 
+def session_key(session_id: str) -> str:
+    """The accounts-table key of one session's sealed refresh token."""
+    return f"session#{session_id}"
+
+
 def clinic_period(clinic_id: str, period: str) -> str:
     """The partition of a clinic's patient list for one period (1d, 7d, 14d, 30d)."""
     return f"{clinic_id}#{period}"

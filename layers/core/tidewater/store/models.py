@@ -118,6 +118,11 @@ class AccountModel(Model):
     # `deleting` from the moment an account deletion is recorded: the authorizer and login
     # then treat the account as unknown, and the summariser leaves it alone.
     account_state = UnicodeAttribute(null=True, attr_name="accountState")
+    # The account's open sessions, `<epoch s it ends>:<session id>` (the ID token's
+    # `origin_jti`): the authorizer reads them with the account state, in the same GetItem,
+    # so that a session ended at logout is refused at once. A set: ADD and DELETE need no
+    # read first, and two logins at once cannot lose one another.
+    session_ids = UnicodeSetAttribute(null=True, attr_name="sessionIds")
     outdated_index = OutdatedIndex()
 
 
@@ -130,6 +135,19 @@ class NightscoutSecretModel(Model):
 
     key = UnicodeAttribute(hash_key=True, attr_name="userId")
     owner = UnicodeAttribute()
+
+
+class SessionModel(Model):
+    """In the accounts table: `session#<id>` -> the sealed Cognito refresh token of one
+    session (store/sessions.py), kept until the refresh token's own end (TTL)."""
+
+    class Meta:
+        table_name = "AccountsTable"
+
+    key = UnicodeAttribute(hash_key=True, attr_name="userId")
+    owner = UnicodeAttribute()
+    sealed = UnicodeAttribute()
+    expires_at = NumberAttribute(attr_name="expiresAt")
 
 
 class BucketsModel(Model):
@@ -303,6 +321,7 @@ TABLE_SETTINGS: dict[type[Model], str] = {
     DatasetModel: "datasets_table",
     AccountModel: "accounts_table",
     NightscoutSecretModel: "accounts_table",
+    SessionModel: "accounts_table",
     BucketsModel: "buckets_table",
     ClinicModel: "clinics_table",
     DonationModel: "donations_table",

@@ -17,6 +17,7 @@ from tidewater.store.exports import ExportsBucket
 from tidewater.store.identity import CognitoIdentity
 from tidewater.store.models import bind
 from tidewater.store.secrets import SecretsRepository
+from tidewater.store.sessions import SessionsRepository
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Repositories:
     clinics: ClinicsRepository
     identity: CognitoIdentity
     secrets: SecretsRepository
+    sessions: SessionsRepository
     datasets: DatasetsRepository
     datums: DatumsRepository
     donations: DonationsRepository
@@ -46,6 +48,7 @@ def build(settings: Settings) -> Repositories:
             settings.user_pool_id, settings.user_pool_client_id, settings.region
         ),
         secrets=SecretsRepository(settings.cursor_secret_arn, settings.region),
+        sessions=SessionsRepository(),
         datasets=DatasetsRepository(),
         datums=DatumsRepository(),
         donations=DonationsRepository(settings.region),

@@ -14,6 +14,10 @@ class SecretsRepository:
         """The HMAC key that signs every pagination cursor (data reads, clinic lists)."""
         return _secret(self.cursor_secret_arn, self.region).encode()
 
+    def platform_secret(self) -> bytes:
+        """The same secret, for keys derived from it for other uses (store/sessions.py)."""
+        return self.cursor_key()
+
 
 @cache
 def _secret(arn: str, region: str) -> str:

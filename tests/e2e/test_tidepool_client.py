@@ -69,6 +69,7 @@ def test_login_gives_shorelines_user_and_the_session(driven) -> None:
     assert driven["currentUser"]["userid"] == login["userid"]
     # A client started with the remembered token refreshes it and is signed in as Ann.
     assert driven["initialize"]["userid"] == login["userid"] and driven["initialize"]["token"]
+    assert driven["refreshed"] is True  # a new token, good for a new hour, for the same session
 
 
 def test_time_and_upload_versions(driven) -> None:
@@ -149,6 +150,7 @@ def test_tide_report_in_tidepools_shape(driven) -> None:
     assert placed == {"Ben Tidepool": "timeInAnyHighPercent", "Ann Tidepool": "meetingTargets"}
 
 
-def test_logout_is_accepted_and_the_client_forgets_its_session(driven) -> None:
+def test_logout_ends_the_session_on_the_server_too(driven) -> None:
     assert driven["logout"] == 200
     assert driven["loggedInAfterLogout"] is False
+    assert driven["afterLogout"] == [401, 401]  # every token of the session, refreshed or not

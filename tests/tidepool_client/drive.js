@@ -103,8 +103,10 @@ async function main() {
   out.currentUser = await call(ann.api, 'getCurrentUser');
 
   // A client that starts with a remembered session refreshes it (GET /auth/login).
+  const remembered = ann.store.getItem('authToken');
   const again = client(ann.store);
   out.initialize = await call(again, 'initialize');
+  out.refreshed = ann.store.getItem('authToken') !== remembered;
 
   out.time = await call(ann.api, 'getTime');
   out.versions = await call(ann.api, 'checkUploadVersions');
@@ -162,8 +164,13 @@ async function main() {
     period: '1d', tags: [], lastDataCutoff: new Date(Date.now() - 7 * 24 * HOUR).toISOString(),
   });
 
+  const last = ann.store.getItem('authToken');
   out.logout = await call(ann.api, 'logout');
   out.loggedInAfterLogout = ann.api.isLoggedIn();
+  // The server ended the session too: its tokens are refused, the remembered one as well.
+  out.afterLogout = await Promise.all([last, remembered].map((token) => superagent
+    .get(URL + '/auth/user').set('x-tidepool-session-token', token)
+    .then((answer) => answer.status, (error) => error.status)));
   // A file, not stdout: process.exit does not wait for a pipe to drain.
   fs.writeFileSync(process.env.TIDEWATER_OUT, JSON.stringify(out));
 }

@@ -26,6 +26,18 @@ def session_ids(entries: Collection[str] | None) -> dict[str, str]:
     return {entry.partition(":")[2]: entry for entry in entries or ()}
 
 
+def _dated_summary(item: AccountModel) -> dict[str, Any]:
+    """The stored summary with its `dates` (those it has)."""
+    summary = dict(item.summary or {})
+    dates = {
+        "lastData": last_data(summary),
+        "lastUpdatedDate": item.summary_updated,
+        "outdatedSince": item.outdated_since,
+    }
+    summary["dates"] = {k: v for k, v in dates.items() if v}
+    return summary
+
+
 @unavailable_when_busy
 class AccountsRepository:
     def __init__(self, region: str) -> None:
@@ -279,14 +291,7 @@ class AccountsRepository:
             )
         except AccountModel.DoesNotExist:
             raise NotFound("no such user") from None
-        summary = dict(item.summary or {})
-        dates = {
-            "lastData": last_data(summary),
-            "lastUpdatedDate": item.summary_updated,
-            "outdatedSince": item.outdated_since,
-        }
-        summary["dates"] = {k: v for k, v in dates.items() if v}
-        return summary
+        return _dated_summary(item)
 
     def summaries(self, user_ids: Collection[str]) -> dict[str, tuple[Profile, dict[str, Any]]]:
         """Profiles and stored summaries (with their dates, as `summary` has them) of many
@@ -307,14 +312,7 @@ class AccountsRepository:
                 str(stored.get("role", "")),
                 str(stored.get("createdTime", "")),
             )
-            summary = dict(item.summary or {})
-            dates = {
-                "lastData": last_data(summary),
-                "lastUpdatedDate": item.summary_updated,
-                "outdatedSince": item.outdated_since,
-            }
-            summary["dates"] = {k: v for k, v in dates.items() if v}
-            found[item.user_id] = (profile, summary)
+            found[item.user_id] = (profile, _dated_summary(item))
         return found
 
     def oldest_outdated(self, limit: int, now: str) -> list[OutdatedAccount]:

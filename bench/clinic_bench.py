@@ -1,8 +1,9 @@
 """Clinic patient lists: a 10,000-patient clinic in moto, one page of 50 for every sort key.
 
 Prints, per sort key, the DynamoDB Query requests one page costs and the items they read
-(ScannedCount, counted with a botocore hook), for the indexed keys and for an unsupported
-one (no index of its own: the clinic's whole list is read).
+(ScannedCount, counted with a botocore hook), for every sort key: the indexed ones read the
+page, the others are refused in a list this large after reading one row more than the cap
+(store/clinics.py, UNINDEXED_SORT_MAX).
 """
 
 from __future__ import annotations
@@ -90,8 +91,25 @@ def run() -> None:
     print(
         f"clinic.page50.cursor_after1000: {counts['queries']} queries, {counts['items']} items read"
     )
+    # Every sort key without an index: in a list this large it is refused (400
+    # sort-not-indexed, pointing at `sort`) after reading one row more than the cap.
+    from tidewater.domain.errors import BadRequest
+    from tidewater.store.clinics import UNINDEXED_SORT_MAX
+
+    for metric in (m.name for m in clinic.METRICS.values() if not m.indexed):
+        counts.update(queries=0, items=0)
+        try:
+            repos.clinics.page(
+                "bench-clinic", clinic.parse_patient_query({"sort": "-" + metric}), None
+            )
+            outcome = "answered"
+        except BadRequest:
+            outcome = f"refused (more than {UNINDEXED_SORT_MAX} patients)"
+        print(
+            f"clinic.page50.-{metric}: {outcome}, {counts['queries']} queries, "
+            f"{counts['items']} items read"
+        )
     for params in (
-        {"sort": "-cgm.timeInHighPercentDelta"},
         {"sort": "-cgm.timeInVeryLowPercent", "cgm.timeInVeryLowPercent": ">0.5"},
         {"sort": "-cgm.timeInVeryLowPercent", "cgm.timeCGMUsePercent": "<0.1"},
     ):

@@ -118,6 +118,23 @@ def test_sorted_lists_match_a_brute_force_sort(seeded, metric, descending) -> No
     _same_order(got, _expected(seeded["entries"], metric, descending), metric)
 
 
+def test_an_unindexed_sort_of_a_large_list_is_refused_not_truncated(seeded, monkeypatch) -> None:
+    # The clinic has 37 patients: with the cap one below that, the list is "large".
+    from tidewater.domain.errors import BadRequest
+    from tidewater.store import clinics as clinic_store
+
+    params = {"sort": "-cgm.timeInHighPercentDelta", "limit": "7"}
+    monkeypatch.setattr(clinic_store, "UNINDEXED_SORT_MAX", 37)
+    assert len(_all_pages(seeded["doctor"], seeded["clinic"], params)) == 37  # at the cap
+    monkeypatch.setattr(clinic_store, "UNINDEXED_SORT_MAX", 36)
+    with pytest.raises(BadRequest) as refused:
+        clinics.list_patients(seeded["doctor"], seeded["clinic"], params, repositories())
+    assert refused.value.parameter == "sort" and refused.value.code == "sort-not-indexed"
+    assert "cgm.timeInVeryLowPercent" in refused.value.detail  # the sorts that are indexed
+    indexed = {**params, "sort": "-cgm.timeInVeryLowPercent"}
+    assert len(_all_pages(seeded["doctor"], seeded["clinic"], indexed)) == 37
+
+
 @pytest.mark.parametrize(
     ("sort", "filters"),
     [

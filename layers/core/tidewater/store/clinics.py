@@ -11,7 +11,7 @@ from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from tidewater.domain import clinic
-from tidewater.domain.errors import Conflict, NotFound
+from tidewater.domain.errors import BadRequest, Conflict, NotFound
 from tidewater.store import keys
 from tidewater.store.batch import BatchWriter
 from tidewater.store.models import AccountModel, ClinicModel, ClinicPatientModel, sort_index
@@ -32,6 +32,11 @@ class Membership:
     clinic_id: str
     user_id: str
     admin: bool
+
+
+# The most rows a sort by a metric without an index may read and sort in memory: a page of
+# such a list costs up to 5 Queries (rows of ~2.5 KB, 1 MB a Query; bench/clinic_bench.py).
+UNINDEXED_SORT_MAX = 2000
 
 
 @unavailable_when_busy
@@ -353,8 +358,19 @@ class ClinicsRepository:
         self, cp: str, query: clinic.PatientQuery, state: dict[str, Any]
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """A metric without an index of its own: the whole list for the period is read and
-        sorted here (its cost grows with the clinic: docs/data-model.md)."""
-        entries = [item.entry for item in ClinicPatientModel.query(cp) if _passes(item, query)]
+        sorted here, for a clinic of at most UNINDEXED_SORT_MAX patients; a larger clinic is
+        refused at once (after reading one row more than that), and told which sort keys
+        are indexed (docs/data-model.md)."""
+        cap = UNINDEXED_SORT_MAX + 1
+        rows = list(ClinicPatientModel.query(cp, limit=cap, page_size=cap))
+        if len(rows) > UNINDEXED_SORT_MAX:
+            raise BadRequest(
+                f"`{query.sort}` has no index: lists of more than {UNINDEXED_SORT_MAX:,} "
+                "patients sort by one of " + ", ".join(m.name for m in clinic.INDEXED_METRICS),
+                code="sort-not-indexed",
+                parameter="sort",
+            )
+        entries = [item.entry for item in rows if _passes(item, query)]
         with_value = [e for e in entries if _entry_metric(e, query.sort) is not None]
         without = [e for e in entries if _entry_metric(e, query.sort) is None]
         with_value.sort(

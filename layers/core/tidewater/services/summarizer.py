@@ -128,9 +128,9 @@ def _rebuild(repos: Repositories, user_id: str, datum_type: str, kind: str) -> s
         return summary.Buckets(kind)
     last_ms = to_epoch_ms(parse_rfc3339(newest[0]["time"]))
     start = last_ms - last_ms % summary.HOUR_MS - WINDOW_MS + summary.HOUR_MS
-    datums = _datums(repos, user_id, datum_type, start, last_ms + 1)
-    samples = [summary.sample_from_datum(d) for d in datums]
-    return summary.build_buckets([s for s in samples if s is not None], kind)
+    return summary.buckets_from_datums(
+        _datums(repos, user_id, datum_type, start, last_ms + 1), kind
+    )
 
 
 def summarize_account(

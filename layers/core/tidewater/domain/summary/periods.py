@@ -38,8 +38,18 @@ def glucose_management_indicator(mean_mmol: float) -> float:
 
 def round_half_away(value: float, places: int = 1) -> float:
     """Round as people do (2.25 → 2.3), on the decimal the float prints as, not its binary."""
-    step = Decimal(1).scaleb(-places)
-    return float(Decimal(repr(value)).quantize(step, rounding=ROUND_HALF_UP))
+    text = repr(value)
+    whole, dot, fraction = text.lstrip("-").partition(".")
+    if not dot or not whole.isdigit() or not fraction.isdigit():  # exponent, inf, nan
+        step = Decimal(1).scaleb(-places)
+        return float(Decimal(text).quantize(step, rounding=ROUND_HALF_UP))
+    # Half up on the printed digits: the first digit dropped decides; then one exactly
+    # rounded division, as float(Decimal) would give.
+    kept = int(whole + fraction[:places].ljust(places, "0"))
+    if fraction[places : places + 1] >= "5":
+        kept += 1
+    rounded = kept / 10**places
+    return -rounded if text.startswith("-") else rounded
 
 
 class _Aggregate:

@@ -291,9 +291,9 @@ def from_buckets(cgm: list[Sample], bgm: list[Sample]) -> None:
 
 
 def incremental() -> None:
-    """One new hour appended to 1, 7, 30 and 60 days of history: update + periods, against
+    """One new hour appended to 1, 7, 14, 30 and 60 days of history: update + periods, against
     a full summary of the same history from its datums."""
-    print(f"summary.incremental_one_hour: {' | '.join(map(one_hour, (1, 7, 30, 60)))}")
+    print(f"summary.incremental_one_hour: {' | '.join(map(one_hour, (1, 7, 14, 30, 60)))}")
 
 
 def one_hour(days: int) -> str:
@@ -302,6 +302,9 @@ def one_hour(days: int) -> str:
     times = [s.time_ms for s in cgm]
     hour = window_start(times[-1]) + 1439 * HOUR_MS
     before = build_buckets([s for s in cgm if s.time_ms < hour], CGM)
+    # The periods of the history were computed before (the previous summary): its columns
+    # and day sums are made, and the update hands them on.
+    compute_periods(before)
 
     def load(a: int, b: int) -> list[dict[str, Any]]:
         # The loader's contract: the stored datums with a <= time < b.

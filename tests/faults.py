@@ -39,6 +39,7 @@ class Fault:
     code: str
     times: int | None
     after: int = 0
+    where: Any = None  # a test of the request's parameters (None: every request)
     seen: int = 0  # matching calls so far
     failed: int = 0  # of which failed
 
@@ -48,9 +49,13 @@ class Fault:
             return self.table
         return str(self.table.Meta.table_name)
 
-    def matches(self, operation: str, tables: set[str]) -> bool:
+    def matches(self, operation: str, tables: set[str], params: Any = None) -> bool:
         name = self.table_name
-        return self.operation in (ANY, operation) and (name is None or name in tables)
+        return (
+            self.operation in (ANY, operation)
+            and (name is None or name in tables)
+            and (self.where is None or self.where(params))
+        )
 
     def fires(self) -> bool:
         self.seen += 1
@@ -107,17 +112,18 @@ class Faults:
 
     def throttle(
         self, operation: str, table: Any = None, times: int | None = 1, *, after: int = 0,
-        code: str = THROTTLED,
+        code: str = THROTTLED, where: Any = None,
     ) -> Fault:  # fmt: skip
-        """DynamoDB refusing `operation` for throughput (or `code`: ThrottlingException)."""
-        return self.fail(operation, table, times, after=after, code=code)
+        """DynamoDB refusing `operation` for throughput (or `code`: ThrottlingException);
+        `where(params)`, if given, picks the requests (one account's, say)."""
+        return self.fail(operation, table, times, after=after, code=code, where=where)
 
     def fail(
         self, operation: str, table: Any = None, times: int | None = 1, *, after: int = 0,
-        code: str = INTERNAL,
+        code: str = INTERNAL, where: Any = None,
     ) -> Fault:  # fmt: skip
         """`operation` failing with `code` (InternalServerError, or CONNECTION)."""
-        fault = Fault(operation, table, code, times, after)
+        fault = Fault(operation, table, code, times, after, where)
         with self._lock:
             self.faults.append(fault)
         return fault
@@ -140,7 +146,7 @@ class Faults:
         tables = _tables(params)
         with self._lock:
             self.calls[model.name] += 1
-            firing = [f for f in self.faults if f.matches(model.name, tables) and f.fires()]
+            firing = [f for f in self.faults if f.matches(model.name, tables, params) and f.fires()]
             holding = [g for g in self.gates if g.matches(model.name, tables) and g.holds()]
         for gate in holding:
             gate.reached.set()

@@ -117,6 +117,29 @@ def test_buckets_are_all_stored_once_through_throttling(aws, sleeps) -> None:
     assert len(fingerprints["cgm"]) == 41 and sleeps
 
 
+def test_saving_buckets_packs_and_writes_only_the_days_that_changed(aws, monkeypatch) -> None:
+    from tidewater.store import buckets as store
+
+    repo = repositories().buckets
+    n = len(RANGES)
+
+    def bucket(h: int, mmol: float = 6.0) -> Bucket:
+        return Bucket("cgm", h, h, h, 5, (mmol,) * n, (5,) * n, (1,) * n, 0.0, mmol, mmol)
+
+    hours = {h: bucket(h) for h in range(START_MS, START_MS + 72 * HOUR_MS, HOUR_MS)}
+    repo.save("u-days", Buckets("cgm", hours, max(hours)), {})
+    loaded, stored = repo.load("u-days")
+    packed: list[Any] = []
+    real = store._pack
+    monkeypatch.setattr(store, "_pack", lambda payload: packed.append(payload) or real(payload))
+    newest = max(hours) + HOUR_MS
+    update = {**loaded["cgm"].hours, newest: bucket(newest, 7.0)}
+    assert repo.save("u-days", Buckets("cgm", update, newest), stored["cgm"]) == 2
+    assert len(packed) == 2  # the new hour's day and the meta chunk, not the three kept days
+    again, _ = repo.load("u-days")
+    assert again["cgm"] == Buckets("cgm", update, newest)
+
+
 def test_clinic_rows_are_all_stored_once_through_throttling(aws, sleeps) -> None:
     repo = repositories().clinics
     stormy(repo.writer, sleeps)

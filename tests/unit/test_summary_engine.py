@@ -18,6 +18,7 @@ from tidewater.domain.summary import (
     CGM,
     Buckets,
     Sample,
+    buckets_from_datums,
     build_buckets,
     sample_from_datum,
     summarize,
@@ -75,6 +76,19 @@ def test_datums_read_as_columns_summarise_as_datums_read_alone(
     assert summarize(datums) == per_datum(datums)
     rng.shuffle(datums)
     assert summarize(datums) == per_datum(datums)
+
+
+@SETTINGS
+@given(series(CGM), series(BGM), st.booleans())
+def test_buckets_of_one_type_s_datums_are_the_buckets_of_their_samples(
+    cgm: list[Sample], bgm: list[Sample], as_stored: bool
+) -> None:
+    for kind, samples in ((CGM, cgm), (BGM, bgm)):
+        datums = [as_datum(s) for s in samples]
+        if as_stored:
+            datums = [stored(d) for d in datums]
+        datums.sort(key=lambda d: d["time"])
+        assert buckets_from_datums(datums, kind) == build_buckets(samples, kind)
 
 
 def test_a_long_history_in_columns_equals_the_loop() -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 import random
 import statistics
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tidewater.domain.summary import (
     BGM,
@@ -88,6 +91,15 @@ def test_rounding_is_half_away_from_zero_on_the_printed_decimal() -> None:
     assert round_half_away(2.25) == 2.3  # round(2.25, 1) gives 2.2: banker's rounding
     assert round_half_away(-2.25) == -2.3
     assert round_half_away(7.649999) == 7.6
+
+
+@given(st.floats(-1e9, 1e9) | st.sampled_from([0.05, 0.25, -2.25, 7.45, 9.95]), st.integers(0, 3))
+def test_rounding_half_away_is_decimal_s_round_half_up_of_the_printed_value(
+    value: float, places: int
+) -> None:
+    step = Decimal(1).scaleb(-places)
+    want = float(Decimal(repr(value)).quantize(step, rounding=ROUND_HALF_UP))
+    assert round_half_away(value, places) == want
 
 
 def two_days() -> list[dict[str, Any]]:

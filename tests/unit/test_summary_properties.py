@@ -21,6 +21,7 @@ from tidewater.domain.summary import (
     compute_periods,
     summarize,
     update_buckets,
+    vector,
 )
 from tidewater.domain.summary.samples import cgm_duration
 from tidewater.domain.timeutil import format_utc, from_epoch_ms
@@ -124,6 +125,28 @@ def incremental_equals_full(
     full = build_buckets(new, kind)
     assert updated == full
     assert compute_periods(updated) == compute_periods(full)
+
+    # As the summariser holds them after computing periods: the columns and day sums are
+    # handed on by the update, and must be those of a full build, field for field.
+    held = build_buckets(old, kind)
+    compute_periods(held)
+    carried = update_buckets(held, ranges, load)
+    assert carried == full
+    if carried.columns is not None and carried.columns.days is not None:
+        fresh = vector.from_buckets([full.hours[h] for h in sorted(full.hours)])
+        assert_same_columns(carried.columns, fresh)
+        assert_same_columns(carried.columns.days, vector.day_sums(fresh, kind == CGM))
+    assert compute_periods(carried) == compute_periods(full)
+
+
+def assert_same_columns(got: Any, want: Any) -> None:
+    """Every field equal bit for bit (the same dtype, shape and bytes)."""
+    for name in want.__slots__:
+        a, b = getattr(got, name), getattr(want, name)
+        if name == "days":
+            continue
+        assert a.dtype == b.dtype and a.shape == b.shape, name
+        assert a.tobytes() == b.tobytes(), name
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -36,6 +36,8 @@ class Settings:
     exports_bucket: str = _env("EXPORTS_BUCKET", "exportsbucket")
     summary_batch_size: int = _env("SUMMARY_BATCH_SIZE", 250)
     summary_batches: int = _env("SUMMARY_BATCHES", 4)
+    # Accounts of a batch summarised at once: their DynamoDB round trips overlap.
+    summary_workers: int = _env("SUMMARY_WORKERS", 16)
     clinic_patients_table: str = _env("CLINIC_PATIENTS_TABLE", "ClinicPatientsTable")
     cursor_secret_arn: str = _env("CURSOR_SECRET_ARN", "")
     user_pool_id: str = _env("USER_POOL_ID", "")

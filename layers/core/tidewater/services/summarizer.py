@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -36,34 +37,57 @@ class IterationResult:
         return asdict(self)
 
 
-def run_iteration(repos: Repositories, clock: Callable[[], float] = time.time) -> IterationResult:
+def run_iteration(
+    repos: Repositories, clock: Callable[[], float] = time.time, workers: int | None = None
+) -> IterationResult:
+    """One iteration: batch after batch of the most out-of-date accounts, each batch's
+    accounts summarised by up to `workers` threads at once (settings.summary_workers).
+
+    An account's work is its own (a lease taken by a conditional write, its buckets, its
+    clinic rows, a conditional finish), so accounts overlap their DynamoDB round trips
+    safely; a batch is done before the next is read, so no account is in two at once."""
     settings = repos.settings
     size = settings.summary_batch_size
+    count = max(1, settings.summary_workers if workers is None else workers)
     result = IterationResult()
     failed: set[str] = set()
-    for _ in range(settings.summary_batches):
-        now = format_utc(from_epoch_ms(int(clock() * 1000)))
-        # Accounts that failed this iteration stay outdated; they are not retried until the
-        # next one, so one bad account cannot take every batch.
-        candidates = repos.accounts.oldest_outdated(size + len(failed), now)
-        batch = [a for a in candidates if a.user_id not in failed][:size]
-        if not batch:
-            break
-        result.batches += 1
-        result.selected += len(batch)
-        for account in batch:
-            try:
-                if summarize_account(account.user_id, repos, clock):
+    pool = ThreadPoolExecutor(count, thread_name_prefix="summary") if count > 1 else None
+    if pool is not None:
+        repos.connect()
+    try:
+        for _ in range(settings.summary_batches):
+            now = format_utc(from_epoch_ms(int(clock() * 1000)))
+            # Accounts that failed this iteration stay outdated; they are not retried until
+            # the next one, so one bad account cannot take every batch.
+            candidates = repos.accounts.oldest_outdated(size + len(failed), now)
+            batch = [a.user_id for a in candidates if a.user_id not in failed][:size]
+            if not batch:
+                break
+            result.batches += 1
+            result.selected += len(batch)
+
+            def attempt(user_id: str) -> bool | Exception:
+                try:
+                    return summarize_account(user_id, repos, clock)
+                except Exception as error:  # one failing account never blocks the batch
+                    # No user id in the log: the count and the error's type are enough.
+                    logger.exception("summary failed", error_type=type(error).__name__)
+                    return error
+
+            outcomes = pool.map(attempt, batch) if pool is not None else map(attempt, batch)
+            for user_id, outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, Exception):
+                    failed.add(user_id)
+                    result.failed += 1
+                elif outcome:
                     result.summarized += 1
                 else:
                     result.skipped += 1
-            except Exception as error:  # one failing account never blocks the batch
-                failed.add(account.user_id)
-                result.failed += 1
-                # No user id in the log: the count and the error's type are enough to act on.
-                logger.exception("summary failed", error_type=type(error).__name__)
-        if len(candidates) < size + len(failed):
-            break  # caught up
+            if len(candidates) < size + len(failed):
+                break  # caught up
+    finally:
+        if pool is not None:
+            pool.shutdown()
     metrics.add_metric(name="UsersSummarized", unit="Count", value=result.summarized)
     if result.failed:
         metrics.add_metric(name="UsersSummaryFailed", unit="Count", value=result.failed)
@@ -104,9 +128,9 @@ def _rebuild(repos: Repositories, user_id: str, datum_type: str, kind: str) -> s
         return summary.Buckets(kind)
     last_ms = to_epoch_ms(parse_rfc3339(newest[0]["time"]))
     start = last_ms - last_ms % summary.HOUR_MS - WINDOW_MS + summary.HOUR_MS
-    datums = _datums(repos, user_id, datum_type, start, last_ms + 1)
-    samples = [summary.sample_from_datum(d) for d in datums]
-    return summary.build_buckets([s for s in samples if s is not None], kind)
+    return summary.buckets_from_datums(
+        _datums(repos, user_id, datum_type, start, last_ms + 1), kind
+    )
 
 
 def summarize_account(

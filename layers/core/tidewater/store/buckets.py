@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import zlib
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from tidewater.domain.summary import HOUR_MS, Bucket, Buckets
-from tidewater.domain.timeutil import format_utc, from_epoch_ms
+from tidewater.domain.summary.buckets import utc_text
 from tidewater.store import keys
 from tidewater.store.batch import BatchWriter
 from tidewater.store.models import BucketsModel
@@ -30,7 +31,7 @@ def _unpack(packed: bytes) -> dict[str, Any]:
 
 
 def _day(hour_ms: int) -> str:
-    return format_utc(from_epoch_ms(hour_ms - hour_ms % DAY_MS))[:10]
+    return utc_text(hour_ms - hour_ms % DAY_MS)[:10]
 
 
 @unavailable_when_busy
@@ -38,12 +39,13 @@ class BucketsRepository:
     def __init__(self, writer: BatchWriter | None = None) -> None:
         self.writer = writer or BatchWriter(BucketsModel)
 
-    def load(self, user_id: str) -> tuple[dict[str, Buckets], dict[str, dict[str, str]]]:
+    def load(self, user_id: str) -> tuple[dict[str, Buckets], dict[str, StoredDays]]:
         """Both kinds' buckets (one Query, paginated past 1 MB) and, per kind, each stored
-        chunk's fingerprint, so that `save` writes only the days that changed."""
+        chunk's fingerprint and the buckets it was read as, so that `save` writes only the
+        days that changed (and packs only the days whose buckets are not the ones read)."""
         hours: dict[str, dict[int, Bucket]] = defaultdict(dict)
         last: dict[str, int | None] = {}
-        stored: dict[str, dict[str, str]] = defaultdict(dict)
+        stored: dict[str, StoredDays] = defaultdict(StoredDays)
         for item in BucketsModel.query(user_id):
             kind, _, day = item.chunk.partition("#")
             payload = _unpack(item.packed)
@@ -51,22 +53,27 @@ class BucketsRepository:
             if day == META:
                 last[kind] = payload.get("lastMs")
             else:
-                for entry in payload["buckets"]:
-                    bucket = Bucket.from_dict(entry)
-                    hours[kind][bucket.date] = bucket
+                read = [Bucket.from_dict(entry) for entry in payload["buckets"]]
+                stored[kind].read[day] = read
+                hours[kind].update((bucket.date, bucket) for bucket in read)
         found = {
             kind: Buckets(kind, hours.get(kind, {}), last.get(kind))
             for kind in set(hours) | set(last)
         }
         return found, stored
 
-    def save(self, user_id: str, buckets: Buckets, stored: dict[str, str]) -> int:
+    def save(self, user_id: str, buckets: Buckets, stored: Mapping[str, str]) -> int:
         """Write the days whose buckets changed, delete the days that left; returns the
         number of items written or deleted (one BatchWriteItem per 25)."""
-        days: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        days: dict[str, list[Bucket]] = defaultdict(list)
         for hour in sorted(buckets.hours):
-            days[_day(hour)].append(buckets.hours[hour].to_dict())
-        wanted: dict[str, bytes] = {day: _pack({"buckets": b}) for day, b in days.items()}
+            days[_day(hour)].append(buckets.hours[hour])
+        read = stored.read if isinstance(stored, StoredDays) else {}
+        wanted: dict[str, bytes] = {
+            day: _pack({"buckets": [b.to_dict() for b in day_buckets]})
+            for day, day_buckets in days.items()
+            if not _same(read.get(day), day_buckets)
+        }
         if buckets.last_ms is not None:
             wanted[META] = _pack({"lastMs": buckets.last_ms})
         expires = ((buckets.last_ms or 0) + KEEP_MS) // 1000
@@ -79,7 +86,7 @@ class BucketsRepository:
         ]
         deletes = [
             BucketsModel(user_id, keys.bucket_chunk(buckets.kind, day))
-            for day in set(stored) - set(wanted)
+            for day in set(stored) - set(days) - set(wanted)
         ]
         return self.writer.save_and_delete(saves, deletes)
 
@@ -88,6 +95,23 @@ class BucketsRepository:
         found = [item.chunk for item in BucketsModel.query(user_id, attributes_to_get=["chunk"])]
         self.writer.save_and_delete(deletes=[BucketsModel(user_id, chunk) for chunk in found])
         return len(found)
+
+
+class StoredDays(dict[str, str]):
+    """A kind's stored days (and `meta`) → fingerprint, and the buckets each day was read as."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: dict[str, list[Bucket]] = {}
+
+
+def _same(read: list[Bucket] | None, buckets: list[Bucket]) -> bool:
+    """The very buckets read (never changed in place: Buckets says so): nothing to write."""
+    return (
+        read is not None
+        and len(read) == len(buckets)
+        and all(a is b for a, b in zip(read, buckets, strict=True))
+    )
 
 
 def _fingerprint(packed: bytes) -> str:

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from tidewater.settings import Settings, current
 from tidewater.store.accounts import AccountsRepository
+from tidewater.store.batch import dynamodb_client
 from tidewater.store.buckets import BucketsRepository
 from tidewater.store.clinics import ClinicsRepository
 from tidewater.store.datasets import DatasetsRepository
@@ -15,7 +16,13 @@ from tidewater.store.donations import DonationsRepository, SlicesBucket
 from tidewater.store.erasures import ErasuresRepository
 from tidewater.store.exports import ExportsBucket
 from tidewater.store.identity import CognitoIdentity
-from tidewater.store.models import bind
+from tidewater.store.models import (
+    AccountModel,
+    BucketsModel,
+    ClinicPatientModel,
+    DatumModel,
+    bind,
+)
 from tidewater.store.secrets import SecretsRepository
 from tidewater.store.sessions import SessionsRepository
 
@@ -35,6 +42,14 @@ class Repositories:
     slices: SlicesBucket
     erasures: ErasuresRepository
     exports: ExportsBucket
+
+    def connect(self) -> None:
+        """Make the DynamoDB clients of the tables the summariser's threads use (PynamoDB's
+        and the batch writer's) now: botocore makes a client on first use, from a session
+        that is not thread safe, so threads that share clients must find them made."""
+        for model in (AccountModel, BucketsModel, DatumModel, ClinicPatientModel):
+            model._get_connection().connection.client  # noqa: B018 (made on first read)
+            dynamodb_client(model)
 
 
 def build(settings: Settings) -> Repositories:

@@ -16,7 +16,8 @@ Public API
   an iterable of datum dicts (cbg → cgm, smbg → bgm, other types ignored).
 - ``Sample`` (a NamedTuple: time_ms, mmol, units, value, duration, device_id, kind) and
   ``sample_from_datum(datum) -> Sample | None`` for raw or stored datums.
-- ``build_buckets(samples, kind) -> Buckets``: the 60-day hourly buckets of one type.
+- ``build_buckets(samples, kind) -> Buckets``: the 60-day hourly buckets of one type;
+  ``buckets_from_datums(datums, kind)``: the same of one type's datums (column by column).
 - ``update_buckets(buckets, changed, load) -> Buckets``: the same after the samples with
   times in the ``changed`` ranges ``[(start_ms, end_ms), ...]`` changed (added, replaced or
   deleted); ``load(a, b)`` returns the samples (or stored datums) with a <= time < b, and is
@@ -60,7 +61,12 @@ Decisions where the specs are silent
 """
 
 from tidewater.domain.summary.buckets import HOUR_MS, RANGES, Bucket, Buckets
-from tidewater.domain.summary.document import last_data, summarize, summarize_buckets
+from tidewater.domain.summary.document import (
+    buckets_from_datums,
+    last_data,
+    summarize,
+    summarize_buckets,
+)
 from tidewater.domain.summary.fold import build_buckets
 from tidewater.domain.summary.incremental import Loader, update_buckets
 from tidewater.domain.summary.periods import compute_periods, glucose_management_indicator
@@ -75,6 +81,7 @@ __all__ = [
     "Buckets",
     "Loader",
     "Sample",
+    "buckets_from_datums",
     "build_buckets",
     "compute_periods",
     "glucose_management_indicator",

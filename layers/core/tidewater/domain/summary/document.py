@@ -4,7 +4,7 @@ full, or from stored buckets; and what a reader takes from a stored one."""
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import compress, repeat
 from typing import TYPE_CHECKING, Any
 
@@ -35,16 +35,39 @@ def summarize(datums: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
             group = rows
         else:
             group = list(compress(rows, map(operator.eq, types, repeat(datum_type))))
-        cols = vector.columns_from_datums(group, kind == CGM)
-        if cols is None:
+        folded = _fold(group, kind)
+        if folded is None:
             samples = [s for s in map(sample_from_datum, group) if s is not None]
             out[kind] = summarize_buckets(build_buckets(samples, kind))
-            continue
-        last = int(cols.time[-1])
-        first = int(vector.np.searchsorted(cols.time, window_start(last)))
-        window = vector.SampleColumns(*(getattr(cols, f)[first:] for f in cols.__slots__))
-        out[kind] = _summary(vector.fold(window), last, kind)
+        else:
+            out[kind] = _summary(*folded, kind)
     return {kind: out[kind] for kind in (CGM, BGM)}
+
+
+def buckets_from_datums(datums: Sequence[Mapping[str, Any]], kind: str) -> Buckets:
+    """`build_buckets` of the samples of stored (or raw) datums of one type, read column by
+    column when they are in the canonical form the store keeps."""
+    folded = _fold(datums, kind)
+    if folded is None:
+        return build_buckets([s for s in map(sample_from_datum, datums) if s is not None], kind)
+    from tidewater.domain.summary import vector
+
+    made, last = folded
+    return Buckets(kind, vector.to_buckets(made, kind), last, made)
+
+
+def _fold(datums: Sequence[Mapping[str, Any]], kind: str) -> tuple[BucketColumns, int] | None:
+    """The window's buckets (as columns) and the newest sample's time, or None when the
+    datums need the per-datum path (vector.columns_from_datums says when)."""
+    from tidewater.domain.summary import vector
+
+    cols = vector.columns_from_datums(datums, kind == CGM)
+    if cols is None:
+        return None
+    last = int(cols.time[-1])
+    first = int(vector.np.searchsorted(cols.time, window_start(last)))
+    window = vector.SampleColumns(*(getattr(cols, f)[first:] for f in cols.__slots__))
+    return vector.fold(window), last
 
 
 def summarize_buckets(buckets: Buckets) -> dict[str, Any]:

@@ -4,7 +4,7 @@ equal bit for bit to a full build of all the data (a property test holds it to t
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from tidewater.domain.summary.buckets import (
@@ -16,7 +16,7 @@ from tidewater.domain.summary.buckets import (
     hour_of,
 )
 from tidewater.domain.summary.fold import accumulate, build_buckets, dedup, sample_time
-from tidewater.domain.summary.samples import Sample, coerce_sample
+from tidewater.domain.summary.samples import CGM, Sample, coerce_sample
 
 # The loader is never asked for anything older (1970-01-01).
 EARLIEST_MS = 0
@@ -56,7 +56,10 @@ def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: L
         return Buckets(kind)
 
     old = current.hours
-    old_hours = sorted(old)
+    cols = current.columns
+    # The columns hold the hours in order already (when they are the hours' columns).
+    in_step = cols is not None and len(cols.hour) == len(old)
+    old_hours: Sequence[int] = cols.hour if in_step else sorted(old)
     end = hour_of(last) + HOUR_MS
     start = end - WINDOW_HOURS * HOUR_MS
     old_start = hour_of(old_last) + HOUR_MS - WINDOW_HOURS * HOUR_MS
@@ -66,6 +69,7 @@ def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: L
     forced.sort()
 
     new: dict[int, Bucket] = {}
+    runs: list[tuple[int, int]] = []  # old_hours[i:j] kept
     redone: list[tuple[int, int]] = []  # where buckets were made afresh
     mask = NO_MASK
     pos = start
@@ -79,21 +83,44 @@ def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: L
             continue
         stop = end if span is None else span[0]
         i = bisect.bisect_left(old_hours, pos)
-        carried = old[old_hours[i - 1]].mask if i else NO_MASK
+        carried = old[int(old_hours[i - 1])].mask if i else NO_MASK
         if _effective(mask, pos) == _effective(carried, pos):
             # In step with the stored chain: its buckets up to the next forced span hold.
             j = bisect.bisect_left(old_hours, stop, lo=i)
-            kept = old_hours[i:j]
-            new.update(zip(kept, map(old.__getitem__, kept), strict=True))
             if j > i:
-                mask = old[old_hours[j - 1]].mask
+                runs.append((i, j))
+                mask = old[int(old_hours[j - 1])].mask
             pos = stop
         else:
             made, mask = accumulate(source.get(pos, pos + HOUR_MS), mask)
             new.update((b.date, b) for b in made)
             redone.append((pos, pos + HOUR_MS))
             pos += HOUR_MS
-    return Buckets(kind, new, last, _columns(current, new, start, end, redone))
+    kept = _kept(old, old_hours, runs)
+    kept.update(new)
+    return Buckets(kind, kept, last, _columns(current, kept, start, end, redone))
+
+
+def _kept(
+    old: dict[int, Bucket], hours: Sequence[int], runs: list[tuple[int, int]]
+) -> dict[int, Bucket]:
+    """The old buckets of the runs hours[i:j] (hours in order: a list, or the columns' array):
+    a copy of all, less the few left out, when the runs hold most of them (an update keeps
+    nearly every hour), so that an update does not cost the length of the history."""
+    count = sum(j - i for i, j in runs)
+    if 2 * count < len(hours):
+        return {h: old[h] for i, j in runs for h in _ints(hours[i:j])}
+    out = old.copy()
+    pos = 0
+    for i, j in [*runs, (len(hours), len(hours))]:
+        for h in _ints(hours[pos:i]):
+            del out[h]
+        pos = j
+    return out
+
+
+def _ints(hours: Sequence[int]) -> list[int]:
+    return hours.tolist() if hasattr(hours, "tolist") else list(hours)
 
 
 def _columns(
@@ -106,7 +133,19 @@ def _columns(
     from tidewater.domain.summary import vector  # numpy: only where summaries are computed
 
     made = [new[h] for a, b in redone for h in range(a, b, HOUR_MS) if h in new]
-    return vector.replace_rows(current.columns, start, end, redone, made)
+    cols = vector.replace_rows(current.columns, start, end, redone, made)
+    days = current.columns.days
+    if days is not None and current.last_ms is not None:
+        # Buckets differ only where they were made afresh and where the window moved.
+        old_end = hour_of(current.last_ms) + HOUR_MS
+        old_start = old_end - WINDOW_HOURS * HOUR_MS
+        moved = [
+            (min(old_start, start), max(old_start, start)),
+            (min(old_end, end), max(old_end, end)),
+        ]
+        changed = [(a, b) for a, b in [*redone, *moved] if a < b]
+        cols.days = vector.replace_days(days, cols, changed, current.kind == CGM)
+    return cols
 
 
 def _hour_spans(changed: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -39,8 +38,18 @@ def glucose_management_indicator(mean_mmol: float) -> float:
 
 def round_half_away(value: float, places: int = 1) -> float:
     """Round as people do (2.25 → 2.3), on the decimal the float prints as, not its binary."""
-    step = Decimal(1).scaleb(-places)
-    return float(Decimal(repr(value)).quantize(step, rounding=ROUND_HALF_UP))
+    text = repr(value)
+    whole, dot, fraction = text.lstrip("-").partition(".")
+    if not dot or not whole.isdigit() or not fraction.isdigit():  # exponent, inf, nan
+        step = Decimal(1).scaleb(-places)
+        return float(Decimal(text).quantize(step, rounding=ROUND_HALF_UP))
+    # Half up on the printed digits: the first digit dropped decides; then one exactly
+    # rounded division, as float(Decimal) would give.
+    kept = int(whole + fraction[:places].ljust(places, "0"))
+    if fraction[places : places + 1] >= "5":
+        kept += 1
+    rounded = kept / 10**places
+    return -rounded if text.startswith("-") else rounded
 
 
 class _Aggregate:
@@ -97,26 +106,25 @@ def periods_of(cols: BucketColumns, last_ms: int, cgm: bool) -> dict[str, dict[s
 
     end = hour_of(last_ms) + HOUR_MS
     edges = [end - e * HOUR_MS for e in _HOUR_BOUNDARIES]
-    segments = [_Aggregate(s) for s in vector.segment_sums(cols, edges, cgm)]
+    pooled = vector.days_of(cols, cgm)
+    segments = [_Aggregate(s) for s in vector.segment_sums(cols, pooled, edges, cgm)]
     # Day d is the 24-hour block d days before the one ending with the newest hour.
     present = vector.days_with_data(cols, end, edges[-1])
     out = {}
+    # Current periods all end with the newest hour: each is the one before and more segments
+    # (merged newest first); a previous period is one segment.
+    current = _Aggregate()
+    merged = 0
     for days in PERIOD_DAYS:
-        current = _period(_union(segments, _CURRENT[days]), days, sum(present[:days]), cgm)
-        previous = _period(
-            _union(segments, _PREVIOUS[days]), days, sum(present[days : 2 * days]), cgm
-        )
-        current["delta"] = _delta(current, previous)
-        out[f"{days}d"] = current
+        for i in range(merged, len(_CURRENT[days])):
+            current.merge(segments[i])
+        merged = len(_CURRENT[days])
+        (before,) = _PREVIOUS[days]
+        now = _period(current, days, sum(present[:days]), cgm)
+        previous = _period(segments[before], days, sum(present[days : 2 * days]), cgm)
+        now["delta"] = _delta(now, previous)
+        out[f"{days}d"] = now
     return out
-
-
-def _union(segments: list[_Aggregate], indexes: Iterable[int]) -> _Aggregate:
-    # Oldest first, so that sums accumulate in time order.
-    total = _Aggregate()
-    for i in sorted(indexes, reverse=True):
-        total.merge(segments[i])
-    return total
 
 
 def _period(agg: _Aggregate, days: int, days_with_data: int, cgm: bool) -> dict[str, Any]:
@@ -173,10 +181,12 @@ def _delta(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
     """current - previous for every number the current period has; a missing previous is 0."""
     out: dict[str, Any] = {}
     for key, value in current.items():
-        if isinstance(value, dict):
-            before = previous.get(key, {})
-            out[key] = {k: v - before.get(k, 0) for k, v in value.items()}
-        elif isinstance(value, int | float) and not isinstance(value, bool):
+        kind = type(value)
+        if kind is dict:
+            before = previous.get(key)
+            # (x - 0 is x, for ints and floats alike.)
+            out[key] = {k: v - before[k] for k, v in value.items()} if before else dict(value)
+        elif kind is float or kind is int:
             out[key] = value - previous.get(key, 0)
     if "glucoseManagementIndicator" in out:
         # Both sides are rounded to 0.1: keep the difference free of binary noise (7.6 - 7.5).

@@ -63,12 +63,14 @@ class BucketColumns:
     variance: Floats
     minimum: Floats
     maximum: Floats
+    # The day sums of these rows (`day_sums`), once made: an update hands them on.
+    days: DaySums | None = None
 
     def rows(self, lo: int, hi: int) -> BucketColumns:
-        return BucketColumns(*(getattr(self, f)[lo:hi] for f in _FIELDS))
+        return BucketColumns(**{f: getattr(self, f)[lo:hi] for f in _FIELDS})
 
 
-_FIELDS = BucketColumns.__slots__
+_FIELDS = tuple(f for f in BucketColumns.__slots__ if f != "days")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -468,7 +470,8 @@ def replace_rows(
             pieces.append(from_buckets(made[made_at : made_at + count]))
             made_at += count
         pos = b
-    return BucketColumns(*(np.concatenate([getattr(p, f) for p in pieces]) for f in _FIELDS))
+    fields: dict[str, Any] = {f: np.concatenate([getattr(p, f) for p in pieces]) for f in _FIELDS}
+    return BucketColumns(**fields)
 
 
 def _date(bucket: Bucket) -> int:
@@ -476,14 +479,109 @@ def _date(bucket: Bucket) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# Buckets → the sums of each segment of the window
+# Buckets → day sums → the sums of each segment of the window
+#
+# A period's edges are all the same hour of the day (its end's), so a segment of the window is
+# the buckets of a part-day, whole UTC days, and the buckets of another part-day. Days are
+# pooled once (`day_sums`), and an update pools again only the days it changed
+# (`replace_days`): a period then costs its days and two part-days, not its hours.
+# Pooling is a function of the set of items pooled (every float sum is exactly rounded,
+# `math.fsum`; the ints are exact), so days handed on and days made afresh pool alike.
+
+
+@dataclass(slots=True)
+class DaySums:
+    """The buckets of each UTC day that has any, pooled (one row per day, in time order)."""
+
+    day: Ints  # the day's start, epoch ms
+    glucose: Floats  # Σ bucket glucose (exactly rounded)
+    weight: Ints  # minutes (CGM) or records (BGM)
+    m2: Floats  # pooled: Σ bucket M2 + Σ w·(bucket mean - day mean)², both exactly rounded
+    minutes: Ints  # (days, 9)
+    records: Ints  # (days, 9)
+    hours: Ints  # buckets in the day
+
+
+_DAY_FIELDS = DaySums.__slots__
+
+
+def day_sums(cols: BucketColumns, cgm: bool) -> DaySums:
+    """The day sums of buckets in hour order."""
+    n = len(cols.hour)
+    day = cols.hour - cols.hour % DAY_MS
+    if not n:
+        i = np.zeros(0, np.int64)
+        return DaySums(i, np.zeros(0), i, np.zeros(0), cols.minutes, cols.records, i)
+    starts = np.flatnonzero(np.concatenate(([True], day[1:] != day[:-1])))
+    bounds = [*starts.tolist(), n]
+    w = cols.minutes[:, 0] if cgm else cols.records[:, 0]
+    glucose, weight, m2 = _pool(cols.glucose[:, 0], w, bounds, cols.variance.tolist())
+    return DaySums(
+        day[starts],
+        glucose,
+        weight,
+        m2,
+        np.add.reduceat(cols.minutes, starts, axis=0),
+        np.add.reduceat(cols.records, starts, axis=0),
+        np.diff(bounds),
+    )
+
+
+def _pool(g: Floats, w: Ints, bounds: list[int], m2: list[float]) -> tuple[Floats, Ints, Floats]:
+    """Items (buckets or days) between consecutive bounds pooled: Σ glucose, Σ weight and the
+    pooled M2 (Chan's parallel formula for many parts at once: Σ M2 + Σ w·(mean - pooled)²)."""
+    cum = np.concatenate(([0], np.cumsum(w)))
+    b = np.asarray(bounds)
+    weight = cum[b[1:]] - cum[b[:-1]]
+    gl = g.tolist()
+    glucose = np.array([math.fsum(gl[a:z]) for a, z in pairwise(bounds)])
+    mean = glucose / np.where(weight > 0, weight, 1)
+    spread = (w * (g / w - np.repeat(mean, np.diff(b))) ** 2).tolist()
+    pooled = [math.fsum(m2[a:z]) + math.fsum(spread[a:z]) for a, z in pairwise(bounds)]
+    return glucose, weight, np.array(pooled)
+
+
+def days_of(cols: BucketColumns, cgm: bool) -> DaySums:
+    """The columns' day sums, made once."""
+    if cols.days is None:
+        cols.days = day_sums(cols, cgm)
+    return cols.days
+
+
+def replace_days(
+    old: DaySums, cols: BucketColumns, changed: list[tuple[int, int]], cgm: bool
+) -> DaySums:
+    """The day sums of `cols`, whose buckets differ from those `old` was made of only in the
+    `changed` ranges [a, b): the other days are handed on, the days they touch pooled again."""
+    spans: list[tuple[int, int]] = []
+    for a, b in sorted((a - a % DAY_MS, b - 1 - (b - 1) % DAY_MS + DAY_MS) for a, b in changed):
+        if spans and a <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(b, spans[-1][1]))
+        else:
+            spans.append((a, b))
+    if not spans:
+        return old
+    flat = np.asarray(spans, np.int64).ravel()
+    at_old = np.searchsorted(old.day, flat).tolist()
+    at_new = np.searchsorted(cols.hour, flat).tolist()
+    pieces = []
+    pos = 0
+    for k in range(len(spans)):
+        pieces.append(_day_rows(old, pos, at_old[2 * k]))
+        pieces.append(day_sums(cols.rows(at_new[2 * k], at_new[2 * k + 1]), cgm))
+        pos = at_old[2 * k + 1]
+    pieces.append(_day_rows(old, pos, len(old.day)))
+    return DaySums(*(np.concatenate([getattr(p, f) for p in pieces]) for f in _DAY_FIELDS))
+
+
+def _day_rows(days: DaySums, lo: int, hi: int) -> DaySums:
+    return DaySums(*(getattr(days, f)[lo:hi] for f in _DAY_FIELDS))
 
 
 @dataclass(slots=True)
 class SegmentSums:
-    """Sums over a run of buckets: `glucose` (Σ mmol·weight, exact: fsum), `weight`, the
-    pooled M2 (the buckets' M2 plus each bucket's weight · (its mean - the run's mean)²,
-    both sums exact), and the per-range minutes and records."""
+    """Sums over a run of buckets: `glucose` (Σ mmol·weight, exactly rounded), `weight`,
+    the pooled M2, and the per-range minutes and records."""
 
     glucose: float
     weight: int
@@ -494,36 +592,65 @@ class SegmentSums:
     hours: int
 
 
-def segment_sums(cols: BucketColumns, edges: Sequence[int], cgm: bool) -> list[SegmentSums]:
-    """Sums of the buckets with edges[i+1] <= hour < edges[i], for each i (edges descend)."""
-    cuts = np.searchsorted(cols.hour, np.asarray(edges, np.int64)).tolist()
-    zero = np.zeros((1, 9), np.int64)
-    minutes = np.concatenate((zero, np.cumsum(cols.minutes, axis=0)))
-    records = np.concatenate((zero, np.cumsum(cols.records, axis=0)))
-    weights = cols.minutes[:, 0] if cgm else cols.records[:, 0]
-    g = cols.glucose[:, 0]
-    glucose, variance = g.tolist(), cols.variance.tolist()
+def segment_sums(
+    cols: BucketColumns, days: DaySums, edges: Sequence[int], cgm: bool
+) -> list[SegmentSums]:
+    """Sums of the buckets with edges[i+1] <= hour < edges[i], for each i (edges descend, a
+    whole number of days apart): each segment's part-day buckets and whole days, pooled."""
+    r = edges[0] % DAY_MS
+    segments = list(pairwise(edges))
+    rows: list[int] = []  # the part-day bucket rows, segment by segment
+    row_cuts = [0]
+    if r:
+        points = [p for hi, lo in segments for p in (lo, lo - r + DAY_MS, hi - r, hi)]
+        at = np.searchsorted(cols.hour, points).tolist()
+        for k in range(0, len(at), 4):
+            rows += range(at[k], at[k + 1])
+            rows += range(at[k + 2], at[k + 3])
+            row_cuts.append(len(rows))
+        day_points = [p for hi, lo in segments for p in (lo - r + DAY_MS, hi - r)]
+    else:
+        row_cuts *= len(edges)
+        day_points = [p for hi, lo in segments for p in (lo, hi)]
+    whole = np.searchsorted(days.day, day_points).tolist()
+    spans = list(zip(whole[::2], whole[1::2], strict=True))
+    day_list = [i for a, b in spans for i in range(a, b)]
+    day_cuts = [0]
+    for a, b in spans:
+        day_cuts.append(day_cuts[-1] + b - a)
+    ri, di = np.asarray(rows, np.int64), np.asarray(day_list, np.int64)
+    rw = (cols.minutes[:, 0] if cgm else cols.records[:, 0])[ri]
+    rg, dg, dw = cols.glucose[ri, 0], days.glucose[di], days.weight[di]
+    mins = _between(cols.minutes[ri], row_cuts) + _between(days.minutes[di], day_cuts)
+    recs = _between(cols.records[ri], row_cuts) + _between(days.records[di], day_cuts)
+    hours = np.diff(row_cuts) + _between(days.hours[di], day_cuts)
+    weight = (mins if cgm else recs)[:, 0].tolist()
+    rgl, dgl = rg.tolist(), dg.tolist()
+    rml, dml = cols.variance[ri].tolist(), days.m2[di].tolist()
+    rc, dc = list(pairwise(row_cuts)), list(pairwise(day_cuts))
+    glucose = [math.fsum(rgl[a:b] + dgl[c:d]) for (a, b), (c, d) in zip(rc, dc, strict=True)]
+    mean = [t / wt if wt else 0.0 for t, wt in zip(glucose, weight, strict=True)]
+    rs = (rw * (rg / rw - np.repeat(mean, np.diff(row_cuts))) ** 2).tolist()
+    ds = (dw * (dg / dw - np.repeat(mean, np.diff(day_cuts))) ** 2).tolist()
     out = []
-    for hi, lo in pairwise(cuts):
-        mins = (minutes[hi] - minutes[lo]).tolist()
-        recs = (records[hi] - records[lo]).tolist()
-        weight = mins[0] if cgm else recs[0]
-        if hi == lo or not weight:
-            out.append(SegmentSums(0.0, 0, 0.0, 0.0, mins, recs, hi - lo))
+    for k, ((a, b), (c, d)) in enumerate(zip(rc, dc, strict=True)):
+        m, rr, h = mins[k].tolist(), recs[k].tolist(), int(hours[k])
+        if not weight[k]:
+            out.append(SegmentSums(0.0, 0, 0.0, 0.0, m, rr, h))
             continue
-        total = math.fsum(glucose[lo:hi])
-        mean = total / weight
-        w = weights[lo:hi]
-        spread = w * (g[lo:hi] / w - mean) ** 2
-        m2 = math.fsum(variance[lo:hi]) + math.fsum(spread.tolist())
-        out.append(SegmentSums(total, weight, mean, m2, mins, recs, hi - lo))
+        m2 = math.fsum(rml[a:b] + dml[c:d]) + math.fsum(rs[a:b] + ds[c:d])
+        out.append(SegmentSums(glucose[k], weight[k], mean[k], m2, m, rr, h))
     return out
+
+
+def _between(values: Any, cuts: list[int]) -> Any:
+    """Sums of values[cuts[k]:cuts[k + 1]] for each k (exact: integers)."""
+    total = np.zeros((1, *values.shape[1:]), values.dtype)
+    prefix = np.concatenate((total, np.cumsum(values, axis=0)))
+    return prefix[cuts[1:]] - prefix[cuts[:-1]]
 
 
 def days_with_data(cols: BucketColumns, end: int, start: int) -> list[int]:
     """Day d (0 = the 24 hours ending with the newest hour) → 1 if any bucket, else 0."""
-    rows = cols.hour[(cols.hour >= start) & (cols.hour < end)]
-    present = np.zeros((end - start) // DAY_MS + 1, np.int64)
-    present[(end - 1 - rows) // DAY_MS] = 1
-    out: list[int] = present.tolist()
-    return out
+    at = np.searchsorted(cols.hour, np.arange(end, start - 1, -DAY_MS)).tolist()
+    return [int(a > b) for a, b in pairwise(at)]

@@ -159,6 +159,38 @@ def delete_entry(entry_id: str) -> dict:
     return {"n": deleted, "ok": 1}
 
 
+_TREATMENTS = answers(200, rs.NightscoutTreatments, "treatments, newest first")
+
+
+@app.post(
+    "/api/v1/treatments", responses=answers(200, rs.NightscoutTreatments, "the stored treatments")
+)
+@app.post(
+    "/api/v1/treatments.json",
+    responses=answers(200, rs.NightscoutTreatments, "the stored treatments"),
+)
+def post_treatments(treatments: Annotated[rq.Treatments, Body()] = None) -> list:
+    caller = current_caller(app, nightscout=True)
+    stored = nightscout.post_treatments(caller, treatments, repositories())
+    metrics.add_metric(name="TreatmentsStored", unit=MetricUnit.Count, value=len(stored))
+    return stored
+
+
+@app.get("/api/v1/treatments", responses=_TREATMENTS)
+@app.get("/api/v1/treatments.json", responses=_TREATMENTS)
+def get_treatments(query: Annotated[rq.TreatmentsQuery, Query()]) -> list:
+    return nightscout.get_treatments(current_caller(app, nightscout=True), _query(), repositories())
+
+
+@app.delete(
+    "/api/v1/treatments/<treatment_id>", responses=answers(200, rs.NightscoutDeleted, "deleted")
+)
+def delete_treatment(treatment_id: str) -> dict:
+    caller = current_caller(app, nightscout=True)
+    deleted = nightscout.delete_treatment(caller, treatment_id, repositories())
+    return {"n": deleted, "ok": 1}
+
+
 @app.get("/api/v1/status.json", responses=answers(200, rs.NightscoutStatus, "the server"))
 def nightscout_status() -> dict:
     return nightscout.status()

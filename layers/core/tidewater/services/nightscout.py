@@ -17,9 +17,10 @@ from typing import Any, Final
 
 import tidewater
 from tidewater.domain import datasets, outdated
+from tidewater.domain import nightscout_treatments as treatments
 from tidewater.domain.datasets import Dataset
 from tidewater.domain.datums.checks import Datum
-from tidewater.domain.errors import BadRequest, NotFound
+from tidewater.domain.errors import BadRequest, InvalidData, NotFound
 from tidewater.domain.identity import Action, Caller
 from tidewater.domain.nightscout import (
     DATE_MAX,
@@ -31,6 +32,8 @@ from tidewater.domain.timeutil import format_utc, from_epoch_ms, parse_rfc3339, 
 from tidewater.observability import logger
 from tidewater.services import ingest
 from tidewater.services.access import require
+from tidewater.store import keys as store_keys
+from tidewater.store.datums import DatumKey
 from tidewater.store.repos import Repositories
 
 DEFAULT_COUNT: Final = 10  # Nightscout's
@@ -67,13 +70,7 @@ def post_entries(
     require(caller, Action.WRITE, user_id, repos)
     datums = entries_to_datums(body)
     now = now or utcnow()
-    dataset = Dataset(
-        datasets.system_dataset_id(datasets.NIGHTSCOUT, user_id),
-        user_id,
-        format_utc(now),
-        datasets.OPEN,
-        datasets.system_fields(datasets.NIGHTSCOUT, tidewater.__version__),
-    )
+    dataset = _nightscout_dataset(user_id, now)
     result = ingest.accept_upload(
         dataset,
         datums,
@@ -215,3 +212,168 @@ def parse_entries_query(params: Mapping[str, str], spec: str | None = None) -> E
         return EntriesQuery((), "", "", int(raw_count))
     start, end = format_utc(from_epoch_ms(low)), format_utc(from_epoch_ms(high))
     return EntriesQuery(types, start, end, int(raw_count))
+
+
+# ---------------------------------------------------------------------- treatments
+def _nightscout_dataset(user_id: str, now: datetime) -> Dataset:
+    return Dataset(
+        datasets.system_dataset_id(datasets.NIGHTSCOUT, user_id),
+        user_id,
+        format_utc(now),
+        datasets.OPEN,
+        datasets.system_fields(datasets.NIGHTSCOUT, tidewater.__version__),
+    )
+
+
+def post_treatments(
+    caller: Caller, body: object, repos: Repositories, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Store one treatment or an array of them, each with the datums it means, in one set of
+    writes after every treatment and datum is valid; the treatments as stored, in the order
+    posted. A treatment posted again (same identity) replaces the first, datums and all."""
+    ingest.check_count(body)
+    user_id = caller.user_id
+    require(caller, Action.WRITE, user_id, repos)
+    now = now or utcnow()
+    parsed, single = treatments.parse(body, user_id, now)
+    latest: dict[str, treatments.Treatment] = {}
+    for treatment in parsed:  # the same treatment twice in one post: the later wins
+        latest.pop(treatment.key, None)
+        latest[treatment.key] = treatment
+    datums: list[Datum] = []
+    owners: list[str] = []
+    for index, treatment in enumerate(parsed):
+        if latest[treatment.key] is treatment:
+            datums.extend(treatment.datums)
+            owners.extend(["" if single else f"/{index}"] * len(treatment.datums))
+    dataset = _nightscout_dataset(user_id, now)
+
+    def records(items: list[Datum]) -> list[Datum]:
+        by_id = {item["id"]: item for item in items}
+        made = []
+        for treatment in latest.values():
+            stored = [by_id[d["id"]] for d in treatment.datums if d["id"] in by_id]
+            record: Datum = {
+                "type": treatments.RECORD_TYPE,
+                "time": treatment.created_at,
+                "id": treatment.id,
+                "dedupKey": treatments.key_hash(user_id, treatment.key)[:32],
+                "userId": user_id,
+                "uploadId": dataset.id,
+                "createdTime": format_utc(now),
+                "treatment": treatment.body,
+                "tidepool": {"types": [item["type"] for item in stored]},
+                "datums": [[item["type"], item["time"], item["dedupKey"]] for item in stored],
+            }
+            if treatment.reason:
+                record["tidepool"]["reason"] = treatment.reason
+            made.append(record)
+        return made
+
+    try:
+        result = ingest.accept_upload(
+            dataset,
+            datums,
+            repos,
+            now,
+            legacy=False,
+            system=True,
+            id_of=lambda item: treatments.datum_id(user_id, item["origin"]["id"]),
+            records=records,
+        )
+    except InvalidData as bad:
+        raise InvalidData(errors=treatments.remap_problems(list(bad.errors), owners)) from None
+    logger.info("treatments stored", extra={"treatments": len(latest), "datums": result.stored})
+    return [{**treatment.body, "tidepool": _tidepool_note(treatment)} for treatment in parsed]
+
+
+def _tidepool_note(treatment: treatments.Treatment) -> dict[str, Any]:
+    note: dict[str, Any] = {"types": [datum["type"] for datum in treatment.datums]}
+    if treatment.reason:
+        note["reason"] = treatment.reason
+    return note
+
+
+def get_treatments(
+    caller: Caller, params: Mapping[str, str], repos: Repositories
+) -> list[dict[str, Any]]:
+    """The caller's treatments, newest first (`created_at`), `count` of them (10 unless
+    asked, as Nightscout), filtered by `find[created_at][$gte|$gt|$lte|$lt]`,
+    `find[eventType]` and `find[_id]`."""
+    require(caller, Action.READ, caller.user_id, repos)
+    start, end, count, wanted = parse_treatments_query(params)
+    if start > end:
+        return []
+
+    def keep(record: Datum) -> bool:
+        body = record.get("treatment") or {}
+        return all(body.get(name) == value for name, value in wanted.items())
+
+    found = repos.datums.latest(
+        caller.user_id, treatments.RECORD_TYPE, start, end, count, keep=keep if wanted else None
+    )
+    return [treatments.record_to_treatment(record) for record in found]
+
+
+def _treatment_time(name: str, value: str) -> str:
+    try:
+        return format_utc(parse_rfc3339(value))
+    except (ValueError, OverflowError):
+        pass
+    try:  # a date alone (2026-11-21), as Nightscout's clients send it: midnight UTC
+        return format_utc(parse_rfc3339(value + "T00:00:00Z"))
+    except (ValueError, OverflowError):
+        raise _bad(f"`{name}` takes an RFC 3339 time with a zone, or a date") from None
+
+
+def parse_treatments_query(params: Mapping[str, str]) -> tuple[str, str, int, dict[str, str]]:
+    raw_count = params.get("count") or str(DEFAULT_COUNT)
+    if not raw_count.isdigit() or not 1 <= int(raw_count) <= MAX_COUNT:
+        raise _bad(f"`count` must be a whole number from 1 to {MAX_COUNT}")
+    start, end = format_utc(from_epoch_ms(0)), format_utc(from_epoch_ms(DATE_MAX))
+    wanted: dict[str, str] = {}
+    for name, value in params.items():
+        if not name.startswith("find["):
+            continue
+        parts = name[len("find[") : -1].split("][") if name.endswith("]") else []
+        if parts in (["eventType"], ["eventType", "$eq"], ["_id"], ["_id", "$eq"]):
+            wanted[parts[0]] = value
+        elif len(parts) == 2 and parts[0] == "created_at" and parts[1] in _BOUNDS:
+            moment = parse_rfc3339(_treatment_time(name, value))
+            ms = to_epoch_ms(moment) + _BOUNDS[parts[1]]
+            if not 0 <= ms <= DATE_MAX:
+                continue
+            bound = format_utc(from_epoch_ms(ms))
+            if parts[1].startswith("$g"):
+                start = max(start, bound)
+            else:
+                end = min(end, bound)
+        else:
+            raise _bad("`find` takes `created_at` ($gte, $gt, $lte, $lt), `eventType` and `_id`")
+    return start, end, int(raw_count), wanted
+
+
+def delete_treatment(
+    caller: Caller, treatment_id: str, repos: Repositories, now: datetime | None = None
+) -> int:
+    """Delete one of the caller's treatments by `_id`, with its datums; 404 for anything
+    else."""
+    user_id = caller.user_id
+    require(caller, Action.WRITE, user_id, repos)
+    found = repos.datums.find(user_id, treatment_id) if len(treatment_id) <= MAX_ID_LENGTH else None
+    if found is None or found[1].get("type") != treatments.RECORD_TYPE:
+        raise NotFound("no such treatment")
+    key, record = found
+    datum_keys = [
+        DatumKey(user_id, store_keys.datum_sk(kind, time, dedup))
+        for kind, time, dedup in record.get("datums", [])
+    ]
+    now = now or utcnow()
+    touched = outdated.touched_periods([(k.type, k.time) for k in datum_keys], now)
+    if touched:  # marked first: a mark lost after the delete could not be made again
+        repos.accounts.mark_outdated(
+            user_id, format_utc(now), outdated.REASON_DATA_DELETED, touched
+        )
+    repos.datums.delete_keys([*datum_keys, key])
+    logger.info("treatment deleted", extra={"datums": len(datum_keys)})
+    return 1

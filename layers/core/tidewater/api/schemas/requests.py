@@ -95,6 +95,10 @@ Datums = list[dict[str, Any]]
 Entries = list[dict[str, Any]] | Annotated[Any, WithJsonSchema({"type": "object"})]
 
 
+# One treatment or an array of them, judged by domain/nightscout_treatments.py.
+Treatments = list[dict[str, Any]] | Annotated[Any, WithJsonSchema({"type": "object"})]
+
+
 class DataQuery(QueryString):
     startDate: str | None = Field(default=None, description="RFC 3339, with a zone")
     endDate: str | None = Field(default=None, description="RFC 3339, with a zone")
@@ -124,6 +128,13 @@ class WhispererQuery(QueryString):
 
 class EntriesQuery(QueryString):
     """Nightscout's `count` and `find[date][$gte]=…`-style filters (kept as extra fields)."""
+
+    count: int | None = Field(default=None, ge=1, le=MAX_ENTRIES_COUNT)
+
+
+class TreatmentsQuery(QueryString):
+    """Nightscout's `count`, `find[created_at][$gte]=…` and `find[eventType]=…` (kept as
+    extra fields)."""
 
     count: int | None = Field(default=None, ge=1, le=MAX_ENTRIES_COUNT)
 

@@ -144,6 +144,18 @@ LegacyDuplicates = list[int]
 NightscoutEntries = list[dict[str, Any]]
 
 
+class NightscoutTreatment(Answer):
+    """A treatment as stored, with `tidepool`: the datum types it is stored as (none, and
+    the reason, when it is kept as a Nightscout treatment only)."""
+
+    eventType: str
+    created_at: str
+    tidepool: dict[str, Any]
+
+
+NightscoutTreatments = list[NightscoutTreatment]
+
+
 class NightscoutDeleted(Answer):
     n: int
     ok: int

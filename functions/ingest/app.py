@@ -191,6 +191,44 @@ def delete_treatment(treatment_id: str) -> dict:
     return {"n": deleted, "ok": 1}
 
 
+_DEVICE_STATUS = answers(200, rs.NightscoutDocuments, "device statuses, newest first")
+
+
+@app.post(
+    "/api/v1/devicestatus",
+    responses=answers(200, rs.NightscoutDocuments, "the stored device statuses"),
+)
+def post_device_status(statuses: Annotated[rq.Documents, Body()] = None) -> list:
+    caller = current_caller(app, nightscout=True)
+    stored = nightscout.post_device_status(caller, statuses, repositories())
+    metrics.add_metric(name="DeviceStatusesStored", unit=MetricUnit.Count, value=len(stored))
+    return stored
+
+
+@app.get("/api/v1/devicestatus", responses=_DEVICE_STATUS)
+@app.get("/api/v1/devicestatus.json", responses=_DEVICE_STATUS)
+def get_device_status(query: Annotated[rq.TreatmentsQuery, Query()]) -> list:
+    caller = current_caller(app, nightscout=True)
+    return nightscout.get_device_status(caller, _query(), repositories())
+
+
+_PROFILES = answers(200, rs.NightscoutDocuments, "profile documents, newest first")
+
+
+@app.post("/api/v1/profile", responses=answers(200, rs.NightscoutDocuments, "the stored profiles"))
+def post_profile(profiles: Annotated[rq.Documents, Body()] = None) -> list:
+    caller = current_caller(app, nightscout=True)
+    stored = nightscout.post_profiles(caller, profiles, repositories())
+    metrics.add_metric(name="ProfilesStored", unit=MetricUnit.Count, value=len(stored))
+    return stored
+
+
+@app.get("/api/v1/profile", responses=_PROFILES)
+@app.get("/api/v1/profile.json", responses=_PROFILES)
+def get_profiles(query: Annotated[rq.TreatmentsQuery, Query()]) -> list:
+    return nightscout.get_profiles(current_caller(app, nightscout=True), _query(), repositories())
+
+
 @app.get("/api/v1/status.json", responses=answers(200, rs.NightscoutStatus, "the server"))
 def nightscout_status() -> dict:
     return nightscout.status()

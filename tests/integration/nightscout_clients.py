@@ -81,3 +81,54 @@ def xdrip() -> list[dict[str, Any]]:
         {"timestamp": _xdrip_ms(3), "eventType": "Sensor Start", "enteredBy": "xdrip",
          "uuid": "8f14e45f-ceea-467f-a8f5-000000000004", "created_at": "2026-11-20T12:15:00.000Z"},
     ]  # fmt: skip
+
+
+def loop_device_status(at: str) -> dict[str, Any]:
+    """NightscoutUploadKit's `DeviceStatus` (`device`, `created_at`, `pump`, `uploader`,
+    `loop` with `iob`, `cob`, `predicted`, `enacted`)."""
+    return {
+        "device": "loop://iPhone",
+        "created_at": at,
+        "pump": {"clock": at, "pumpID": "pump", "reservoir": 112.5, "suspended": False,
+                 "bolusing": False, "battery": {"percent": 75}},
+        "uploader": {"name": "iPhone", "timestamp": at, "battery": 64},
+        "loop": {"name": "Loop", "version": "3.2.3", "timestamp": at,
+                 "iob": {"timestamp": at, "iob": 1.25},
+                 "cob": {"timestamp": at, "cob": 12.0},
+                 "predicted": {"startDate": at, "values": [142, 140, 137, 133]},
+                 "enacted": {"timestamp": at, "rate": 0.35, "duration": 30, "received": True}},
+    }  # fmt: skip
+
+
+def aaps_profile(start: str) -> dict[str, Any]:
+    """AndroidAPS's profile store upload (`defaultProfile`, `store.<name>` with `dia`,
+    `carbratio`, `sens`, `basal`, `target_low`, `target_high` of `{time, value,
+    timeAsSeconds}`, `units`, `timezone`)."""
+
+    def entries(*pairs: tuple[str, float]) -> list[dict[str, Any]]:
+        return [{"time": t, "value": v, "timeAsSeconds": int(t[:2]) * 3600 + int(t[3:]) * 60}
+                for t, v in pairs]  # fmt: skip
+
+    return {
+        "defaultProfile": "Weekday",
+        "created_at": start,
+        "startDate": start,
+        "enteredBy": "openaps://AndroidAPS",
+        "units": "mg/dl",
+        "store": {
+            "Weekday": {
+                "dia": 5, "units": "mg/dl", "timezone": "Europe/Prague",
+                "carbratio": entries(("00:00", 10), ("12:00", 12)),
+                "sens": entries(("00:00", 45)),
+                "basal": entries(("00:00", 0.8), ("06:30", 1.1), ("22:00", 0.7)),
+                "target_low": entries(("00:00", 100), ("08:00", 90)),
+                "target_high": entries(("00:00", 120)),
+            },
+            "Sport": {
+                "dia": 5, "units": "mg/dl", "timezone": "Europe/Prague",
+                "carbratio": entries(("00:00", 15)), "sens": entries(("00:00", 60)),
+                "basal": entries(("00:00", 0.5)),
+                "target_low": entries(("00:00", 140)), "target_high": entries(("00:00", 140)),
+            },
+        },
+    }  # fmt: skip

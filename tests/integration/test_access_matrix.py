@@ -234,6 +234,24 @@ MATRIX: dict[str, Row] = {
             "researcher": 403,
         },
     ),
+    "POST /api/v1/devicestatus": Row(
+        lambda w: "/api/v1/devicestatus",
+        OWN_DATA,
+        lambda w: {"device": "loop://iPhone", "created_at": "2026-11-21T08:00:00Z"},
+    ),
+    "GET /api/v1/devicestatus": Row(lambda w: "/api/v1/devicestatus", OWN_DATA),
+    "GET /api/v1/devicestatus.json": Row(lambda w: "/api/v1/devicestatus.json", OWN_DATA),
+    "POST /api/v1/profile": Row(
+        lambda w: "/api/v1/profile",
+        OWN_DATA,
+        lambda w: {
+            "defaultProfile": "A",
+            "startDate": "2026-11-21T08:00:00Z",
+            "store": {"A": {"basal": [{"time": "00:00", "value": 1}]}},
+        },
+    ),
+    "GET /api/v1/profile": Row(lambda w: "/api/v1/profile", OWN_DATA),
+    "GET /api/v1/profile.json": Row(lambda w: "/api/v1/profile.json", OWN_DATA),
     "GET /api/v1/status.json": Row(lambda w: "/api/v1/status.json", _all(200)),
     # ---- rights: a copy of everything leaves with its owner alone (303 to the download)
     "GET /v1/users/{userId}/export": Row(

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import tidewater
 from tidewater.domain import datasets, outdated
+from tidewater.domain import nightscout_records as records
 from tidewater.domain import nightscout_treatments as treatments
 from tidewater.domain.datasets import Dataset
 from tidewater.domain.datums.checks import Datum
@@ -45,6 +46,10 @@ CURRENT: Final = "current"
 # Ranges of the platform's classification (mg/dL), as Nightscout's alarm thresholds.
 THRESHOLDS: Final = {"bgHigh": 250, "bgTargetTop": 180, "bgTargetBottom": 70, "bgLow": 54}
 _BOUNDS: Final = {"$gte": 0, "$gt": 1, "$lte": 0, "$lt": -1}
+SUPPORTED: Final = ("entries", "treatments", "devicestatus", "profile")
+# Nightscout's plugins whose data the server stores: an app that reads `settings.enable`
+# (as AndroidAPS's and Loop's do) uploads treatments when `careportal` is among them.
+ENABLED_PLUGINS: Final = ("careportal", "basal", "bolus", "profile", "pump", "loop", "openaps")
 
 
 @dataclass(frozen=True)
@@ -144,14 +149,16 @@ def status(now: datetime | None = None) -> dict[str, Any]:
         "serverTime": format_utc(now),
         "serverTimeEpoch": to_epoch_ms(now),
         "apiEnabled": True,
-        "careportalEnabled": False,
+        "careportalEnabled": True,
         "boluscalcEnabled": False,
+        # Not Nightscout's: the v1 collections this server stores, for a client to check.
+        "supported": list(SUPPORTED),
         "settings": {
             "units": "mg/dl",
             "timeFormat": 24,
             "customTitle": "Tidewater",
             "theme": "default",
-            "enable": [],
+            "enable": list(ENABLED_PLUGINS),
             "thresholds": dict(THRESHOLDS),
         },
         "extendedSettings": {},
@@ -326,7 +333,13 @@ def _treatment_time(name: str, value: str) -> str:
         raise _bad(f"`{name}` takes an RFC 3339 time with a zone, or a date") from None
 
 
-def parse_treatments_query(params: Mapping[str, str]) -> tuple[str, str, int, dict[str, str]]:
+def parse_treatments_query(
+    params: Mapping[str, str],
+    equal: tuple[str, ...] = ("eventType", "_id"),
+    time: str = "created_at",
+) -> tuple[str, str, int, dict[str, str]]:
+    """`count`, `find[<time>][$gte|$gt|$lte|$lt]` and `find[<field>]` for the fields of
+    `equal`: the window, the count and the fields to match."""
     raw_count = params.get("count") or str(DEFAULT_COUNT)
     if not raw_count.isdigit() or not 1 <= int(raw_count) <= MAX_COUNT:
         raise _bad(f"`count` must be a whole number from 1 to {MAX_COUNT}")
@@ -336,9 +349,9 @@ def parse_treatments_query(params: Mapping[str, str]) -> tuple[str, str, int, di
         if not name.startswith("find["):
             continue
         parts = name[len("find[") : -1].split("][") if name.endswith("]") else []
-        if parts in (["eventType"], ["eventType", "$eq"], ["_id"], ["_id", "$eq"]):
+        if parts and parts[0] in equal and parts[1:] in ([], ["$eq"]):
             wanted[parts[0]] = value
-        elif len(parts) == 2 and parts[0] == "created_at" and parts[1] in _BOUNDS:
+        elif len(parts) == 2 and parts[0] == time and parts[1] in _BOUNDS:
             moment = parse_rfc3339(_treatment_time(name, value))
             ms = to_epoch_ms(moment) + _BOUNDS[parts[1]]
             if not 0 <= ms <= DATE_MAX:
@@ -349,7 +362,8 @@ def parse_treatments_query(params: Mapping[str, str]) -> tuple[str, str, int, di
             else:
                 end = min(end, bound)
         else:
-            raise _bad("`find` takes `created_at` ($gte, $gt, $lte, $lt), `eventType` and `_id`")
+            fields = ", ".join(f"`{name}`" for name in equal)
+            raise _bad(f"`find` takes `{time}` ($gte, $gt, $lte, $lt) and {fields}")
     return start, end, int(raw_count), wanted
 
 
@@ -377,3 +391,127 @@ def delete_treatment(
     repos.datums.delete_keys([*datum_keys, key])
     logger.info("treatment deleted", extra={"datums": len(datum_keys)})
     return 1
+
+
+# ---------------------------------------------------------------------- device status, profiles
+def _record(
+    kind: str, record_id: str, dedup: str, time: str, body: dict[str, Any], dataset: Dataset,
+    now: datetime,
+) -> Datum:  # fmt: skip
+    return {
+        "type": kind,
+        "time": time,
+        "id": record_id,
+        "dedupKey": dedup,
+        "userId": dataset.user_id,
+        "uploadId": dataset.id,
+        "createdTime": format_utc(now),
+        "body": body,
+    }
+
+
+def post_device_status(
+    caller: Caller, body: object, repos: Repositories, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Store one device status or an array of them (kept `DEVICESTATUS_RETENTION_DAYS`);
+    the same `created_at` and `device` posted again replaces the first."""
+    ingest.check_count(body)
+    user_id = caller.user_id
+    require(caller, Action.WRITE, user_id, repos)
+    now = now or utcnow()
+    parsed = records.parse_device_statuses(body, user_id, now)
+    dataset = _nightscout_dataset(user_id, now)
+    expires = records.expires_at(now)
+    made = []
+    for record_id, dedup, created, status_body in parsed:
+        item = _record(records.DEVICESTATUS_TYPE, record_id, dedup, created, status_body,
+                       dataset, now)  # fmt: skip
+        item["expiresAt"] = expires
+        made.append(item)
+    ingest.accept_upload(dataset, [], repos, now, legacy=False, system=True, records=lambda _: made)
+    logger.info("device statuses stored", extra={"count": len(made)})
+    return [status_body for _, _, _, status_body in parsed]
+
+
+def get_device_status(
+    caller: Caller, params: Mapping[str, str], repos: Repositories, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The caller's device statuses, newest first, as treatments are queried (`count`,
+    `find[created_at][…]`, `find[device]`); expired ones never, even before DynamoDB's TTL
+    has deleted them."""
+    require(caller, Action.READ, caller.user_id, repos)
+    start, end, count, wanted = parse_treatments_query(params, equal=("device", "_id"))
+    if start > end:
+        return []
+    current = int((now or utcnow()).timestamp())
+
+    def keep(record: Datum) -> bool:
+        body = record.get("body") or {}
+        fresh = int(record.get("expiresAt") or current + 1) > current
+        return fresh and all(body.get(name) == value for name, value in wanted.items())
+
+    found = repos.datums.latest(
+        caller.user_id, records.DEVICESTATUS_TYPE, start, end, count, keep=keep
+    )
+    return [record["body"] for record in found]
+
+
+def post_profiles(
+    caller: Caller, body: object, repos: Repositories, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Store one profile document or an array of them; the newest (by `startDate`) is also
+    stored as a Tidepool `pumpSettings` datum, through the upload's validation."""
+    ingest.check_count(body)
+    user_id = caller.user_id
+    require(caller, Action.WRITE, user_id, repos)
+    now = now or utcnow()
+    parsed = records.parse_profiles(body, user_id, now)
+    single = type(body) is dict
+    dataset = _nightscout_dataset(user_id, now)
+    made = [
+        _record(records.PROFILE_TYPE, record_id, dedup, start, profile_body, dataset, now)
+        for record_id, dedup, start, profile_body, _ in parsed
+    ]
+    datums: list[Datum] = []
+    owners: list[str] = []
+    if parsed:
+        index, newest = max(enumerate(parsed), key=lambda pair: pair[1][2])
+        if newest[4] is not None:
+            datums.append(newest[4])
+            owners.append("" if single else f"/{index}")
+    try:
+        ingest.accept_upload(
+            dataset,
+            datums,
+            repos,
+            now,
+            legacy=False,
+            system=True,
+            id_of=lambda item: treatments.datum_id(user_id, item["origin"]["id"]),
+            records=lambda _: made,
+        )
+    except InvalidData as bad:
+        raise InvalidData(
+            errors=records.remap_settings_problems(list(bad.errors), owners)
+        ) from None
+    logger.info("profiles stored", extra={"count": len(made), "pump_settings": len(datums)})
+    return [profile_body for _, _, _, profile_body, _ in parsed]
+
+
+def get_profiles(
+    caller: Caller, params: Mapping[str, str], repos: Repositories
+) -> list[dict[str, Any]]:
+    """The caller's profile documents, newest `startDate` first (`count`, 10 unless asked)."""
+    require(caller, Action.READ, caller.user_id, repos)
+    start, end, count, wanted = parse_treatments_query(params, equal=("_id",), time="startDate")
+    if start > end:
+        return []
+
+    def keep(record: Datum) -> bool:
+        body = record.get("body") or {}
+        return all(body.get(name) == value for name, value in wanted.items())
+
+    found = repos.datums.latest(
+        caller.user_id, records.PROFILE_TYPE, start, end, count, keep=keep if wanted else None
+    )
+    return [record["body"] for record in found]

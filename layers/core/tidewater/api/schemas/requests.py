@@ -97,6 +97,8 @@ Entries = list[dict[str, Any]] | Annotated[Any, WithJsonSchema({"type": "object"
 
 # One treatment or an array of them, judged by domain/nightscout_treatments.py.
 Treatments = list[dict[str, Any]] | Annotated[Any, WithJsonSchema({"type": "object"})]
+# A device status or profile document, or an array of them (domain/nightscout_records.py).
+Documents = list[dict[str, Any]] | Annotated[Any, WithJsonSchema({"type": "object"})]
 
 
 class DataQuery(QueryString):

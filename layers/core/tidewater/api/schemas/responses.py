@@ -156,6 +156,9 @@ class NightscoutTreatment(Answer):
 NightscoutTreatments = list[NightscoutTreatment]
 
 
+NightscoutDocuments = list[dict[str, Any]]
+
+
 class NightscoutDeleted(Answer):
     n: int
     ok: int
@@ -167,6 +170,9 @@ class NightscoutStatus(Answer):
     version: str
     serverTime: str
     serverTimeEpoch: int
+    careportalEnabled: bool
+    supported: list[str]
+    settings: dict[str, Any]
 
 
 # ------------------------------------------------------------------ clinics

@@ -153,6 +153,7 @@ def test_delete_takes_the_datums_with_it(ns, lambda_context) -> None:
 def test_queries(ns) -> None:
     ns.post(clients.loop())
     assert len(ns.get(count="2")[1]) == 2
+    assert len(ns.get(count="0")[1]) == 4  # Nightscout's count=0: all of them
     since = ns.get(**{"find[created_at][$gte]": "2026-11-20T08:10:00Z"})[1]
     assert [t["eventType"] for t in since] == ["Correction Bolus", "Meal Bolus"]
     before = ns.get(**{"find[created_at][$lt]": "2026-11-20T08:10:00Z"})[1]
@@ -164,7 +165,7 @@ def test_queries(ns) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    [{"count": "0"}, {"count": "lots"}, {"find[insulin][$gte]": "1"},
+    [{"count": "-1"}, {"count": "lots"}, {"count": "10001"}, {"find[insulin][$gte]": "1"},
      {"find[created_at][$gte]": "soon"}],
 )  # fmt: skip
 def test_bad_queries_are_400(ns, query) -> None:

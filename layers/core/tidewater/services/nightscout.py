@@ -341,8 +341,9 @@ def parse_treatments_query(
     """`count`, `find[<time>][$gte|$gt|$lte|$lt]` and `find[<field>]` for the fields of
     `equal`: the window, the count and the fields to match."""
     raw_count = params.get("count") or str(DEFAULT_COUNT)
-    if not raw_count.isdigit() or not 1 <= int(raw_count) <= MAX_COUNT:
-        raise _bad(f"`count` must be a whole number from 1 to {MAX_COUNT}")
+    if not raw_count.isdigit() or not 0 <= int(raw_count) <= MAX_COUNT:
+        raise _bad(f"`count` must be a whole number from 0 (all) to {MAX_COUNT}")
+    count = int(raw_count) or MAX_COUNT  # 0: Mongo's limit(0), no limit (up to ours)
     start, end = format_utc(from_epoch_ms(0)), format_utc(from_epoch_ms(DATE_MAX))
     wanted: dict[str, str] = {}
     for name, value in params.items():
@@ -364,7 +365,7 @@ def parse_treatments_query(
         else:
             fields = ", ".join(f"`{name}`" for name in equal)
             raise _bad(f"`find` takes `{time}` ($gte, $gt, $lte, $lt) and {fields}")
-    return start, end, int(raw_count), wanted
+    return start, end, count, wanted
 
 
 def delete_treatment(

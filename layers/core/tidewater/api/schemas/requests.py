@@ -136,9 +136,9 @@ class EntriesQuery(QueryString):
 
 class TreatmentsQuery(QueryString):
     """Nightscout's `count`, `find[created_at][$gte]=…` and `find[eventType]=…` (kept as
-    extra fields)."""
+    extra fields); `count=0` is all of them (up to the maximum), as Mongo's limit(0)."""
 
-    count: int | None = Field(default=None, ge=1, le=MAX_ENTRIES_COUNT)
+    count: int | None = Field(default=None, ge=0, le=MAX_ENTRIES_COUNT)
 
 
 # ------------------------------------------------------------------ clinics

@@ -137,6 +137,17 @@ def test_a_client_id_is_kept_and_upserted_by(ns, lambda_context) -> None:
     assert bolus["normal"] == 1.25
 
 
+def test_a_repost_that_maps_to_less_takes_back_what_it_no_longer_means(ns, lambda_context):
+    meal = {"eventType": "Meal Bolus", "insulin": 3, "carbs": 30,
+            "created_at": "2026-11-20T09:00:00Z"}  # fmt: skip
+    ns.post(meal)
+    assert sorted(by_type(Api(lambda_context))) == ["bolus", "wizard"]
+    (answer,) = ns.post({**meal, "carbs": 0})[1]
+    assert answer["tidepool"]["types"] == ["bolus"]
+    data = by_type(Api(lambda_context))
+    assert sorted(data) == ["bolus"] and data["bolus"][0]["normal"] == 3
+
+
 def test_delete_takes_the_datums_with_it(ns, lambda_context) -> None:
     stored = ns.post(clients.loop())[1]
     meal = stored[2]

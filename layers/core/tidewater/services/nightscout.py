@@ -255,8 +255,18 @@ def post_treatments(
             owners.extend(["" if single else f"/{index}"] * len(treatment.datums))
     dataset = _nightscout_dataset(user_id, now)
 
+    record_keys = {
+        treatment.key: store_keys.datum_sk(
+            treatments.RECORD_TYPE,
+            treatment.created_at,
+            treatments.key_hash(user_id, treatment.key)[:32],
+        )
+        for treatment in latest.values()
+    }
+
     def records(items: list[Datum]) -> list[Datum]:
         by_id = {item["id"]: item for item in items}
+        _drop_unmapped(user_id, list(record_keys.values()), items, repos)
         made = []
         for treatment in latest.values():
             stored = [by_id[d["id"]] for d in treatment.datums if d["id"] in by_id]
@@ -292,6 +302,22 @@ def post_treatments(
         raise InvalidData(errors=treatments.remap_problems(list(bad.errors), owners)) from None
     logger.info("treatments stored", extra={"treatments": len(latest), "datums": result.stored})
     return [{**treatment.body, "tidepool": _tidepool_note(treatment)} for treatment in parsed]
+
+
+def _drop_unmapped(
+    user_id: str, record_keys: list[str], items: list[Datum], repos: Repositories
+) -> None:
+    """Delete the datums a treatment stored before maps to no longer (carbs taken off a Meal
+    Bolus), before the new ones are written: a failed post sent again finds them again."""
+    kept = {store_keys.datum_sk(i["type"], i["time"], i["dedupKey"]) for i in items}
+    stale = [
+        DatumKey(user_id, sk)
+        for record in repos.datums.bodies(user_id, record_keys).values()
+        for sk in (store_keys.datum_sk(*parts) for parts in record.get("datums", []))
+        if sk not in kept
+    ]
+    if stale:
+        repos.datums.delete_keys(stale)
 
 
 def _tidepool_note(treatment: treatments.Treatment) -> dict[str, Any]:

@@ -220,6 +220,22 @@ class DatumsRepository:
                 found.add(by_key[(item[_USER]["S"], item[_SK]["S"])])
         return found
 
+    def bodies(self, user_id: str, sort_keys: Sequence[str]) -> dict[str, Datum]:
+        """The stored items of the user under those sort keys, by key (BatchGetItem of 100,
+        consistent); a key with nothing stored is absent."""
+        wanted = sorted(set(sort_keys))
+        found: dict[str, Datum] = {}
+        for start in range(0, len(wanted), BATCH_GET):
+            request: dict[str, Any] = {
+                "Keys": [
+                    {_USER: _s(user_id), _SK: _s(sk)} for sk in wanted[start : start + BATCH_GET]
+                ],
+                "ConsistentRead": True,
+            }
+            for item in self.writer.get(self.table, request):
+                found[item[_SK]["S"]] = json.loads(item[_BODY]["S"])
+        return found
+
     def page(
         self,
         user_id: str,

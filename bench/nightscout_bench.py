@@ -4,8 +4,9 @@ Run: `PYTHONPATH=layers/core:local:. python bench/nightscout_bench.py` (or `make
 Every DynamoDB call is counted as in bench/upload_bench.py. Prints
 `nightscout.<name>: <value> <unit>` with the write floor beside it: the items written (each
 treatment's record and its datums) over DynamoDB's 25 items per BatchWriteItem. Beyond the
-floor: the records stored before (BatchGetItem of 100), the dataset's open (UpdateItem), the summary mark (UpdateItem) and the dataset's
-GetItem after the writes (an upload racing a delete of it takes its writes back).
+floor: the records stored before (BatchGetItem of 100), the dataset's open (UpdateItem), the
+summary mark (UpdateItem) and the dataset's GetItem after the writes (an upload racing a
+delete of it takes its writes back).
 
 - a post of 1,000 treatments mixed as Loop, AndroidAPS and xDrip+ send them (boluses,
   temps, carbs, meal boluses that are a bolus and a wizard, site changes, BG checks, notes);

@@ -112,9 +112,19 @@ def test_time_from_date_ms_or_now() -> None:
 @pytest.mark.parametrize(
     ("body", "pointer"),
     [("text", ""), ([{"insulin": "x"}], "/0/insulin"), ([{"_id": 7}], "/0/_id"),
-     ({"created_at": 5}, "/created_at"), ({"eventType": 3}, "/eventType")],
+     ({"created_at": 5}, "/created_at"), ({"eventType": 3}, "/eventType"),
+     ({"eventType": "Temp Basal", "absolute": 1, "duration": 1e305}, "/duration")],
 )  # fmt: skip
 def test_problems_point_into_the_body(body: Any, pointer: str) -> None:
     with pytest.raises(InvalidData) as raised:
         nt.parse(body, "u", NOW)
     assert pointer in [p.pointer for p in raised.value.errors]
+
+
+def test_a_profile_time_out_of_the_day_is_refused_not_overflowed() -> None:
+    from tidewater.domain import nightscout_records
+
+    body = {"store": {"A": {"basal": [{"timeAsSeconds": 1e308, "value": 1}]}}, "mills": 1e308}
+    with pytest.raises(InvalidData) as raised:
+        nightscout_records.parse_profiles(body, "u", NOW)
+    assert [p.pointer for p in raised.value.errors] == ["/store/A/basal/0/time"]

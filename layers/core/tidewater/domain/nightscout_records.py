@@ -17,7 +17,7 @@ from typing import Any, Final
 from tidewater.domain.datums import checks
 from tidewater.domain.datums.checks import Datum, Problems
 from tidewater.domain.errors import InvalidData, Problem
-from tidewater.domain.nightscout import DEVICE_PREFIX, ORIGIN_NAME, UNKNOWN_DEVICE
+from tidewater.domain.nightscout import DATE_MAX, DEVICE_PREFIX, ORIGIN_NAME, UNKNOWN_DEVICE
 from tidewater.domain.nightscout_treatments import GLUCOSE_UNITS, MAX_ID_LENGTH
 from tidewater.domain.timeutil import format_utc, from_epoch_ms, parse_rfc3339, to_epoch_ms
 from tidewater.domain.units import MGDL
@@ -126,7 +126,11 @@ def expires_at(now: datetime) -> int:
 # ---------------------------------------------------------------------- profiles
 def _start_ms(entry: dict[str, Any]) -> int | None:
     seconds = entry.get("timeAsSeconds")
-    if checks.is_number(seconds) and isinstance(seconds, int | float):
+    if (
+        checks.is_number(seconds)
+        and isinstance(seconds, int | float)
+        and 0 <= seconds < DAY_SECONDS
+    ):
         return int(seconds * 1000)
     text = entry.get("time")
     if type(text) is str and len(text.split(":")) == 2:
@@ -177,8 +181,9 @@ def parse_profiles(
         before = len(problems)
         client = _client_id(raw, pointer, problems)
         start = _time(raw, "startDate", pointer, problems)
-        if start is None and checks.is_number(raw.get("mills")):
-            start = format_utc(from_epoch_ms(int(raw["mills"])))
+        mills = raw.get("mills")
+        if start is None and isinstance(mills, int | float) and checks.is_number(mills):
+            start = format_utc(from_epoch_ms(int(mills))) if 0 <= mills <= DATE_MAX else None
         start = start or _time(raw, "created_at", pointer, problems) or format_utc(now)
         store = checks.obj(raw, "store", pointer, problems, required=True)
         default = checks.string(raw, "defaultProfile", pointer, problems)

@@ -33,6 +33,7 @@ DEFAULT_EVENT: Final = "<none>"  # what xDrip+ sends for insulin and carbs witho
 MAX_ID_LENGTH: Final = 64
 MAX_TEXT: Final = 10_000
 MINUTE_MS: Final = 60_000
+MINUTES_MAX: Final = 525_600  # a year
 
 # What a row makes of a treatment's fields.
 INSULIN_CARBS: Final = "insulin and carbs"
@@ -92,6 +93,8 @@ NUMBERS: Final = (
     "utcOffset",
     "programmed",
 )
+# Bounds that keep the unit conversions finite; the datums' own limits are checked after.
+LIMITS: Final = {"duration": (-MINUTES_MAX, MINUTES_MAX), "utcOffset": (-MINUTES_MAX, MINUTES_MAX)}
 STRINGS: Final = ("eventType", "enteredBy", "notes", "units", "glucoseType", "identifier")
 GLUCOSE_UNITS: Final = {"mg/dl": MGDL, "mgdl": MGDL, "mg/dL": MGDL, "mmol": MMOLL, "mmol/L": MMOLL}
 # Datum field -> the treatment field a datum problem is about.
@@ -148,7 +151,8 @@ def _coerce_numbers(raw: dict[str, Any], pointer: str, problems: Problems) -> di
             if math.isfinite(number):
                 out[key] = int(number) if number.is_integer() else number
         if out.get(key) is not None:
-            checks.number(out, key, pointer, problems)
+            low, high = LIMITS.get(key, (None, None))
+            checks.number(out, key, pointer, problems, low, high)
         elif key in out:
             del out[key]  # null: absent, as Nightscout's clients mean it
     return out
@@ -205,6 +209,7 @@ def parse(body: object, user_id: str, now: datetime) -> tuple[list[Treatment], b
 def _parse_one(
     raw: dict[str, Any], pointer: str, problems: Problems, user_id: str, now: datetime
 ) -> Treatment:
+    before = len(problems)
     body = _coerce_numbers(raw, pointer, problems)
     for key in STRINGS:
         text = checks.string(body, key, pointer, problems)
@@ -243,7 +248,7 @@ def _parse_one(
     tid = client_id if type(client_id) is str else treatment_id(user_id, key)
     body["_id"] = tid
     treatment = Treatment(tid, key, created_at, body)
-    if created_at and type(event) is str:
+    if len(problems) == before:  # only a valid treatment is converted
         treatment.datums, treatment.reason = to_datums(body, user_id, tid)
     return treatment
 

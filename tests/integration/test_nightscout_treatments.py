@@ -112,6 +112,7 @@ def test_xdrip_treatments_and_the_bg_check_marks_the_bgm_summary(ns, lambda_cont
     assert smbg["value"] == 6.2
     account = AccountModel.get(ALICE.user_id)
     assert account.outdated_since and "upload" in account.outdated_reasons
+    assert "smbg#2026-11-20T12" in account.touched  # the BGM summary's period, to recompute
     notes = ns.get(**{"find[eventType]": "Note"})[1]
     assert notes[0]["notes"] == "walked the dog"
 

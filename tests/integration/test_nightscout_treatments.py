@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import load_event
 from tests.integration import nightscout_clients as clients
 from tests.integration.ingest_support import ALICE, ALICE_NIGHTSCOUT, BOB, Api, event, invoke
 from tidewater.domain.identity import Caller
@@ -115,6 +116,12 @@ def test_xdrip_treatments_and_the_bg_check_marks_the_bgm_summary(ns, lambda_cont
     assert "smbg#2026-11-20T12" in account.touched  # the BGM summary's period, to recompute
     notes = ns.get(**{"find[eventType]": "Note"})[1]
     assert notes[0]["notes"] == "walked the dog"
+
+
+def test_the_sample_event(aws, lambda_context) -> None:
+    status, stored = invoke(load_event("nightscout_treatments.json"), lambda_context)
+    assert status == 200
+    assert [t["tidepool"]["types"] for t in stored] == [["bolus", "wizard"], ["basal"], []]
 
 
 def test_reposting_never_duplicates(ns, lambda_context) -> None:

@@ -169,6 +169,10 @@ _TREATMENTS = answers(200, rs.NightscoutTreatments, "treatments, newest first")
     "/api/v1/treatments.json",
     responses=answers(200, rs.NightscoutTreatments, "the stored treatments"),
 )
+@app.put(
+    "/api/v1/treatments",
+    responses=answers(200, rs.NightscoutTreatments, "the stored treatments (by `_id`)"),
+)
 def post_treatments(treatments: Annotated[rq.Treatments, Body()] = None) -> list:
     caller = current_caller(app, nightscout=True)
     stored = nightscout.post_treatments(caller, treatments, repositories())

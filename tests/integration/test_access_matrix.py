@@ -221,6 +221,16 @@ MATRIX: dict[str, Row] = {
         OWN_DATA,
         lambda w: {"eventType": "Bolus", "insulin": 1, "created_at": "2026-11-21T08:00:00Z"},
     ),
+    "PUT /api/v1/treatments": Row(
+        lambda w: "/api/v1/treatments",
+        OWN_DATA,
+        lambda w: {
+            "_id": "5f1afb118b6aca48aa123400",
+            "eventType": "Bolus",
+            "insulin": 2,
+            "created_at": "2026-11-21T08:00:00Z",
+        },
+    ),
     "GET /api/v1/treatments": Row(lambda w: "/api/v1/treatments", OWN_DATA),
     "GET /api/v1/treatments.json": Row(lambda w: "/api/v1/treatments.json", OWN_DATA),
     "DELETE /api/v1/treatments/{treatmentId}": Row(

@@ -137,7 +137,9 @@ def test_a_client_id_is_kept_and_upserted_by(ns, lambda_context) -> None:
     body = {"_id": "5f1afb118b6aca48aa123400", "eventType": "Correction Bolus", "insulin": 1,
             "created_at": "2026-11-20T09:00:00Z"}  # fmt: skip
     ns.post(body)
-    (answer,) = ns.post({**body, "insulin": 1.25})[1]
+    built = event("PUT", PATH, PATH, caller=ALICE_NIGHTSCOUT, body={**body, "insulin": 1.25})
+    status, (answer,) = invoke(built, lambda_context)  # Loop's update of a treatment it sent
+    assert status == 200
     assert answer["_id"] == body["_id"]
     (back,) = ns.get()[1]
     assert back["insulin"] == 1.25

@@ -109,3 +109,13 @@ def test_bad_documents_are_400_with_nothing_stored(ctx, path, body, pointer) -> 
     assert pointer in [e["source"].get("pointer") for e in answer["errors"]]
     assert call(ctx, "GET", path)[1] == []
     assert Api(ctx).read_all() == []
+
+
+def test_the_same_document_twice_in_one_post_is_stored_once(ctx) -> None:
+    at = format_utc(utcnow())
+    twice = [{"device": "d", "created_at": at, "n": 1}, {"device": "d", "created_at": at, "n": 2}]
+    assert call(ctx, "POST", "/api/v1/devicestatus", twice)[0] == 200
+    assert [s["n"] for s in call(ctx, "GET", "/api/v1/devicestatus")[1]] == [2]
+    profile = clients.aaps_profile("2026-11-20T00:00:00.000Z")
+    assert call(ctx, "POST", "/api/v1/profile", [profile, {**profile, "n": 2}])[0] == 200
+    assert [p.get("n") for p in call(ctx, "GET", "/api/v1/profile")[1]] == [2]

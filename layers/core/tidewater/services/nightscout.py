@@ -449,12 +449,14 @@ def post_device_status(
     parsed = records.parse_device_statuses(body, user_id, now)
     dataset = _nightscout_dataset(user_id, now)
     expires = records.expires_at(now)
-    made = []
-    for record_id, dedup, created, status_body in parsed:
+    by_key: dict[tuple[str, str], Datum] = {}
+    for record_id, dedup, created, status_body in parsed:  # the same one twice: the later wins
         item = _record(records.DEVICESTATUS_TYPE, record_id, dedup, created, status_body,
                        dataset, now)  # fmt: skip
         item["expiresAt"] = expires
-        made.append(item)
+        by_key.pop((created, dedup), None)
+        by_key[(created, dedup)] = item
+    made = list(by_key.values())
     ingest.accept_upload(dataset, [], repos, now, legacy=False, system=True, records=lambda _: made)
     logger.info("device statuses stored", extra={"count": len(made)})
     return [status_body for _, _, _, status_body in parsed]
@@ -495,9 +497,11 @@ def post_profiles(
     parsed = records.parse_profiles(body, user_id, now)
     single = type(body) is dict
     dataset = _nightscout_dataset(user_id, now)
+    unique = {(start, dedup): (record_id, profile_body)  # the same one twice: the later wins
+              for record_id, dedup, start, profile_body, _ in parsed}  # fmt: skip
     made = [
         _record(records.PROFILE_TYPE, record_id, dedup, start, profile_body, dataset, now)
-        for record_id, dedup, start, profile_body, _ in parsed
+        for (start, dedup), (record_id, profile_body) in unique.items()
     ]
     datums: list[Datum] = []
     owners: list[str] = []

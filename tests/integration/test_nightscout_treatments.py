@@ -158,6 +158,21 @@ def test_a_repost_that_maps_to_less_takes_back_what_it_no_longer_means(ns, lambd
     assert sorted(data) == ["bolus"] and data["bolus"][0]["normal"] == 3
 
 
+def test_an_update_that_moves_a_treatment_in_time_moves_it(ns, lambda_context) -> None:
+    carbs = {"_id": "5f1afb118b6aca48aa123401", "eventType": "Carb Correction", "carbs": 30,
+             "created_at": "2026-11-20T09:00:00Z"}  # fmt: skip
+    ns.post(carbs)
+    moved = {**carbs, "created_at": "2026-11-20T09:30:00Z"}
+    assert (
+        invoke(event("PUT", PATH, PATH, caller=ALICE_NIGHTSCOUT, body=moved), lambda_context)[0]
+        == 200
+    )
+    (back,) = ns.get()[1]
+    assert back["created_at"] == "2026-11-20T09:30:00.000Z" and back["_id"] == carbs["_id"]
+    (food,) = Api(lambda_context).read_all(type="food")
+    assert food["time"] == "2026-11-20T09:30:00.000Z"
+
+
 def test_delete_takes_the_datums_with_it(ns, lambda_context) -> None:
     stored = ns.post(clients.loop())[1]
     meal = stored[2]

@@ -266,6 +266,7 @@ def post_treatments(
 
     def records(items: list[Datum]) -> list[Datum]:
         by_id = {item["id"]: item for item in items}
+        _drop_moved(user_id, latest, record_keys, items, repos)
         _drop_unmapped(user_id, list(record_keys.values()), items, repos)
         made = []
         for treatment in latest.values():
@@ -302,6 +303,36 @@ def post_treatments(
         raise InvalidData(errors=treatments.remap_problems(list(bad.errors), owners)) from None
     logger.info("treatments stored", extra={"treatments": len(latest), "datums": result.stored})
     return [{**treatment.body, "tidepool": _tidepool_note(treatment)} for treatment in parsed]
+
+
+def _drop_moved(
+    user_id: str,
+    latest: Mapping[str, treatments.Treatment],
+    record_keys: Mapping[str, str],
+    items: list[Datum],
+    repos: Repositories,
+) -> None:
+    """A treatment sent again under its `_id` with another `created_at` (Loop's PUT of an
+    edited treatment) moves: the record and datums under the old time are deleted. One
+    `byId` Query for each treatment that carries its own `_id`, and only for those."""
+    kept = {store_keys.datum_sk(i["type"], i["time"], i["dedupKey"]) for i in items}
+    stale: list[DatumKey] = []
+    for treatment in latest.values():
+        if not treatment.key.startswith("id:"):
+            continue
+        found = repos.datums.find(user_id, treatment.id)
+        if found is None or found[1].get("type") != treatments.RECORD_TYPE:
+            continue
+        key, record = found
+        if key.sk == record_keys[treatment.key]:
+            continue
+        stale.append(key)
+        for parts in record.get("datums", []):
+            sk = store_keys.datum_sk(*parts)
+            if sk not in kept:
+                stale.append(DatumKey(user_id, sk))
+    if stale:
+        repos.datums.delete_keys(stale)
 
 
 def _drop_unmapped(

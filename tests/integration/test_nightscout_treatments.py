@@ -171,6 +171,16 @@ def test_an_update_that_moves_a_treatment_in_time_moves_it(ns, lambda_context) -
     assert back["created_at"] == "2026-11-20T09:30:00.000Z" and back["_id"] == carbs["_id"]
     (food,) = Api(lambda_context).read_all(type="food")
     assert food["time"] == "2026-11-20T09:30:00.000Z"
+    check = {"_id": "5f1afb118b6aca48aa123402", "eventType": "BG Check", "glucose": 99,
+             "created_at": "2026-11-20T10:00:00Z"}  # fmt: skip
+    ns.post(check)
+    AccountModel.get(ALICE.user_id).update(actions=[AccountModel.touched.remove()])
+    ns.post({**check, "created_at": "2026-11-20T11:00:00Z"})
+    account = AccountModel.get(ALICE.user_id)  # the hour it left, and the one it moved to
+    assert {"smbg#2026-11-20T10", "smbg#2026-11-20T11"} <= account.touched
+    assert [d["time"] for d in Api(lambda_context).read_all(type="smbg")] == [
+        "2026-11-20T11:00:00.000Z"
+    ]
 
 
 def test_delete_takes_the_datums_with_it(ns, lambda_context) -> None:

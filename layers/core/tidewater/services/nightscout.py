@@ -266,8 +266,8 @@ def post_treatments(
 
     def records(items: list[Datum]) -> list[Datum]:
         by_id = {item["id"]: item for item in items}
-        _drop_moved(user_id, latest, record_keys, items, repos)
-        _drop_unmapped(user_id, list(record_keys.values()), items, repos)
+        _drop_moved(user_id, latest, record_keys, items, repos, now)
+        _drop_unmapped(user_id, list(record_keys.values()), items, repos, now)
         made = []
         for treatment in latest.values():
             stored = [by_id[d["id"]] for d in treatment.datums if d["id"] in by_id]
@@ -305,12 +305,25 @@ def post_treatments(
     return [{**treatment.body, "tidepool": _tidepool_note(treatment)} for treatment in parsed]
 
 
+def _delete_marked(user_id: str, stale: list[DatumKey], repos: Repositories, now: datetime) -> None:
+    """Delete those keys, the summary's periods they touch marked first (as a delete does)."""
+    if not stale:
+        return
+    touched = outdated.touched_periods([(k.type, k.time) for k in stale], now)
+    if touched:
+        repos.accounts.mark_outdated(
+            user_id, format_utc(now), outdated.REASON_DATA_DELETED, touched
+        )
+    repos.datums.delete_keys(stale)
+
+
 def _drop_moved(
     user_id: str,
     latest: Mapping[str, treatments.Treatment],
     record_keys: Mapping[str, str],
     items: list[Datum],
     repos: Repositories,
+    now: datetime,
 ) -> None:
     """A treatment sent again under its `_id` with another `created_at` (Loop's PUT of an
     edited treatment) moves: the record and datums under the old time are deleted. One
@@ -331,12 +344,11 @@ def _drop_moved(
             sk = store_keys.datum_sk(*parts)
             if sk not in kept:
                 stale.append(DatumKey(user_id, sk))
-    if stale:
-        repos.datums.delete_keys(stale)
+    _delete_marked(user_id, stale, repos, now)
 
 
 def _drop_unmapped(
-    user_id: str, record_keys: list[str], items: list[Datum], repos: Repositories
+    user_id: str, record_keys: list[str], items: list[Datum], repos: Repositories, now: datetime
 ) -> None:
     """Delete the datums a treatment stored before maps to no longer (carbs taken off a Meal
     Bolus), before the new ones are written: a failed post sent again finds them again."""
@@ -347,8 +359,7 @@ def _drop_unmapped(
         for sk in (store_keys.datum_sk(*parts) for parts in record.get("datums", []))
         if sk not in kept
     ]
-    if stale:
-        repos.datums.delete_keys(stale)
+    _delete_marked(user_id, stale, repos, now)
 
 
 def _tidepool_note(treatment: treatments.Treatment) -> dict[str, Any]:

@@ -159,6 +159,80 @@ def delete_entry(entry_id: str) -> dict:
     return {"n": deleted, "ok": 1}
 
 
+_TREATMENTS = answers(200, rs.NightscoutTreatments, "treatments, newest first")
+
+
+@app.post(
+    "/api/v1/treatments", responses=answers(200, rs.NightscoutTreatments, "the stored treatments")
+)
+@app.post(
+    "/api/v1/treatments.json",
+    responses=answers(200, rs.NightscoutTreatments, "the stored treatments"),
+)
+@app.put(
+    "/api/v1/treatments",
+    responses=answers(200, rs.NightscoutTreatments, "the stored treatments (by `_id`)"),
+)
+def post_treatments(treatments: Annotated[rq.Treatments, Body()] = None) -> list:
+    caller = current_caller(app, nightscout=True)
+    stored = nightscout.post_treatments(caller, treatments, repositories())
+    metrics.add_metric(name="TreatmentsStored", unit=MetricUnit.Count, value=len(stored))
+    return stored
+
+
+@app.get("/api/v1/treatments", responses=_TREATMENTS)
+@app.get("/api/v1/treatments.json", responses=_TREATMENTS)
+def get_treatments(query: Annotated[rq.TreatmentsQuery, Query()]) -> list:
+    return nightscout.get_treatments(current_caller(app, nightscout=True), _query(), repositories())
+
+
+@app.delete(
+    "/api/v1/treatments/<treatment_id>", responses=answers(200, rs.NightscoutDeleted, "deleted")
+)
+def delete_treatment(treatment_id: str) -> dict:
+    caller = current_caller(app, nightscout=True)
+    deleted = nightscout.delete_treatment(caller, treatment_id, repositories())
+    return {"n": deleted, "ok": 1}
+
+
+_DEVICE_STATUS = answers(200, rs.NightscoutDocuments, "device statuses, newest first")
+
+
+@app.post(
+    "/api/v1/devicestatus",
+    responses=answers(200, rs.NightscoutDocuments, "the stored device statuses"),
+)
+def post_device_status(statuses: Annotated[rq.Documents, Body()] = None) -> list:
+    caller = current_caller(app, nightscout=True)
+    stored = nightscout.post_device_status(caller, statuses, repositories())
+    metrics.add_metric(name="DeviceStatusesStored", unit=MetricUnit.Count, value=len(stored))
+    return stored
+
+
+@app.get("/api/v1/devicestatus", responses=_DEVICE_STATUS)
+@app.get("/api/v1/devicestatus.json", responses=_DEVICE_STATUS)
+def get_device_status(query: Annotated[rq.TreatmentsQuery, Query()]) -> list:
+    caller = current_caller(app, nightscout=True)
+    return nightscout.get_device_status(caller, _query(), repositories())
+
+
+_PROFILES = answers(200, rs.NightscoutDocuments, "profile documents, newest first")
+
+
+@app.post("/api/v1/profile", responses=answers(200, rs.NightscoutDocuments, "the stored profiles"))
+def post_profile(profiles: Annotated[rq.Documents, Body()] = None) -> list:
+    caller = current_caller(app, nightscout=True)
+    stored = nightscout.post_profiles(caller, profiles, repositories())
+    metrics.add_metric(name="ProfilesStored", unit=MetricUnit.Count, value=len(stored))
+    return stored
+
+
+@app.get("/api/v1/profile", responses=_PROFILES)
+@app.get("/api/v1/profile.json", responses=_PROFILES)
+def get_profiles(query: Annotated[rq.TreatmentsQuery, Query()]) -> list:
+    return nightscout.get_profiles(current_caller(app, nightscout=True), _query(), repositories())
+
+
 @app.get("/api/v1/status.json", responses=answers(200, rs.NightscoutStatus, "the server"))
 def nightscout_status() -> dict:
     return nightscout.status()

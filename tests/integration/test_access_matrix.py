@@ -211,6 +211,57 @@ MATRIX: dict[str, Row] = {
             "researcher": 403,
         },
     ),
+    "POST /api/v1/treatments": Row(
+        lambda w: "/api/v1/treatments",
+        OWN_DATA,
+        lambda w: {"eventType": "Note", "notes": "n", "created_at": "2026-11-21T08:00:00Z"},
+    ),
+    "POST /api/v1/treatments.json": Row(
+        lambda w: "/api/v1/treatments.json",
+        OWN_DATA,
+        lambda w: {"eventType": "Bolus", "insulin": 1, "created_at": "2026-11-21T08:00:00Z"},
+    ),
+    "PUT /api/v1/treatments": Row(
+        lambda w: "/api/v1/treatments",
+        OWN_DATA,
+        lambda w: {
+            "_id": "5f1afb118b6aca48aa123400",
+            "eventType": "Bolus",
+            "insulin": 2,
+            "created_at": "2026-11-21T08:00:00Z",
+        },
+    ),
+    "GET /api/v1/treatments": Row(lambda w: "/api/v1/treatments", OWN_DATA),
+    "GET /api/v1/treatments.json": Row(lambda w: "/api/v1/treatments.json", OWN_DATA),
+    "DELETE /api/v1/treatments/{treatmentId}": Row(
+        lambda w: f"/api/v1/treatments/{_owners_treatment(w)}",
+        {
+            "anonymous": 401,
+            "owner": 200,
+            "other_patient": 404,
+            "outside_clinician": 404,
+            "member_clinician": 404,
+            "researcher": 403,
+        },
+    ),
+    "POST /api/v1/devicestatus": Row(
+        lambda w: "/api/v1/devicestatus",
+        OWN_DATA,
+        lambda w: {"device": "loop://iPhone", "created_at": "2026-11-21T08:00:00Z"},
+    ),
+    "GET /api/v1/devicestatus": Row(lambda w: "/api/v1/devicestatus", OWN_DATA),
+    "GET /api/v1/devicestatus.json": Row(lambda w: "/api/v1/devicestatus.json", OWN_DATA),
+    "POST /api/v1/profile": Row(
+        lambda w: "/api/v1/profile",
+        OWN_DATA,
+        lambda w: {
+            "defaultProfile": "A",
+            "startDate": "2026-11-21T08:00:00Z",
+            "store": {"A": {"basal": [{"time": "00:00", "value": 1}]}},
+        },
+    ),
+    "GET /api/v1/profile": Row(lambda w: "/api/v1/profile", OWN_DATA),
+    "GET /api/v1/profile.json": Row(lambda w: "/api/v1/profile.json", OWN_DATA),
     "GET /api/v1/status.json": Row(lambda w: "/api/v1/status.json", _all(200)),
     # ---- rights: a copy of everything leaves with its owner alone (303 to the download)
     "GET /v1/users/{userId}/export": Row(
@@ -253,6 +304,15 @@ def _owners_entry(world: World) -> str:
 
 
 _ENTRY_DATES = itertools.count(1_795_240_800_000, 60_000)  # a new entry for each caller
+
+
+def _owners_treatment(world: World) -> str:
+    from tidewater.domain.identity import Caller, Via
+    from tidewater.services import nightscout
+
+    treatment = {"eventType": "Bolus", "insulin": 1, "date": next(_ENTRY_DATES)}
+    owner = Caller(world.ids["owner"], "", Via.NIGHTSCOUT)
+    return str(nightscout.post_treatments(owner, treatment, repositories())[0]["_id"])
 
 
 def _code_a_caller_could_have(world: World, caller: str) -> dict[str, str]:

@@ -33,7 +33,7 @@ from tests.integration.donation_support import (
 )
 from tidewater.domain.identity import Caller, Via
 from tidewater.domain.timeutil import utcnow
-from tidewater.services import auth, clinics, erasure, exporter, ingest, summarizer
+from tidewater.services import auth, clinics, erasure, exporter, ingest, nightscout, summarizer
 from tidewater.store.repos import Repositories, repositories
 from tidewater_local.front import Gateway
 from tidewater_local.runtime import Functions, HttpRequest
@@ -42,7 +42,7 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 PASSWORD = "Correct-horse-9-battery"
 EMAIL = "leaving.soon@example.org"
-DEVICES = ("DexG6-SN-GONE0001", "Libre3-SN-GONE0002")
+DEVICES = ("DexG6-SN-GONE0001", "Libre3-SN-GONE0002", "loop://Phone-SN-GONE0003")
 OTHERS = [f"d0n0r0000{i}" for i in range(5)]  # enough donors left for k = 5
 
 
@@ -88,6 +88,11 @@ def person(template) -> Person:  # type: ignore[no-untyped-def]
     ingest.create_dataset(me, user_id, {"client": {"name": "org.example", "version": "1"},
                                         "deviceId": DEVICES[1]}, repos)  # fmt: skip
     consent(repos, user_id, True)
+    uploader = Caller(user_id, "", Via.NIGHTSCOUT)  # Nightscout's records go too
+    nightscout.post_treatments(uploader, {"eventType": "Meal Bolus", "insulin": 2, "carbs": 20,
+                                          "enteredBy": DEVICES[2]}, repos)  # fmt: skip
+    nightscout.post_device_status(uploader, {"device": DEVICES[2]}, repos)
+    nightscout.post_profiles(uploader, {"enteredBy": DEVICES[2], "store": {"A": {}}}, repos)
     start = WINDOW.start + timedelta(hours=6)
     store(repos, user_id, cgm(start, 24, device=DEVICES[0]))
     store(repos, user_id, cgm(start + timedelta(hours=12), 24, device=DEVICES[1]))

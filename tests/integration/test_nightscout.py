@@ -193,3 +193,5 @@ def test_status_json(aws, lambda_context) -> None:
     assert body["version"] and isinstance(body["settings"], dict)
     assert body["serverTimeEpoch"] >= int(before.timestamp() * 1000)
     assert body["serverTime"] == format_utc(from_epoch_ms(body["serverTimeEpoch"]))
+    assert body["careportalEnabled"] is True and "careportal" in body["settings"]["enable"]
+    assert body["supported"] == ["entries", "treatments", "devicestatus", "profile"]

@@ -344,3 +344,21 @@ def test_a_failed_export_leaves_no_object_or_upload(gateway, alice, monkeypatch)
     client, bucket = repos.exports.client, repos.settings.exports_bucket
     assert client.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
     assert not client.list_multipart_uploads(Bucket=bucket).get("Uploads")
+
+
+def test_the_nightscout_records_leave_with_the_export(gateway, alice) -> None:
+    from tidewater.services import nightscout
+
+    owner = Caller(alice.user_id, "", Via.NIGHTSCOUT)
+    repos = repositories()
+    nightscout.post_treatments(owner, [{"eventType": "Note", "notes": "kept", "created_at": _at(1)},
+                                       {"eventType": "Bolus", "insulin": 1, "created_at": _at(2)}],
+                               repos)  # fmt: skip
+    nightscout.post_device_status(owner, {"device": "loop://iPhone", "created_at": _at(3)}, repos)
+    _, body = _export(gateway, alice, "json")
+    kinds = Counter(d["type"] for d in json.loads(body)["data"])
+    assert kinds["nightscoutTreatment"] == 2 and kinds["nightscoutDeviceStatus"] == 1
+    assert kinds["bolus"] == 2  # the upload's, and the treatment's
+    _, archive = _export(gateway, alice, "csv")
+    names = zipfile.ZipFile(io.BytesIO(archive)).namelist()
+    assert "data/nightscoutTreatment.csv" in names

@@ -151,6 +151,7 @@ def accept_upload(
     system: bool = False,
     id_of: Callable[[Datum], str] | None = None,
     duplicates: bool = False,
+    records: Callable[[list[Datum]], list[Datum]] | None = None,
 ) -> UploadResult:
     """Validate, normalise, link, write, mark the summary: the steps every upload shares.
 
@@ -158,6 +159,8 @@ def accept_upload(
     `id_of`: the id of each item, where the caller derives ids itself (Nightscout).
     `duplicates`: find which datums of the request were stored already (one BatchGetItem
     per 100 items, before the writes).
+    `records`: more items for the same writes, made from the prepared datums (Nightscout's
+    treatment records, which name their datums' keys).
     """
     prepared = prepare_batch(
         datums, legacy=legacy, user_id=dataset.user_id, upload_id=dataset.id, now=now
@@ -189,8 +192,9 @@ def accept_upload(
         repos.accounts.mark_outdated(
             dataset.user_id, format_utc(now), outdated.REASON_UPLOAD, touched
         )
-    stored = repos.datums.put_many(items)
-    _unless_deleted_meanwhile(dataset.id, items, repos)
+    written = items + records(items) if records is not None else items
+    stored = repos.datums.put_many(written) - (len(written) - len(items))
+    _unless_deleted_meanwhile(dataset.id, written, repos)
     received = len(datums) if isinstance(datums, list) else 1
     logger.info(
         "datums stored",

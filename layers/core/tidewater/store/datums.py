@@ -39,6 +39,7 @@ _SK: Final = DatumModel.sk.attr_name
 _UPLOAD: Final = DatumModel.upload_id.attr_name
 _ID: Final = DatumModel.id.attr_name
 _BODY: Final = DatumModel.body.attr_name
+_EXPIRES: Final = DatumModel.expires_at.attr_name
 _BY_UPLOAD: Final = DatumModel.by_upload.Meta.index_name
 _BY_ID: Final = DatumModel.by_id.Meta.index_name
 
@@ -111,13 +112,16 @@ class DatumsRepository:
         if len(text) > MAX_BODY_BYTES:  # ASCII (ensure_ascii): characters are bytes
             detail = f"a `{item['type']}` datum is larger than {MAX_BODY_BYTES // 1000} KB"
             raise InvalidData([Problem("", VALUE_OUT_OF_RANGE, "value out of range", detail)])
-        return {
+        encoded = {
             _USER: _s(item["userId"]),
             _SK: _s(keys.datum_sk(item["type"], item["time"], item[DEDUP_KEY])),
             _UPLOAD: _s(item["uploadId"]),
             _ID: _s(item["id"]),
             _BODY: _s(text),
         }
+        if type(item.get(_EXPIRES)) is int:  # kept for a while only (Nightscout's device status)
+            encoded[_EXPIRES] = {"N": str(item[_EXPIRES])}
+        return encoded
 
     def delete_keys(self, datum_keys: Iterable[DatumKey]) -> int:
         requests = [
@@ -214,6 +218,22 @@ class DatumsRepository:
             }
             for item in self.writer.get(table, request):
                 found.add(by_key[(item[_USER]["S"], item[_SK]["S"])])
+        return found
+
+    def bodies(self, user_id: str, sort_keys: Sequence[str]) -> dict[str, Datum]:
+        """The stored items of the user under those sort keys, by key (BatchGetItem of 100,
+        consistent); a key with nothing stored is absent."""
+        wanted = sorted(set(sort_keys))
+        found: dict[str, Datum] = {}
+        for start in range(0, len(wanted), BATCH_GET):
+            request: dict[str, Any] = {
+                "Keys": [
+                    {_USER: _s(user_id), _SK: _s(sk)} for sk in wanted[start : start + BATCH_GET]
+                ],
+                "ConsistentRead": True,
+            }
+            for item in self.writer.get(self.table, request):
+                found[item[_SK]["S"]] = json.loads(item[_BODY]["S"])
         return found
 
     def page(

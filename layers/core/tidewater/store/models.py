@@ -57,6 +57,7 @@ class DatumModel(Model):
     upload_id = UnicodeAttribute(attr_name="uploadId")
     id = UnicodeAttribute()
     body = JSONAttribute()
+    expires_at = NumberAttribute(null=True, attr_name="expiresAt")  # TTL, epoch seconds
     by_upload = DatumByUpload()
     by_id = DatumById()
 

@@ -95,6 +95,12 @@ Datums = list[dict[str, Any]]
 Entries = list[dict[str, Any]] | Annotated[Any, WithJsonSchema({"type": "object"})]
 
 
+# One treatment or an array of them, judged by domain/nightscout_treatments.py.
+Treatments = list[dict[str, Any]] | Annotated[Any, WithJsonSchema({"type": "object"})]
+# A device status or profile document, or an array of them (domain/nightscout_records.py).
+Documents = list[dict[str, Any]] | Annotated[Any, WithJsonSchema({"type": "object"})]
+
+
 class DataQuery(QueryString):
     startDate: str | None = Field(default=None, description="RFC 3339, with a zone")
     endDate: str | None = Field(default=None, description="RFC 3339, with a zone")
@@ -126,6 +132,13 @@ class EntriesQuery(QueryString):
     """Nightscout's `count` and `find[date][$gte]=…`-style filters (kept as extra fields)."""
 
     count: int | None = Field(default=None, ge=1, le=MAX_ENTRIES_COUNT)
+
+
+class TreatmentsQuery(QueryString):
+    """Nightscout's `count`, `find[created_at][$gte]=…` and `find[eventType]=…` (kept as
+    extra fields); `count=0` is all of them (up to the maximum), as Mongo's limit(0)."""
+
+    count: int | None = Field(default=None, ge=0, le=MAX_ENTRIES_COUNT)
 
 
 # ------------------------------------------------------------------ clinics

@@ -144,6 +144,21 @@ LegacyDuplicates = list[int]
 NightscoutEntries = list[dict[str, Any]]
 
 
+class NightscoutTreatment(Answer):
+    """A treatment as stored, with `tidepool`: the datum types it is stored as (none, and
+    the reason, when it is kept as a Nightscout treatment only)."""
+
+    eventType: str
+    created_at: str
+    tidepool: dict[str, Any]
+
+
+NightscoutTreatments = list[NightscoutTreatment]
+
+
+NightscoutDocuments = list[dict[str, Any]]
+
+
 class NightscoutDeleted(Answer):
     n: int
     ok: int
@@ -155,6 +170,9 @@ class NightscoutStatus(Answer):
     version: str
     serverTime: str
     serverTimeEpoch: int
+    careportalEnabled: bool
+    supported: list[str]
+    settings: dict[str, Any]
 
 
 # ------------------------------------------------------------------ clinics

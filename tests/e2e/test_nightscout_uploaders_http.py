@@ -9,12 +9,11 @@ import hashlib
 import uuid
 from datetime import UTC, datetime
 
+import nightscout  # python-nightscout, a dev dependency: missing, the tier fails, not skips
 import pytest
 
 from tests.e2e.conftest import Session, Stack
 from tests.integration import nightscout_clients as clients
-
-nightscout = pytest.importorskip("nightscout")  # python-nightscout, a dev dependency
 
 PASSWORD = "Uploader-e2e-password-1"
 

@@ -18,10 +18,10 @@ from tests.integration import nightscout_clients as clients
 PASSWORD = "Uploader-e2e-password-1"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def uploader(stack: Stack) -> tuple[Session, str]:
-    """A new patient of their own (nothing else in the suite reads their data), with an
-    api-secret set as Nightscout's users set theirs."""
+    """A new patient for each test (nothing else reads their data, whatever the order the
+    tests run in), with an api-secret set as Nightscout's users set theirs."""
     email = f"uploader-{uuid.uuid4().hex[:8]}@example.org"
     reply = stack.request("POST", "/v1/users", {"email": email, "password": PASSWORD,
                                                 "fullName": "E2E uploader"})  # fmt: skip

@@ -148,9 +148,19 @@ function go(path, query) {
 }
 
 // ------------------------------------------------------------------ views
+// Each render draws into a detached view, shown only if the route is still the one it was
+// drawn for: a slow answer never replaces the page of a later click.
 async function render() {
+  const started = location.hash;
+  const view = h("div", { class: "view" });
+  await draw(view);
+  if (location.hash !== started || !view.childNodes.length) return;
+  put($("#main"), view);
+  view.querySelector("form.login input")?.focus();
+}
+
+async function draw(main) {
   const { parts, query } = route();
-  const main = $("#main");
   say("");
   renderChrome(parts);
   if (!state.token) {
@@ -225,7 +235,6 @@ function showLogin(main) {
     }
   });
   put(main, form);
-  form.email.focus();
 }
 
 async function logout() {
@@ -465,14 +474,21 @@ function tirSection(period) {
   const svg = s("svg", { class: "tir-column", viewBox: `0 0 300 ${height}`, role: "img",
     "aria-label": "Time in ranges: " + RANGES.map(([k, label]) => `${label} ${pct(period[k]?.percent)}`).join(", ") });
   let y = 0;
+  let labelY = -Infinity;
+  const labels = [];
   for (const [key, label, css] of [...RANGES].reverse()) {
     const f = period[key]?.percent || 0;
     const hgt = f * height;
     svg.append(s("rect", { x: 0, y, width, height: Math.max(hgt, 0), fill: colour(css) }));
-    const text = s("text", { x: width + 10, y: y + Math.max(hgt / 2, 6) + 4, "font-size": 13 });
-    text.textContent = `${label}: ${pct(f)}`;
-    svg.append(text);
+    labelY = Math.max(y + hgt / 2 + 4, labelY + 18, 14); // labels never overlap a neighbour
+    labels.push([labelY, `${label}: ${pct(f)}`]);
     y += hgt;
+  }
+  const overflow = Math.max(0, labels[labels.length - 1][0] - (height - 4));
+  for (const [at, text] of labels) {
+    const el = s("text", { x: width + 10, y: at - overflow, "font-size": 13 });
+    el.textContent = text;
+    svg.append(el);
   }
   const table = h("table", { class: "tir-table" }, h("caption", { text: "Time in ranges" }),
     h("thead", {}, h("tr", {}, ["Range", "Glucose", "Time", "Change"].map((t) => h("th", { scope: "col", text: t })))),
@@ -612,5 +628,6 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
   window.addEventListener("hashchange", () => render().then(() => $("#main").focus({ preventScroll: true })));
+  window.addEventListener("storage", (event) => event.key === "tidewater.units" && render());
   render();
 });

@@ -316,7 +316,11 @@ function tideFractions(row) {
 async function showTide(main, clinicId, query) {
   const days = periodOf(query);
   const name = await clinicName(clinicId);
-  const { body } = await api(`/v1/clinics/${clinicId}/tide_report?period=${days}d`);
+  // As Tidepool's web app asks: a patient whose last data is older than the period is
+  // "no recent data", not judged on a period that ended long ago.
+  const cutoff = new Date(Date.now() - days * 86400000).toISOString();
+  const tideQuery = new URLSearchParams({ period: `${days}d`, lastDataCutoff: cutoff });
+  const { body } = await api(`/v1/clinics/${clinicId}/tide_report?${tideQuery}`);
   const results = body.results || {};
   const count = Object.values(results).reduce((a, r) => a + r.length, 0);
   const tables = TIDE.map(([key, label]) => {

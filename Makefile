@@ -8,7 +8,7 @@ PORT ?= 3000
 export PYTHONDONTWRITEBYTECODE := 1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install run test lint lint-template unit integration e2e contract openapi swagger-ui bench build deploy deploy-local clean tidepool-client
+.PHONY: chromium publish-web help install run test lint lint-template unit integration e2e contract openapi swagger-ui bench build deploy deploy-local clean tidepool-client
 SWAGGER_UI_VERSION := 5.32.0
 SWAGGER_UI_DIR := local/tidewater_local/swagger_ui
 
@@ -17,6 +17,7 @@ help:
 	@echo "make test           lint (ruff, mypy, template) and every test"
 	@echo "make install        create or update .venv"
 	@echo "make tidepool-client  Tidepool's client library (npm, pinned) for its e2e tests"
+	@echo "make chromium       Debian's chromium, for the web app's browser tests"
 	@echo "make lint           ruff and mypy"
 	@echo "make lint-template  sam validate --lint and cfn-lint"
 	@echo "make contract       schemathesis against the local stack (every operation, all checks)"
@@ -53,7 +54,7 @@ lint-template: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1 --template template.yaml
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 
-test: lint lint-template tidepool-client
+test: lint lint-template tidepool-client chromium
 	$(BIN)/pytest -n 2
 	$(MAKE) contract
 
@@ -66,6 +67,11 @@ $(TIDEPOOL_CLIENT)/node_modules/.installed: $(TIDEPOOL_CLIENT)/package-lock.json
 	@touch $@
 
 tidepool-client: $(TIDEPOOL_CLIENT)/node_modules/.installed
+
+# The browser the web app's tests drive (Playwright, executable_path): Debian's own.
+SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
+chromium:
+	@test -x /usr/bin/chromium || $(SUDO) apt-get install -y chromium
 
 # The published contract, generated from the functions' resolvers (a test fails on drift).
 openapi: install
@@ -90,7 +96,7 @@ unit: install
 integration: install
 	$(BIN)/pytest tests/integration
 
-e2e: install tidepool-client
+e2e: install tidepool-client chromium
 	$(BIN)/pytest tests/e2e
 
 bench: install
@@ -105,6 +111,10 @@ build: $(SAM_VENV)/.installed
 
 deploy: build
 	$(SAM_VENV)/bin/sam deploy --guided
+
+# The web app's files into the deployed stack's bucket (behind its CloudFront distribution).
+publish-web: install
+	$(BIN)/python tools/publish_web.py --stack $(STACK)
 
 # template.yaml deployed into ministack with IAM enforced, then driven through the deployed
 # API; ministack is stopped when it ends, also on failure. docs/deploying.md.

@@ -115,7 +115,8 @@ def cmd_local(args: argparse.Namespace) -> int:
             print(f"    {account.email:<24} {account.role:<10} userId {account.user_id}")
         print(f"  Demo clinic {stack.demo_clinic} (Carol's; Alice and Bob share with it)")
         if not args.no_demo_data:
-            print("  Alice and Bob have two weeks of CGM data, summarised.")
+            print("  Alice and Bob have two weeks of CGM data, summarised; Chloe, Dev, Emma, Frank")
+            print("  and Grace (one in each TIDE group) four weeks.")
         if stack.demo_donors:
             first, last = stack.demo_donors[0].email, stack.demo_donors[-1].email
             print(f"  {len(stack.demo_donors)} donors ({first} … {last}) consent and have a week")

@@ -96,7 +96,7 @@ def _cgm(
         # Noise truncated at 2.5 sigma: a patient whose profile has no lows never dips below
         # 54 mg/dL by chance (130 - 35 - 2.5 * 12 = 65), whatever hour the demo starts at.
         jitter = max(-2.5, min(2.5, rng.gauss(0, 1)))
-        value = mean + swing * math.sin(day_phase - 1.0) + jitter * noise
+        value = mean + swing * math.sin(day_phase - 1.0) + jitter * noise + _meals(at, swing)
         if rng.random() < lows:
             value = rng.uniform(40, 53)
         datums.append(
@@ -109,6 +109,93 @@ def _cgm(
             }
         )
     return datums
+
+
+# Breakfast, lunch and dinner (local hour): each a rise that peaks an hour later and is gone
+# in about three; nights have none, so they are the flat part of the AGP.
+_MEAL_HOURS = (7.5, 12.5, 19.0)
+
+
+def _meals(at: datetime, swing: float) -> float:
+    hour = at.hour + at.minute / 60
+    rise = 0.0
+    for meal in _MEAL_HOURS:
+        after = (hour - meal) % 24
+        if after < 4:
+            rise += 0.9 * swing * after * math.exp(1 - after)  # peaks at 0.9 swing after 1 h
+    return rise
+
+
+@dataclass(frozen=True)
+class DemoPatient:
+    """A demo patient of `make run`'s clinic, beyond Alice and Bob: one per TIDE group.
+    `recent` is the profile of the last 14 days, `earlier` that of the days before them;
+    `wear` the share of 6-hour blocks the sensor is worn; `ends_days_ago` when data stops."""
+
+    account: DemoAccount
+    recent: tuple[float, float, float, float]
+    earlier: tuple[float, float, float, float]
+    wear: float = 1.0
+    ends_days_ago: int = 0
+
+
+def _more(n: int, name: str) -> DemoAccount:
+    return DemoAccount(f"{name.split()[0].lower()}@tidewater.test", name, "patient", f"de{n:08d}")
+
+
+MORE_PATIENTS = (
+    DemoPatient(_more(11, "Chloe Patient"), (105.0, 30.0, 8.0, 0.0), (105.0, 30.0, 8.0, 0.0)),
+    DemoPatient(_more(12, "Dev Patient"), (205.0, 45.0, 20.0, 0.0), (190.0, 45.0, 20.0, 0.0)),
+    DemoPatient(_more(13, "Emma Patient"), (140.0, 30.0, 12.0, 0.0), (110.0, 20.0, 8.0, 0.0)),
+    DemoPatient(
+        _more(14, "Frank Patient"), (125.0, 30.0, 10.0, 0.0), (125.0, 30.0, 10.0, 0.0), wear=0.5
+    ),
+    DemoPatient(
+        _more(15, "Grace Patient"),
+        (140.0, 40.0, 12.0, 0.0),
+        (140.0, 40.0, 12.0, 0.0),
+        ends_days_ago=16,
+    ),
+)
+MORE_DAYS = 28
+
+
+def _more_cgm(patient: DemoPatient, now: datetime) -> list[dict[str, object]]:
+    """Four weeks: the earlier profile, then the recent one; worn as the patient wears it."""
+    user_id = patient.account.user_id
+    end = now - timedelta(days=patient.ends_days_ago)
+    half = MORE_DAYS // 2 * 288
+    start = now - timedelta(days=MORE_DAYS)
+    datums = _cgm(user_id, start, half, patient.earlier)
+    datums += _cgm(user_id + "r", start + timedelta(days=MORE_DAYS // 2), half, patient.recent)
+    rng = random.Random(user_id)
+    worn = [rng.random() < patient.wear for _ in range(MORE_DAYS * 4 + 1)]
+    # A 15-minute sensor (its interval sent, as Libre's uploads do): a third of the
+    # readings, so that `make run` still starts in seconds with five more patients.
+    last = format_utc(end)
+    return [
+        {**d, "deviceId": "DemoLibre_0001", "sampleInterval": 15 * 60 * 1000}
+        for n, d in enumerate(datums)
+        if n % 3 == 0 and worn[n // 72] and str(d["time"]) <= last
+    ]
+
+
+def _add_more_patients(repos: Repositories, now: datetime) -> int:
+    """The patients beyond Alice and Bob, sharing with Dr Carol's clinic, with their data."""
+    carol = next(a for a in DEMO_ACCOUNTS if a.role == "clinician")
+    clinic_id = sorted(repos.clinics.clinics_of(carol.user_id))[0]
+    clinician = Caller(carol.user_id, carol.role, Via.SESSION)
+    stored = 0
+    for patient in MORE_PATIENTS:
+        _ensure_account(patient.account, repos)
+        if _has_cgm(patient.account.user_id, repos):
+            continue
+        code = clinics.create_clinic_share_code(clinician, clinic_id, repos, utcnow())
+        caller = Caller(patient.account.user_id, "patient", Via.SESSION)
+        with suppress(Conflict):
+            clinics.share_patient(caller, clinic_id, patient.account.user_id, code, repos, utcnow())
+        stored += _upload(patient.account.user_id, _more_cgm(patient, now), repos)
+    return stored
 
 
 def _upload(user_id: str, datums: list[dict[str, object]], repos: Repositories) -> int:
@@ -128,8 +215,9 @@ def _has_cgm(user_id: str, repos: Repositories) -> bool:
 
 
 def create_demo_data(repos: Repositories, now: datetime | None = None) -> int:
-    """Two weeks of 5-min CGM for each demo patient who has none yet, uploaded through the
-    upload service (a dataset per patient), then summarised: the demo clinic's list has
+    """Two weeks of 5-min CGM for Alice and Bob, four for the other demo patients (one in
+    each TIDE group), for each who has none yet, uploaded through the upload service (a
+    dataset per patient), then summarised: the demo clinic's list has
     numbers from the start. Returns the datums stored."""
     now = (now or utcnow()).replace(second=0, microsecond=0)
     stored = 0
@@ -137,6 +225,7 @@ def create_demo_data(repos: Repositories, now: datetime | None = None) -> int:
         if not _has_cgm(user_id, repos):
             stored += _upload(user_id, _cgm(user_id, now - timedelta(days=DEMO_DAYS),
                                             DEMO_DAYS * 288, profile), repos)  # fmt: skip
+    stored += _add_more_patients(repos, now)
     if stored:
         summarizer.run_iteration(repos)
     return stored

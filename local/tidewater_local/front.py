@@ -48,6 +48,21 @@ DOCS_PAGE: Final = b"""<!doctype html>
 <script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
 </body></html>
 """
+# The clinic web app (web/ at the repository's root, no build step), served at `/` as the
+# template's CloudFront distribution serves it from its bucket; API routes keep precedence.
+WEB_TYPES: Final = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".txt": "text/plain; charset=utf-8",
+}
+WEB_CSP: Final = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 # CORS as the template's HttpApi CorsConfiguration has it, for its WebOrigin only.
 CORS_METHODS: Final = "GET,POST,PUT,DELETE,OPTIONS"
 CORS_ALLOW_HEADERS: Final = "authorization,content-type,x-tidepool-session-token,api-secret"
@@ -77,6 +92,7 @@ class Gateway:
         self.scheduled = scheduled  # function folder name → the payload its schedule sends
         self.web_origin = self.template.parameter("WebOrigin")
         self.contract = self.template.root / "docs" / "openapi.json"
+        self.web_root = (self.template.root / "web").resolve()
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         origin = next((v for k, v in request.headers if k.lower() == "origin"), None)
@@ -112,6 +128,22 @@ class Gateway:
             return HttpResponse(200, [("Content-Type", SWAGGER_ASSETS[path])], asset.read_bytes())
         return None
 
+    def _web(self, path: str) -> HttpResponse | None:
+        """A file of the web app (`/` is its index.html); None: not one of its files."""
+        name = "index.html" if path in ("", "/") else path.lstrip("/")
+        asset = (self.web_root / name).resolve()
+        kind = WEB_TYPES.get(asset.suffix)
+        if kind is None or not asset.is_relative_to(self.web_root) or not asset.is_file():
+            return None
+        headers = [
+            ("Content-Type", kind),
+            ("Cache-Control", "no-cache"),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+        if asset.suffix == ".html":  # no framing, no script but our own (CloudFront's policy)
+            headers += [("Content-Security-Policy", WEB_CSP), ("X-Frame-Options", "DENY")]
+        return HttpResponse(200, headers, asset.read_bytes())
+
     def _handle(self, request: HttpRequest) -> HttpResponse:
         if request.method in ("GET", "HEAD"):
             docs = self._docs(request.path)
@@ -134,6 +166,10 @@ class Gateway:
                 return http_response(self.functions.invoke(route.function, event))
             except Exception:  # an unhandled error in a handler is API Gateway's 500
                 return _json(500, {"message": "Internal Server Error"})
+        if request.method in ("GET", "HEAD"):
+            web = self._web(request.path)
+            if web is not None:
+                return web
         return _json(404, {"message": "Not Found"})
 
     def _authorize(self, event: dict[str, Any], route: Route) -> HttpResponse | None:

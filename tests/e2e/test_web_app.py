@@ -1,0 +1,148 @@
+"""The clinic web app in a real browser (Debian's chromium, driven by Playwright), against
+a demo stack: what a clinician and a patient see and do."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.e2e.conftest import DEMO_PASSWORD, Stack, start_stack, stop_stack
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
+# Two cores shared with the stack and the other tests: a page may take more than 5 s.
+playwright_api.expect.set_options(timeout=20_000)
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[Stack]:
+    stack = start_stack(None, "--demo", "--no-schedules")
+    yield stack
+    stop_stack(stack)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: object, demo: Stack) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=demo.url)  # type: ignore[attr-defined]
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    context.close()
+    assert not errors, errors
+
+
+def log_in(page: object, email: str) -> None:
+    page.goto("/")  # type: ignore[attr-defined]
+    page.get_by_label("Email").fill(email)  # type: ignore[attr-defined]
+    page.get_by_label("Password").fill(DEMO_PASSWORD)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Log in").click()  # type: ignore[attr-defined]
+
+
+def test_the_app_is_served_at_the_root_and_api_routes_keep_precedence(demo: Stack) -> None:
+    index, script = demo.request("GET", "/"), demo.request("GET", "/app.js")
+    assert index.status == 200 and b"<title>Tidewater</title>" in index.body
+    assert "script-src 'self'" in index.headers["Content-Security-Policy"]
+    assert script.status == 200 and script.headers["Content-Type"].startswith("text/javascript")
+    assert demo.request("GET", "/status").status == 200
+    assert demo.request("GET", "/../pyproject.toml").status == 404
+    assert demo.request("GET", "/nothing.js").status == 404
+
+
+def test_a_clinician_triages_lists_and_opens_a_patient(page) -> None:  # type: ignore[no-untyped-def]
+    expect = playwright_api.expect
+    log_in(page, "carol@tidewater.test")
+    # The only clinic opens on its TIDE view: the demo patients, each in their category.
+    expect(page.get_by_role("heading", name=re.compile("TIDE triage"))).to_be_visible()
+    very_low = page.locator('table[data-category="timeInVeryLowPercent"]')
+    expect(very_low.get_by_role("link", name="Bob Patient")).to_be_visible()
+    meeting = page.locator('table[data-category="meetingTargets"]')
+    expect(meeting.get_by_role("link", name="Alice Patient")).to_be_visible()
+    bar = very_low.get_by_role("img", name=re.compile(r"Time in ranges: Very low \d"))
+    expect(bar).to_be_visible()
+    assert "token" not in page.url
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "tide.png"), full_page=True)
+    page.get_by_role("radio", name="7 days").check()
+    expect(page).to_have_url(re.compile(r"tide\?period=7d"))
+    expect(page.get_by_text("over the last 7 days")).to_be_visible()
+
+    # The list, sorted by time below range, worst first, kept in the URL.
+    page.get_by_role("link", name="Patients", exact=True).click()
+    table = page.locator("table.patients")
+    expect(table.get_by_role("link", name="Alice Patient")).to_be_visible()
+    page.get_by_role("button", name=re.compile("^Sort by Any low")).click()
+    expect(page).to_have_url(re.compile(r"sort=cgm\.timeInAnyLowPercent"))
+    expect(page.locator('th[aria-sort="ascending"]')).to_contain_text("Any low")
+    page.get_by_role("button", name=re.compile("^Sort by Any low")).click()
+    expect(page).to_have_url(re.compile(r"sort=-cgm\.timeInAnyLowPercent"))
+    expect(page.locator('th[aria-sort="descending"]')).to_contain_text("Any low")
+    names = table.locator("tbody th").all_inner_texts()
+    assert names.index("Bob Patient") < names.index("Alice Patient")
+    expect(page.get_by_text(re.compile(r"Showing 1.\d+ of \d+ matching"))).to_be_visible()
+    bookmarked = page.url
+    page.reload()
+    expect(page.locator('th[aria-sort="descending"]')).to_contain_text("Any low")
+    assert page.url == bookmarked
+    page.screenshot(path=str(SCREENSHOTS / "patients.png"), full_page=True)
+
+    # A filter the API supports: in range below 70 % keeps Bob, not Alice.
+    page.get_by_label("Filter on").select_option(label="In range")
+    page.get_by_label("Comparison").select_option("<")
+    page.get_by_label(re.compile("^Value")).fill("70")
+    page.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(r"cgm\.timeInTargetPercent=%3C0\.7"))
+    expect(table.get_by_role("link", name="Bob Patient")).to_be_visible()
+    expect(table.get_by_role("link", name="Alice Patient")).to_have_count(0)
+
+    # Bob's page: the AGP with its bands, the target shaded, the daily overlay, 14 days.
+    table.get_by_role("link", name="Bob Patient").click()
+    expect(page.get_by_role("heading", name="Bob Patient")).to_be_visible()
+    agp = page.locator("svg#agp")
+    expect(agp.locator("polygon.band-5-95").first).to_be_visible()
+    expect(agp.locator("polygon.band-25-75").first).to_be_visible()
+    expect(agp.locator("polyline.median").first).to_be_visible()
+    expect(agp.locator("rect.target")).to_have_count(1)
+    assert "mg/dL" in (agp.get_attribute("aria-label") or "")
+    expect(page.get_by_role("radio", name="14 days")).to_be_checked()
+    assert page.locator("figure.daily").count() >= 14
+    expect(page.locator("table.glucose-stats")).to_contain_text("GMI")
+    page.screenshot(path=str(SCREENSHOTS / "patient.png"), full_page=True)
+
+    page.get_by_role("radio", name="7 days").check()
+    expect(page).to_have_url(re.compile(r"days=7"))
+    expect(page.get_by_text(re.compile(r"CGM report, 7 days"))).to_be_visible()
+    assert 7 <= page.locator("figure.daily").count() <= 8
+    page.get_by_role("radio", name="mmol/L").check()
+    expect(page.locator("svg#agp")).to_have_attribute("aria-label", re.compile("mmol/L"))
+    page.reload()  # the units are remembered
+    expect(page.get_by_role("radio", name="mmol/L")).to_be_checked()
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('tidewater.token')") is None
+
+
+def test_a_patient_sees_only_their_own_page(page, demo: Stack) -> None:  # type: ignore[no-untyped-def]
+    expect = playwright_api.expect
+    log_in(page, "alice@tidewater.test")
+    expect(page.get_by_role("heading", name="Alice Patient")).to_be_visible()
+    expect(page.locator("svg#agp polygon.band-5-95").first).to_be_visible()
+    page.goto("/#/patient/de00000002")
+    expect(page.get_by_role("alert")).to_have_text("You do not have access to this page.")
+    page.goto("/#/clinics")
+    expect(page.get_by_role("heading", name="Alice Patient")).to_be_visible()

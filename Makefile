@@ -71,7 +71,7 @@ tidepool-client: $(TIDEPOOL_CLIENT)/node_modules/.installed
 # The browser the web app's tests drive (Playwright, executable_path): Debian's own.
 SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
 chromium:
-	@test -x /usr/bin/chromium || $(SUDO) apt-get install -y chromium
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
 # The published contract, generated from the functions' resolvers (a test fails on drift).
 openapi: install

@@ -7,15 +7,14 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import playwright.sync_api as playwright_api  # a dev dependency: missing, the tier fails
 import pytest
 
 from tests.conftest import ROOT
 from tests.e2e.conftest import DEMO_PASSWORD, Stack, start_stack, stop_stack
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, installed by `make chromium`
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
 # Two cores shared with the stack and the other tests: a page may take more than 5 s.
 playwright_api.expect.set_options(timeout=20_000)
 
@@ -29,6 +28,7 @@ def demo() -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    assert CHROMIUM.exists(), "the browser tests need Debian's chromium: run `make chromium`"
     with playwright_api.sync_playwright() as p:
         launched = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         yield launched

@@ -179,11 +179,15 @@ def keep_session(
 ) -> None:
     """Keep what refreshes the session (store/sessions.py), under the ID token's session id."""
     session_id = claims_of(session.token).get("origin_jti")
-    if not isinstance(session_id, str) or not session.refresh_token:
+    if not isinstance(session_id, str):
         return  # a token that names no session cannot be refreshed or ended: nothing to keep
-    key = seal_key(repos.secrets.platform_secret())
     started = int(now.timestamp())
-    sealed = seal(key, session_id, session.refresh_token)
+    # With no refresh token (an identity service that gives none), the session is still
+    # open to the authorizer and ends at logout; it just cannot be refreshed.
+    sealed = ""
+    if session.refresh_token:
+        key = seal_key(repos.secrets.platform_secret())
+        sealed = seal(key, session_id, session.refresh_token)
     repos.sessions.open(
         session.user_id, session_id, sealed, started + SESSION_DAYS * 86_400, started
     )
@@ -201,6 +205,8 @@ def refresh_session(
     sealed = repos.sessions.sealed(caller.user_id, session_id)
     if sealed is None:
         raise Unauthorized("the session has ended", code="session-ended")
+    if not sealed:
+        return token  # kept with no refresh token: good for its hour, no more
     refresh_token = unseal(seal_key(repos.secrets.platform_secret()), session_id, sealed)
     try:
         return repos.identity.refresh(refresh_token)
@@ -218,7 +224,7 @@ def end_session(claims: dict[str, Any], repos: Repositories) -> None:
     if not isinstance(session_id, str) or not isinstance(user_id, str):
         return
     sealed = repos.sessions.close(user_id, session_id)
-    if sealed is not None:
+    if sealed:
         refresh_token = unseal(seal_key(repos.secrets.platform_secret()), session_id, sealed)
         repos.identity.revoke(refresh_token)
 

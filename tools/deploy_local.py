@@ -462,7 +462,7 @@ def _print_function_errors(session: boto3.session.Session, stack: str) -> None:
         except logs.exceptions.ResourceNotFoundException:
             continue
         for event in events[-5:]:
-            print(f"  {logical_id}: {event['message'].strip()[:2000]}", file=sys.stderr)
+            print(f"  {logical_id}: {event['message'].strip()[-3000:]}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -369,6 +369,16 @@ def _tidepool_note(treatment: treatments.Treatment) -> dict[str, Any]:
     return note
 
 
+def _matching(wanted: Mapping[str, Any], field: str) -> Callable[[Datum], bool]:
+    """A record whose document (under `field`) has every `find[...]` equality asked for."""
+
+    def matches(record: Datum) -> bool:
+        body = record.get(field) or {}
+        return all(body.get(name) == value for name, value in wanted.items())
+
+    return matches
+
+
 def get_treatments(
     caller: Caller, params: Mapping[str, str], repos: Repositories
 ) -> list[dict[str, Any]]:
@@ -380,13 +390,10 @@ def get_treatments(
     if start > end:
         return []
 
-    def keep(record: Datum) -> bool:
-        body = record.get("treatment") or {}
-        return all(body.get(name) == value for name, value in wanted.items())
-
     found = repos.datums.latest(
-        caller.user_id, treatments.RECORD_TYPE, start, end, count, keep=keep if wanted else None
-    )
+        caller.user_id, treatments.RECORD_TYPE, start, end, count,
+        keep=_matching(wanted, "treatment") if wanted else None,
+    )  # fmt: skip
     return [treatments.record_to_treatment(record) for record in found]
 
 
@@ -516,10 +523,11 @@ def get_device_status(
         return []
     current = int((now or utcnow()).timestamp())
 
+    matches = _matching(wanted, "body")
+
     def keep(record: Datum) -> bool:
-        body = record.get("body") or {}
         fresh = int(record.get("expiresAt") or current + 1) > current
-        return fresh and all(body.get(name) == value for name, value in wanted.items())
+        return fresh and matches(record)
 
     found = repos.datums.latest(
         caller.user_id, records.DEVICESTATUS_TYPE, start, end, count, keep=keep
@@ -580,11 +588,8 @@ def get_profiles(
     if start > end:
         return []
 
-    def keep(record: Datum) -> bool:
-        body = record.get("body") or {}
-        return all(body.get(name) == value for name, value in wanted.items())
-
     found = repos.datums.latest(
-        caller.user_id, records.PROFILE_TYPE, start, end, count, keep=keep if wanted else None
-    )
+        caller.user_id, records.PROFILE_TYPE, start, end, count,
+        keep=_matching(wanted, "body") if wanted else None,
+    )  # fmt: skip
     return [record["body"] for record in found]

@@ -52,6 +52,14 @@ class Settings:
     donation_min_donors: int = _env("DONATION_MIN_DONORS", 5)
     donation_keep_seconds: bool = _env("DONATION_KEEP_SECONDS", False)
     public_donations: bool = _env("PUBLIC_DONATIONS", False)
+    # The aggregator: followed Nightscout sites and the population view.
+    aggregator_table: str = _env("AGGREGATOR_TABLE", "AggregatorTable")
+    public_population: bool = _env("PUBLIC_POPULATION", False)
+    population_min_people: int = _env("POPULATION_MIN_PEOPLE", 5)
+    # Where a followed site may be: https on a public address, unless these say otherwise
+    # (the local stack allows http and loopback for its own test servers; AWS never does).
+    source_allow_http: bool = _env("SOURCE_ALLOW_HTTP", False)
+    source_allow_private: bool = _env("SOURCE_ALLOW_PRIVATE", False)
 
     @property
     def token_issuer(self) -> str:

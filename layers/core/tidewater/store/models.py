@@ -316,6 +316,34 @@ class ErasureModel(Model):
     email = UnicodeAttribute(null=True)
 
 
+class SourceDueIndex(GlobalSecondaryIndex["SourceModel"]):
+    class Meta:
+        index_name = "due"
+        projection = AllProjection()
+
+    poll_shard = UnicodeAttribute(hash_key=True, attr_name="pollShard")
+    poll_due = UnicodeAttribute(range_key=True, attr_name="pollDue")
+
+
+class SourceModel(Model):
+    """`source#<userId>` / `source`: the Nightscout site a person follows, its sealed token and
+    where the poller stands (services/sources.py). Listed by the sparse `due` index."""
+
+    class Meta:
+        table_name = "AggregatorTable"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    owner = UnicodeAttribute()
+    url = UnicodeAttribute()
+    sealed = UnicodeAttribute()
+    linked_time = UnicodeAttribute(attr_name="linkedTime")
+    poll_shard = UnicodeAttribute(null=True, attr_name="pollShard")
+    poll_due = UnicodeAttribute(null=True, attr_name="pollDue")
+    body = JSONAttribute(default=dict)  # the poller's state: watermark, failures, last error
+    due = SourceDueIndex()
+
+
 # Each model and the Settings field that names its table.
 TABLE_SETTINGS: dict[type[Model], str] = {
     DatumModel: "datums_table",
@@ -332,6 +360,7 @@ TABLE_SETTINGS: dict[type[Model], str] = {
     MemberModel: "donations_table",
     ErasureModel: "donations_table",
     ClinicPatientModel: "clinic_patients_table",
+    SourceModel: "aggregator_table",
 }
 MODELS = tuple(TABLE_SETTINGS)
 

@@ -51,7 +51,7 @@ class MotoStack:
     def __init__(self, template: Any, stage: str = "test") -> None:
         import boto3
 
-        from tidewater_local.aws import LOCAL_CREDENTIALS, REGION, create_resources
+        from tidewater_local.aws import LOCAL_CREDENTIALS, LOCAL_REACH, REGION, create_resources
 
         self.template = template
         with pytest.MonkeyPatch.context() as patch:
@@ -64,6 +64,7 @@ class MotoStack:
         self.env = {
             **LOCAL_CREDENTIALS,
             **template.environment({"Stage": stage, **refs}),
+            **LOCAL_REACH,
             "POWERTOOLS_METRICS_DISABLED": "true",
         }
         self.tables = {

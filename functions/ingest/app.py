@@ -2,6 +2,7 @@
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -15,7 +16,7 @@ from tidewater.api.schemas import responses as rs
 from tidewater.domain import tidepool
 from tidewater.domain.timeutil import format_utc, utcnow
 from tidewater.observability import logger, metrics
-from tidewater.services import ingest, nightscout, reports
+from tidewater.services import ingest, nightscout, reports, sources
 from tidewater.store.repos import repositories
 
 app = make_app()
@@ -75,6 +76,29 @@ def read_data(user_id: str, query: Annotated[rq.DataQuery, Query()]) -> dict:
 def get_agp(user_id: str, query: Annotated[rq.AgpQuery, Query()]) -> dict:
     report = reports.agp_report(current_caller(app), user_id, query.days, repositories(), utcnow())
     return {"data": report}
+
+
+# ---------------------------------------------------------------- a followed Nightscout site
+_SOURCE = answers(200, rs.SourceEnvelope, "the followed site, without its token")
+
+
+@app.put("/v1/users/<user_id>/nightscout/source", responses=_SOURCE)
+def link_source(user_id: str, body: Annotated[rq.SourceLink | None, Body()] = None) -> dict:
+    caller = current_caller(app)
+    return {"data": sources.link(caller, user_id, fields(body), repositories(), utcnow())}
+
+
+@app.get("/v1/users/<user_id>/nightscout/source", responses=_SOURCE)
+def show_source(user_id: str) -> dict:
+    return {"data": sources.show(current_caller(app), user_id, repositories())}
+
+
+@app.delete(
+    "/v1/users/<user_id>/nightscout/source", responses=answers(204, None, "no longer followed")
+)
+def unlink_source(user_id: str) -> Response[None]:
+    sources.unlink(current_caller(app), user_id, repositories())
+    return Response(204)
 
 
 @app.post("/v1/users/<user_id>/data/legacy", responses=answers(200, rs.UploadAnswer, "stored"))

@@ -17,6 +17,9 @@ from moto.server import ThreadedMotoServer
 from tidewater_local.cfn import Template
 
 REGION = "us-east-1"
+# The local stack follows Nightscout sites on this machine (its tests' servers, another local
+# account's /api/v1/entries): http and loopback addresses, which AWS never allows.
+LOCAL_REACH = {"SOURCE_ALLOW_HTTP": "true", "SOURCE_ALLOW_PRIVATE": "true"}
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -275,6 +278,7 @@ def in_process(template: Template, stage: str = "test") -> Iterator[dict[str, st
     try:
         with mock_aws():
             env = template.environment({"Stage": stage, **create_resources(template)})
+            env.update(LOCAL_REACH)
             os.environ.update(env)
             yield env
     finally:

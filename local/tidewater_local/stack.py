@@ -58,6 +58,7 @@ class LocalStack:
         refs = aws.create_resources(self.template)
         # The functions' environment is the template's, resolved for this stack.
         os.environ.update(self.template.environment({"Stage": "local", **refs}))
+        os.environ.update(aws.LOCAL_REACH)
         if not self.options.verbose:
             os.environ["LOG_LEVEL"] = os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
             os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"

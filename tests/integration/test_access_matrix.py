@@ -268,6 +268,21 @@ MATRIX: dict[str, Row] = {
         lambda w: f"/v1/users/{w.ids['owner']}/export", {**OWNER_ONLY_WRITE, "owner": 303}
     ),
     # ---- donation: consent is the owner's alone, even to read; slices are for researchers
+    # A followed Nightscout site: its owner's alone, clinicians included (the token is a
+    # credential). Nothing is linked in the world: the owner passes and finds none.
+    "PUT /v1/users/{userId}/nightscout/source": Row(
+        lambda w: f"/v1/users/{w.ids['owner']}/nightscout/source",
+        OWNER_ONLY_WRITE,
+        lambda w: {"url": "http://127.0.0.1:9/site", "token": "reader-0123456789abcdef"},
+    ),
+    "GET /v1/users/{userId}/nightscout/source": Row(
+        lambda w: f"/v1/users/{w.ids['owner']}/nightscout/source",
+        {**OWNER_ONLY_WRITE, "owner": 404},
+    ),
+    "DELETE /v1/users/{userId}/nightscout/source": Row(
+        lambda w: f"/v1/users/{w.ids['owner']}/nightscout/source",
+        {**OWNER_ONLY_WRITE, "owner": 404},
+    ),
     "GET /v1/users/{userId}/donation": Row(
         lambda w: f"/v1/users/{w.ids['owner']}/donation", OWNER_ONLY_WRITE
     ),

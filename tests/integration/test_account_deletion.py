@@ -33,7 +33,16 @@ from tests.integration.donation_support import (
 )
 from tidewater.domain.identity import Caller, Via
 from tidewater.domain.timeutil import utcnow
-from tidewater.services import auth, clinics, erasure, exporter, ingest, nightscout, summarizer
+from tidewater.services import (
+    auth,
+    clinics,
+    erasure,
+    exporter,
+    ingest,
+    nightscout,
+    sources,
+    summarizer,
+)  # fmt: skip
 from tidewater.store.repos import Repositories, repositories
 from tidewater_local.front import Gateway
 from tidewater_local.runtime import Functions, HttpRequest
@@ -85,6 +94,8 @@ def person(template) -> Person:  # type: ignore[no-untyped-def]
     clinics.share_patient(me, clinic_id, user_id, clinic_share_code(clinic_id), repos, utcnow())
     clinics.create_share_code(me, user_id, repos, utcnow())
     auth.set_nightscout_secret(me, user_id, {"secret": "a-nightscout-secret"}, repos)
+    sources.link(me, user_id, {"url": "http://127.0.0.1:9/mine", "token": "a-site-token"},
+                 repos, utcnow())  # fmt: skip
     ingest.create_dataset(me, user_id, {"client": {"name": "org.example", "version": "1"},
                                         "deviceId": DEVICES[1]}, repos)  # fmt: skip
     consent(repos, user_id, True)

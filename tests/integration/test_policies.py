@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import TEMPLATE
+from tests.nightscout_site import Site, nightscout_sites, sgv_entries
 
 _TABLE = ["{TableName}", "{TableName}/index/*"]
 # From SAM's policy_templates.json (aws/serverless-application-model), for those used here.
@@ -305,6 +306,16 @@ def _walk(stack: Any) -> None:
     )
     stack.invoke("summarize", {"iteration": 1})
     assert _request(url, "GET", f"/v1/users/{patient}/summary", None, as_patient)[0] == 200
+    # A followed Nightscout site, polled by its schedule.
+    source = f"/v1/users/{patient}/nightscout/source"
+    with nightscout_sites() as sites:
+        newest = int(datetime.now(UTC).timestamp() * 1000)
+        sites.add("walk", Site(entries=sgv_entries(newest, 3)))
+        link = {"url": sites.url("walk"), "token": "walk-site-token"}
+        assert _request(url, "PUT", source, link, as_patient)[0] == 200
+        stack.invoke("poll", {})
+        status, _, shown = _request(url, "GET", source, None, as_patient)
+        assert status == 200 and shown["data"]["entriesImported"] == 3, shown
 
     clinician_id, as_clinician = sign_up("clinician")
     status, _, clinic = _request(

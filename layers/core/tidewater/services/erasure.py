@@ -116,6 +116,7 @@ def _resume(erasure: Erasure, repos: Repositories, now: datetime, time_left: Tim
         repos.erasures.forget_email(user_id)
     for session_id in repos.sessions.of(user_id):  # sealed refresh tokens, gone with them
         found += repos.sessions.close(user_id, session_id) is not None
+    found += repos.sources.unlink(user_id)  # the followed site and its sealed token
     digest, clinic_ids = repos.accounts.erasure_facts(user_id)
     if digest:
         found += repos.accounts.delete_nightscout_secret(user_id, digest)

@@ -73,11 +73,17 @@ def post_entries(
     ingest.check_count(body)
     user_id = caller.user_id
     require(caller, Action.WRITE, user_id, repos)
-    datums = entries_to_datums(body)
-    now = now or utcnow()
-    dataset = _nightscout_dataset(user_id, now)
-    result = ingest.accept_upload(
-        dataset,
+    result = import_entries(user_id, entries_to_datums(body), repos, now or utcnow())
+    return datums_to_entries(sorted(result.items, key=lambda item: item["time"], reverse=True))
+
+
+def import_entries(
+    user_id: str, datums: list[Datum], repos: Repositories, now: datetime
+) -> ingest.UploadResult:
+    """Store the datums of valid entries as the user's, in the dataset the server keeps for
+    Nightscout (posted by an uploader, or read from the user's own site by the poller)."""
+    return ingest.accept_upload(
+        _nightscout_dataset(user_id, now),
         datums,
         repos,
         now,
@@ -85,7 +91,6 @@ def post_entries(
         system=True,
         id_of=lambda item: entry_datum_id(user_id, item["origin"]["id"]),
     )
-    return datums_to_entries(sorted(result.items, key=lambda item: item["time"], reverse=True))
 
 
 def get_entries(

@@ -18,6 +18,26 @@ def all_outdated_shards() -> list[str]:
     return [str(n) for n in range(OUTDATED_SHARDS)]
 
 
+# The aggregator table: a followed site per person, and the poller's `due` index, sharded as
+# the outdated index is.
+SOURCE_PREFIX = "source#"
+SOURCE_SK = "source"
+POLL_SHARDS = 4
+
+
+def source_pk(user_id: str) -> str:
+    return f"{SOURCE_PREFIX}{user_id}"
+
+
+def poll_shard(user_id: str) -> str:
+    digest = hashlib.sha256(f"poll\x00{user_id}".encode()).digest()
+    return str(digest[0] % POLL_SHARDS)
+
+
+def all_poll_shards() -> list[str]:
+    return [str(n) for n in range(POLL_SHARDS)]
+
+
 def datum_sk(datum_type: str, time: str, dedup_key: str) -> str:
     """`type#time#dedupKey`: one type in a time window is one key-range Query."""
     return f"{datum_type}#{time}#{dedup_key}"

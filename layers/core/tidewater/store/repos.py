@@ -20,11 +20,14 @@ from tidewater.store.models import (
     AccountModel,
     BucketsModel,
     ClinicPatientModel,
+    DatasetModel,
     DatumModel,
+    SourceModel,
     bind,
 )
 from tidewater.store.secrets import SecretsRepository
 from tidewater.store.sessions import SessionsRepository
+from tidewater.store.sources import SourcesRepository
 
 
 @dataclass(frozen=True)
@@ -42,12 +45,16 @@ class Repositories:
     slices: SlicesBucket
     erasures: ErasuresRepository
     exports: ExportsBucket
+    sources: SourcesRepository
 
     def connect(self) -> None:
-        """Make the DynamoDB clients of the tables the summariser's threads use (PynamoDB's
-        and the batch writer's) now: botocore makes a client on first use, from a session
-        that is not thread safe, so threads that share clients must find them made."""
-        for model in (AccountModel, BucketsModel, DatumModel, ClinicPatientModel):
+        """Make the DynamoDB clients of the tables the summariser's and the poller's threads
+        use (PynamoDB's and the batch writer's) now: botocore makes a client on first use,
+        from a session that is not thread safe, so threads that share clients must find
+        them made."""
+        for model in (
+            AccountModel, BucketsModel, DatumModel, ClinicPatientModel, DatasetModel, SourceModel
+        ):  # fmt: skip
             model._get_connection().connection.client  # noqa: B018 (made on first read)
             dynamodb_client(model)
 
@@ -70,6 +77,7 @@ def build(settings: Settings) -> Repositories:
         slices=SlicesBucket(settings.donations_bucket, settings.region),
         erasures=ErasuresRepository(settings.region),
         exports=ExportsBucket(settings.exports_bucket, settings.region),
+        sources=SourcesRepository(),
     )
 
 

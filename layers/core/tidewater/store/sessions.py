@@ -28,9 +28,10 @@ _LABEL: Final = b"tidewater session seal v1"
 _NONCE: Final = 12
 
 
-def seal_key(secret: bytes) -> bytes:
-    """The sealing key, derived from the platform secret for this one use."""
-    return hmac.new(secret, _LABEL, hashlib.sha256).digest()
+def seal_key(secret: bytes, label: bytes = _LABEL) -> bytes:
+    """The sealing key, derived from the platform secret for one use (`label`): sessions',
+    or a followed site's token (services/sources.py)."""
+    return hmac.new(secret, label, hashlib.sha256).digest()
 
 
 def seal(key: bytes, session_id: str, refresh_token: str) -> str:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from tidewater.domain.agp import MAX_DAYS as MAX_AGP_DAYS
 from tidewater.domain.cursor import MAX_LENGTH as CURSOR_MAX_LENGTH
 from tidewater.domain.identity import MIN_NIGHTSCOUT_SECRET, PASSWORD_RULE
+from tidewater.domain.sources import TOKEN_MAX, URL_MAX
 
 # The same limits the services keep (services/ingest.py, services/nightscout.py).
 MAX_DATA_PAGE = 5000
@@ -181,6 +182,16 @@ class TideQuery(QueryString):
 class WindowQuery(QueryString):
     offset: int | None = Field(default=None, ge=0, le=1_000_000)
     limit: int | None = Field(default=None, ge=1, le=1000)
+
+
+# ------------------------------------------------------------------ followed sites
+class SourceLink(StrictBody):
+    model_config = requires("url", "token")
+    url: str = absent("the Nightscout site's address (https)", maxLength=URL_MAX)
+    token: str = absent(
+        "an access token or API secret with read access; kept sealed, never shown",
+        maxLength=TOKEN_MAX,
+    )
 
 
 # ------------------------------------------------------------------ donation, rights

@@ -109,6 +109,20 @@ class DeletedAnswer(Answer):
     meta: dict[Literal["deleted"], int]
 
 
+class Source(Answer):
+    url: str
+    linkedTime: str
+    lastPolledTime: str | None = Field(default=None, description="absent until first polled")
+    lastEntryTime: str | None = Field(default=None, description="the newest entry stored")
+    lastError: str | None = Field(default=None, description="why the last poll failed")
+    entriesImported: int
+    nextPollTime: str | None = None
+
+
+class SourceEnvelope(Answer):
+    data: Source
+
+
 class PageMeta(Answer):
     count: int
     cursor: str | None = Field(default=None, description="send it back for the next page")

@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from tidewater.domain.agp import MAX_DAYS as MAX_AGP_DAYS
-from tidewater.domain.source_compare import MAX_DAYS as MAX_COMPARE_DAYS
 from tidewater.domain.cursor import MAX_LENGTH as CURSOR_MAX_LENGTH
 from tidewater.domain.identity import MIN_NIGHTSCOUT_SECRET, PASSWORD_RULE
+from tidewater.domain.source_compare import MAX_DAYS as MAX_COMPARE_DAYS
 
 # The same limits the services keep (services/ingest.py, services/nightscout.py).
 MAX_DATA_PAGE = 5000

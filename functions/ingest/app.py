@@ -101,6 +101,16 @@ def unlink_source(user_id: str) -> Response[None]:
     return Response(204)
 
 
+@app.get(
+    "/v1/users/<user_id>/sources/compare",
+    responses=answers(200, rs.SourcesComparisonEnvelope, "how the person's CGM sources agree"),
+)
+def compare_sources(user_id: str, query: Annotated[rq.SourcesCompareQuery, Query()]) -> dict:
+    caller = current_caller(app)
+    report = reports.sources_comparison(caller, user_id, query.days, repositories(), utcnow())
+    return {"data": report}
+
+
 @app.post("/v1/users/<user_id>/data/legacy", responses=answers(200, rs.UploadAnswer, "stored"))
 def post_legacy(user_id: str, datums: Annotated[rq.Datums | None, Body()] = None) -> dict:
     result = ingest.upload_legacy(current_caller(app), user_id, datums, repositories())

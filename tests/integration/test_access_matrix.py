@@ -177,6 +177,9 @@ MATRIX: dict[str, Row] = {
     ),
     # The AGP has the summary's access: the owner and the clinicians of the patient's clinics.
     "GET /v1/users/{userId}/agp": Row(lambda w: f"/v1/users/{w.ids['owner']}/agp", OWNER_ONLY_READ),
+    "GET /v1/users/{userId}/sources/compare": Row(
+        lambda w: f"/v1/users/{w.ids['owner']}/sources/compare", OWNER_ONLY_READ
+    ),
     "GET /v1/users/{userId}/data_sets": Row(
         lambda w: f"/v1/users/{w.ids['owner']}/data_sets", OWNER_ONLY_READ
     ),

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from tidewater.domain.agp import MAX_DAYS as MAX_AGP_DAYS
 from tidewater.domain.cursor import MAX_LENGTH as CURSOR_MAX_LENGTH
 from tidewater.domain.identity import MIN_NIGHTSCOUT_SECRET, PASSWORD_RULE
+from tidewater.domain.source_compare import MAX_DAYS as MAX_COMPARE_DAYS
 from tidewater.domain.sources import TOKEN_MAX, URL_MAX
 
 # The same limits the services keep (services/ingest.py, services/nightscout.py).
@@ -208,4 +209,13 @@ class ExportQuery(QueryString):
 class AgpQuery(QueryString):
     days: int | None = Field(
         default=None, ge=1, le=MAX_AGP_DAYS, description="the period, in days (default 14)"
+    )
+
+
+class SourcesCompareQuery(QueryString):
+    days: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_COMPARE_DAYS,
+        description="the period, in days (default 14), ending at the newest CGM reading",
     )

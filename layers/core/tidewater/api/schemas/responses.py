@@ -336,3 +336,42 @@ class Agp(BaseModel):
 
 class AgpEnvelope(BaseModel):
     data: Agp
+
+
+class ComparedSource(BaseModel):
+    deviceId: str = Field(description="the source: a device id of the person's cbg readings")
+    readings: int = Field(description="its readings in the period")
+    points: list[tuple[str, float]] = Field(
+        description="its readings for an overlay: [time, mg/dL to 0.1], in time order"
+    )
+
+
+class SourcePair(BaseModel):
+    first: str = Field(description="the device id earlier in order")
+    second: str = Field(description="the other device id")
+    pairs: int = Field(description="readings paired one to one within the window")
+    mardFirstToSecond: float = Field(
+        description="mean |first - second| / second: the second source is the reference"
+    )
+    mardSecondToFirst: float = Field(description="mean |second - first| / first")
+    bias: float = Field(description="mean first - second, mg/dL")
+    within15FirstToSecond: float = Field(
+        ge=0, le=1, description="share of pairs within 15 mg/dL of second (< 100), else 15 %"
+    )
+    within15SecondToFirst: float = Field(ge=0, le=1, description="the same, first the reference")
+    overlapStart: str = Field(description="the earliest paired reading")
+    overlapEnd: str = Field(description="the latest paired reading")
+
+
+class SourcesComparison(BaseModel):
+    days: int
+    start: str
+    end: str
+    units: Literal["mg/dL"]
+    windowSeconds: int = Field(description="readings pair when at most this far apart")
+    sources: list[ComparedSource] = Field(description="in device id order")
+    pairs: list[SourcePair] = Field(description="every two sources with a pair of readings")
+
+
+class SourcesComparisonEnvelope(BaseModel):
+    data: SourcesComparison

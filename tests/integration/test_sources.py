@@ -317,3 +317,25 @@ def test_an_account_being_deleted_is_not_written_to(api: Api, sites: NightscoutS
     repositories().accounts.delete(ALICE.user_id)
     assert poll().imported == 0
     assert repositories().sources.get(ALICE.user_id) is None
+
+
+def test_a_site_whose_poll_breaks_leaves_the_others_polled(
+    api: Api, sites: NightscoutSites, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link(api, sites, "fine", Site(entries=sgv_entries(NOW_MS, 4)))
+    sites.add("broken", Site(entries=sgv_entries(NOW_MS, 2)))
+    bob_link = event("PUT", ROUTE, f"/v1/users/{BOB.user_id}/nightscout/source", caller=BOB,
+                     params={"userId": BOB.user_id},
+                     body={"url": sites.url("broken"), "token": "bobs-secret-1"})  # fmt: skip
+    assert invoke(bob_link, api.context)[0] == 200
+    real = sources.import_entries
+
+    def failing_for_bob(user_id: str, *args: Any) -> Any:
+        if user_id == BOB.user_id:
+            raise RuntimeError("the store broke")
+        return real(user_id, *args)
+
+    monkeypatch.setattr(sources, "import_entries", failing_for_bob)
+    run = poll()
+    assert (run.polled, run.failed, run.imported) == (2, 1, 4)
+    assert len(alice_cbg(api)) == 4

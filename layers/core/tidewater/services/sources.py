@@ -138,7 +138,11 @@ def poll_due(
     def one(source: Source) -> _Outcome:
         if clock() - started > budget:
             return _Outcome(polled=False, late=True)
-        return _poll(source, repos, site, key, now())
+        try:
+            return _poll(source, repos, site, key, now())
+        except Exception:  # one site's trouble (a store refusal, say) is no other site's
+            logger.exception("nightscout site poll failed")
+            return _Outcome(polled=True, failed=True)
 
     count = max(1, min(workers, len(due)))
     if count > 1:

@@ -26,6 +26,11 @@ SAMPLES: dict[str, tuple[str, Any]] = {
         {"selected": 0, "summarized": 0, "failed": 0, "skipped": 0, "batches": 0},
     ),
     "export": ("export.json", None),
+    # No site is linked: nothing due, nothing asked.
+    "poll": (
+        "poll.json",
+        {"due": 0, "polled": 0, "failed": 0, "pages": 0, "imported": 0, "skipped": 0, "late": 0},
+    ),
     "rights": ("export_user.json", 403),  # a patient asks for another patient's export
 }
 

@@ -23,6 +23,7 @@ from tidewater.store.models import (
     DatumModel,
     bind,
 )
+from tidewater.store.population import PopulationRepository
 from tidewater.store.secrets import SecretsRepository
 from tidewater.store.sessions import SessionsRepository
 
@@ -42,6 +43,7 @@ class Repositories:
     slices: SlicesBucket
     erasures: ErasuresRepository
     exports: ExportsBucket
+    population: PopulationRepository
 
     def connect(self) -> None:
         """Make the DynamoDB clients of the tables the summariser's threads use (PynamoDB's
@@ -70,6 +72,7 @@ def build(settings: Settings) -> Repositories:
         slices=SlicesBucket(settings.donations_bucket, settings.region),
         erasures=ErasuresRepository(settings.region),
         exports=ExportsBucket(settings.exports_bucket, settings.region),
+        population=PopulationRepository(),
     )
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from tidewater.domain.agp import MAX_DAYS as MAX_AGP_DAYS
 from tidewater.domain.cursor import MAX_LENGTH as CURSOR_MAX_LENGTH
 from tidewater.domain.identity import MIN_NIGHTSCOUT_SECRET, PASSWORD_RULE
+from tidewater.domain.population import MAX_HOURS as MAX_POPULATION_HOURS
 
 # The same limits the services keep (services/ingest.py, services/nightscout.py).
 MAX_DATA_PAGE = 5000
@@ -187,6 +188,17 @@ class WindowQuery(QueryString):
 class ConsentChange(StrictBody):
     model_config = requires("consent")
     consent: bool = absent()
+
+
+class PopulationChange(StrictBody):
+    model_config = requires("share")
+    share: bool = absent("show my glucose in the population view, under a daily colour hash")
+
+
+class PopulationQuery(QueryString):
+    hours: int | None = Field(
+        default=None, ge=1, le=MAX_POPULATION_HOURS, description="the window, in hours (default 3)"
+    )
 
 
 class ExportQuery(QueryString):

@@ -27,6 +27,7 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     ),
     "export": ("export.json", None),
     "rights": ("export_user.json", 403),  # a patient asks for another patient's export
+    "aggregator": ("population_view.json", 200),  # fewer than k people share: empty
 }
 
 

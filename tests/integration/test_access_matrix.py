@@ -294,6 +294,16 @@ MATRIX: dict[str, Row] = {
         OWNER_ONLY_WRITE,
         lambda w: {"consent": True},
     ),
+    # ---- the population view: the choice is the owner's alone; the view any session's
+    "GET /v1/users/{userId}/population": Row(
+        lambda w: f"/v1/users/{w.ids['owner']}/population", OWNER_ONLY_WRITE
+    ),
+    "PUT /v1/users/{userId}/population": Row(
+        lambda w: f"/v1/users/{w.ids['owner']}/population",
+        OWNER_ONLY_WRITE,
+        lambda w: {"share": True},
+    ),
+    "GET /v1/population": Row(lambda w: "/v1/population", {**_all(200), "anonymous": 401}),
     "GET /v1/donations/slices": Row(
         lambda w: "/v1/donations/slices", {**_all(403), "anonymous": 401, "researcher": 200}
     ),

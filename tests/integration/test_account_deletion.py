@@ -40,6 +40,7 @@ from tidewater.services import (
     exporter,
     ingest,
     nightscout,
+    population,
     sources,
     summarizer,
 )  # fmt: skip
@@ -99,6 +100,7 @@ def person(template) -> Person:  # type: ignore[no-untyped-def]
     ingest.create_dataset(me, user_id, {"client": {"name": "org.example", "version": "1"},
                                         "deviceId": DEVICES[1]}, repos)  # fmt: skip
     consent(repos, user_id, True)
+    population.set_choice(me, user_id, {"share": True}, repos, utcnow())
     uploader = Caller(user_id, "", Via.NIGHTSCOUT)  # Nightscout's records go too
     nightscout.post_treatments(uploader, {"eventType": "Meal Bolus", "insulin": 2, "carbs": 20,
                                           "enteredBy": DEVICES[2]}, repos)  # fmt: skip
@@ -175,6 +177,7 @@ def test_a_deleted_account_leaves_nothing_behind_and_others_rows_intact(person, 
     stored = _every_stored_byte(template)
     assert person.user_id in stored and EMAIL not in stored  # the email is Cognito's only
     assert '"session#' in stored
+    assert repos.population.members() == [person.user_id]
     assert all(device in stored for device in DEVICES)
     status, body = _delete(person)
     assert (status, body) == (202, {"data": {"status": "deleting"}})
@@ -191,6 +194,7 @@ def test_a_deleted_account_leaves_nothing_behind_and_others_rows_intact(person, 
     with pytest.raises(ClientError):
         repos.identity.client.admin_get_user(UserPoolId=repos.settings.user_pool_id, Username=EMAIL)
     assert repos.erasures.pending() == []
+    assert repos.population.members() == []
 
 
 def test_from_the_first_moment_every_route_answers_as_for_an_unknown_user(person) -> None:

@@ -304,6 +304,10 @@ def _walk(stack: Any) -> None:
         _request(url, "PUT", f"/v1/users/{patient}/donation", {"consent": True}, as_patient)[0]
         == 200
     )
+    population = f"/v1/users/{patient}/population"
+    assert _request(url, "PUT", population, {"share": True}, as_patient)[0] == 200
+    assert _request(url, "GET", population, None, as_patient)[0] == 200
+    assert _request(url, "GET", "/v1/population?hours=24", None, as_patient)[0] == 200
     stack.invoke("summarize", {"iteration": 1})
     assert _request(url, "GET", f"/v1/users/{patient}/summary", None, as_patient)[0] == 200
     # A followed Nightscout site, polled by its schedule.

@@ -224,7 +224,8 @@ def test_csv_profile_and_summary(gateway, alice) -> None:
     (profile,) = _csv(archive, "profile.csv")
     assert set(profile) == {"userId", "email", "fullName", "role", "createdTime",
                             "nightscoutSecretConfigured", "donationConsent",
-                            "donationConsentedTime", "donationWithdrawnTime"}  # fmt: skip
+                            "donationConsentedTime", "donationWithdrawnTime",
+                            "populationShare", "populationSharedTime"}  # fmt: skip
     assert (profile["userId"], profile["email"], profile["nightscoutSecretConfigured"],
             profile["donationConsent"]) == (alice.user_id, alice.email, "true", "true")  # fmt: skip
     everything = b"".join(archive.read(n) for n in archive.namelist()).decode()
@@ -284,6 +285,7 @@ def test_an_account_with_nothing_uploaded_exports_its_profile(gateway, aws) -> N
     document = json.loads(body)
     assert document["data"] == [] and document["datasets"] == []
     assert document["donation"] == {"consent": False}
+    assert document["population"] == {"share": False}  # the choice, never a hash
     assert document["nightscout"] == {"secretConfigured": False}
     _, archive = _export(gateway, dan, "csv")
     assert not [n for n in zipfile.ZipFile(io.BytesIO(archive)).namelist() if "data/" in n]

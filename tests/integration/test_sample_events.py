@@ -32,6 +32,7 @@ SAMPLES: dict[str, tuple[str, Any]] = {
         {"due": 0, "polled": 0, "failed": 0, "pages": 0, "imported": 0, "skipped": 0, "late": 0},
     ),
     "rights": ("export_user.json", 403),  # a patient asks for another patient's export
+    "aggregator": ("population_view.json", 200),  # fewer than k people share: empty
 }
 
 

@@ -56,6 +56,8 @@ class Settings:
     aggregator_table: str = _env("AGGREGATOR_TABLE", "AggregatorTable")
     public_population: bool = _env("PUBLIC_POPULATION", False)
     population_min_people: int = _env("POPULATION_MIN_PEOPLE", 5)
+    # People read for one population view at most (one Query each, overlapped).
+    population_max_people: int = _env("POPULATION_MAX_PEOPLE", 100)
     # Where a followed site may be: https on a public address, unless these say otherwise
     # (the local stack allows http and loopback for its own test servers; AWS never does).
     source_allow_http: bool = _env("SOURCE_ALLOW_HTTP", False)

@@ -50,6 +50,8 @@ PROFILE_COLUMNS: Final = (
     "donationConsent",
     "donationConsentedTime",
     "donationWithdrawnTime",
+    "populationShare",
+    "populationSharedTime",
 )
 CLINICS_FILE: Final = "clinics.csv"
 CLINICS_COLUMNS: Final = ("clinicId", "name")

@@ -122,6 +122,7 @@ def _resume(erasure: Erasure, repos: Repositories, now: datetime, time_left: Tim
         found += repos.accounts.delete_nightscout_secret(user_id, digest)
     found += repos.clinics.forget_member(user_id, clinic_ids)
     found += repos.donations.erase_donor(user_id, format_utc(now))
+    found += repos.population.unshare(user_id)
     deleted, complete = repos.datums.delete_user(user_id, time_left)
     found += deleted
     if not complete:

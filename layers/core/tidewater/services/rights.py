@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import IO, Any, BinaryIO, Final, cast
 
 from tidewater.domain import personal_export as fmt
+from tidewater.domain import population
 from tidewater.domain.datasets import Dataset
 from tidewater.domain.datums.checks import Datum
 from tidewater.domain.errors import BadRequest
@@ -50,6 +51,7 @@ class Person:
     profile: dict[str, Any]
     nightscout: bool
     donation: dict[str, Any]
+    population: dict[str, Any]
     clinics: list[dict[str, Any]]
     summary: dict[str, Any]
 
@@ -145,6 +147,7 @@ def _person(user_id: str, email: str, repos: Repositories) -> Person:
         },
         nightscout=repos.accounts.has_nightscout_secret(user_id),
         donation=repos.donations.consent(user_id).as_dict(),
+        population=population.choice(repos.population.shared_since(user_id)),
         clinics=repos.clinics.clinics_of_patient(user_id),
         summary=repos.accounts.summary(user_id),
     )
@@ -174,6 +177,7 @@ def _write_json(
         "profile": person.profile,
         "nightscout": {"secretConfigured": person.nightscout},
         "donation": person.donation,
+        "population": person.population,
         "clinics": person.clinics,
         "summary": person.summary,
     }
@@ -215,7 +219,9 @@ def _write_zip(
         profile = {**person.profile, "nightscoutSecretConfigured": person.nightscout,
                    "donationConsent": donation.get("consent"),
                    "donationConsentedTime": donation.get("consentedTime"),
-                   "donationWithdrawnTime": donation.get("withdrawnTime")}  # fmt: skip
+                   "donationWithdrawnTime": donation.get("withdrawnTime"),
+                   "populationShare": person.population["share"],
+                   "populationSharedTime": person.population.get("sharedTime")}  # fmt: skip
         _write_table(archive, fmt.PROFILE_FILE, fmt.PROFILE_COLUMNS, [profile])
         clinic_rows = [{"clinicId": c["id"], "name": c["name"]} for c in person.clinics]
         _write_table(archive, fmt.CLINICS_FILE, fmt.CLINICS_COLUMNS, clinic_rows)

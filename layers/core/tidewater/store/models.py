@@ -344,6 +344,31 @@ class SourceModel(Model):
     due = SourceDueIndex()
 
 
+class PopulationMemberModel(Model):
+    """`population` / `<userId>`: a person who shares with the population view, and since
+    when. Absent: not sharing. All of them are one Query of the one partition."""
+
+    class Meta:
+        table_name = "AggregatorTable"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    shared_time = UnicodeAttribute(attr_name="sharedTime")
+
+
+class PopulationKeyModel(Model):
+    """`population-key` / `<UTC day>`: the random key the day's colour hashes are made with;
+    written once (conditionally), gone by TTL two days after its day."""
+
+    class Meta:
+        table_name = "AggregatorTable"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    key = BinaryAttribute(legacy_encoding=False)
+    expires_at = NumberAttribute(attr_name="expiresAt")
+
+
 # Each model and the Settings field that names its table.
 TABLE_SETTINGS: dict[type[Model], str] = {
     DatumModel: "datums_table",
@@ -361,6 +386,8 @@ TABLE_SETTINGS: dict[type[Model], str] = {
     ErasureModel: "donations_table",
     ClinicPatientModel: "clinic_patients_table",
     SourceModel: "aggregator_table",
+    PopulationMemberModel: "aggregator_table",
+    PopulationKeyModel: "aggregator_table",
 }
 MODELS = tuple(TABLE_SETTINGS)
 

@@ -25,6 +25,7 @@ from tidewater.store.models import (
     SourceModel,
     bind,
 )
+from tidewater.store.population import PopulationRepository
 from tidewater.store.secrets import SecretsRepository
 from tidewater.store.sessions import SessionsRepository
 from tidewater.store.sources import SourcesRepository
@@ -45,6 +46,7 @@ class Repositories:
     slices: SlicesBucket
     erasures: ErasuresRepository
     exports: ExportsBucket
+    population: PopulationRepository
     sources: SourcesRepository
 
     def connect(self) -> None:
@@ -77,6 +79,7 @@ def build(settings: Settings) -> Repositories:
         slices=SlicesBucket(settings.donations_bucket, settings.region),
         erasures=ErasuresRepository(settings.region),
         exports=ExportsBucket(settings.exports_bucket, settings.region),
+        population=PopulationRepository(),
         sources=SourcesRepository(),
     )
 

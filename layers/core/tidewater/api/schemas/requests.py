@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from tidewater.domain.agp import MAX_DAYS as MAX_AGP_DAYS
 from tidewater.domain.cursor import MAX_LENGTH as CURSOR_MAX_LENGTH
 from tidewater.domain.identity import MIN_NIGHTSCOUT_SECRET, PASSWORD_RULE
+from tidewater.domain.population import MAX_HOURS as MAX_POPULATION_HOURS
 from tidewater.domain.source_compare import MAX_DAYS as MAX_COMPARE_DAYS
 from tidewater.domain.sources import TOKEN_MAX, URL_MAX
 
@@ -199,6 +200,17 @@ class SourceLink(StrictBody):
 class ConsentChange(StrictBody):
     model_config = requires("consent")
     consent: bool = absent()
+
+
+class PopulationChange(StrictBody):
+    model_config = requires("share")
+    share: bool = absent("show my glucose in the population view, under a daily colour hash")
+
+
+class PopulationQuery(QueryString):
+    hours: int | None = Field(
+        default=None, ge=1, le=MAX_POPULATION_HOURS, description="the window, in hours (default 3)"
+    )
 
 
 class ExportQuery(QueryString):

@@ -290,6 +290,36 @@ class SlicesManifest(Answer):
     """The donated slices' manifest (`data`, with a link per slice)."""
 
 
+# ------------------------------------------------------------------ the population view
+class PopulationChoice(Answer):
+    share: bool
+    sharedTime: str | None = Field(default=None, description="since when; absent when not")
+
+
+class PopulationChoiceEnvelope(Answer):
+    data: PopulationChoice
+
+
+class _Closed(BaseModel):
+    # The view holds nothing but these fields: the document says so, and the contract run
+    # checks every answer against it.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+class PopulationPoint(_Closed):
+    time: str = Field(description="UTC, to the minute")
+    glucose: int = Field(description="mg/dL")
+
+
+class PopulationSeries(_Closed):
+    hash: str = Field(pattern="^[0-9a-f]{6}$", description="a colour, new every UTC day")
+    points: list[PopulationPoint]
+
+
+class PopulationView(_Closed):
+    data: list[PopulationSeries] = Field(description="empty below k people with data")
+
+
 class ExportLink(Answer):
     data: dict[str, Any]
 

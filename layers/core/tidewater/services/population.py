@@ -1,0 +1,71 @@
+"""The population view: a person's choice to share with it, and the view itself."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, Final
+
+from tidewater.domain import population
+from tidewater.domain.errors import InvalidData, Problem, Unauthorized
+from tidewater.domain.identity import Action, Caller, Via
+from tidewater.domain.timeutil import format_utc
+from tidewater.observability import logger, metrics
+from tidewater.services.access import require
+from tidewater.store.repos import Repositories
+
+# People whose CGM is read at once for one view: their Queries overlap.
+READERS: Final = 16
+
+
+def choice(caller: Caller, user_id: str, repos: Repositories) -> dict[str, Any]:
+    """Whether the person shares, and since when. Owner only, as for donation."""
+    require(caller, Action.WRITE, user_id, repos)
+    return population.choice(repos.population.shared_since(user_id))
+
+
+def set_choice(
+    caller: Caller, user_id: str, body: Any, repos: Repositories, now: datetime
+) -> dict[str, Any]:
+    """Share with the population view, or stop (from the next view on). Apart from
+    donation consent: either may be given without the other."""
+    require(caller, Action.WRITE, user_id, repos)
+    wanted = body.get("share") if isinstance(body, dict) else None
+    if type(wanted) is not bool:
+        raise InvalidData([Problem("/share", "value-not-valid", "invalid share",
+                                   "`share` must be true or false")])  # fmt: skip
+    if wanted:
+        return population.choice(repos.population.share(user_id, format_utc(now)))
+    repos.population.unshare(user_id)
+    return population.choice(None)
+
+
+def view(caller: Caller, hours: int | None, repos: Repositories, now: datetime) -> dict[str, Any]:
+    """`{"data": [{"hash", "points": [{"time", "glucose"}]}]}` of the `hours` before `now`.
+    Signed-in callers only, unless the deployment makes the view public."""
+    settings = repos.settings
+    if not settings.public_population and (
+        not caller.authenticated or caller.via is not Via.SESSION
+    ):
+        raise Unauthorized("a valid session token is required")
+    members = repos.population.members()
+    data: list[dict[str, Any]] = []
+    if members and len(members) >= settings.population_min_people:
+        day = population.day_of(now)
+        key = repos.population.day_key(day, population.new_day_key, population.day_key_expiry(day))
+        hashes = population.assign_hashes(key, members)
+        people = population.chosen(hashes, settings.population_max_people)
+        start, end = population.window(now, hours or population.DEFAULT_HOURS)
+
+        def read(user_id: str) -> list[population.Point]:
+            cbg = repos.datums.between(user_id, "cbg", start, end)
+            return population.points((str(d["time"]), float(d["value"])) for d in cbg)
+
+        repos.datums.client  # noqa: B018 (made here, before the threads share it)
+        with ThreadPoolExecutor(min(READERS, len(people)), thread_name_prefix="population") as pool:
+            series = dict(zip(people, pool.map(read, people), strict=True))
+        data = population.view(series, hashes, settings.population_min_people)
+    # Counts only: never who, nor any hash.
+    logger.info("population viewed", extra={"members": len(members), "shown": len(data)})
+    metrics.add_metric(name="PopulationViews", unit="Count", value=1)
+    return {"data": data}

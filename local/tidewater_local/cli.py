@@ -2,7 +2,7 @@
 
 tidewater local [--demo] [--port 3000] [--data-dir .tidewater]   the whole stack
                 [--donation-min-donors N] [--donation-embargo-days N]
-tidewater invoke summarize|export [--port 3000] [--keep-seconds]  a scheduled run, now
+tidewater invoke summarize|export|poll [--port 3000] [--keep-seconds]  a scheduled run, now
 tidewater login EMAIL [--port 3000]                                a session token
 tidewater grant-role EMAIL patient|clinician|researcher [--port 3000]  an operator's grant
 tidewater export-user EMAIL [--format json|csv] [--output FILE]    everything of an account
@@ -268,7 +268,7 @@ def parser() -> argparse.ArgumentParser:
     local.set_defaults(run=cmd_local)
 
     invoke = commands.add_parser("invoke", help="run a scheduled function once, now")
-    invoke.add_argument("name", choices=["summarize", "export"])
+    invoke.add_argument("name", choices=["summarize", "export", "poll"])
     invoke.add_argument("--port", type=int, default=3000)
     invoke.add_argument("--keep-seconds", action="store_true",
                         help="export: keep exported times' seconds, this run only")  # fmt: skip

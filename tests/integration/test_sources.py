@@ -183,6 +183,21 @@ def test_a_poll_imports_the_new_sgv_entries_as_cgm_and_marks_the_summary(
     assert due == domain.next_due(ALICE.user_id, polled)
 
 
+def test_entries_the_upload_path_refuses_are_left_out_and_the_rest_stored(
+    api: Api, sites: NightscoutSites
+) -> None:
+    entries = sgv_entries(NOW_MS - 60_000, 6)
+    ahead = sgv_entries(NOW_MS + 3 * 86_400_000, 1, start_mgdl=150)  # three days ahead
+    broken = [{**sgv_entries(NOW_MS - 30_000, 1)[0], "sgv": "high"}]
+    link(api, sites, "mixed", Site(entries=entries + ahead + broken, api_secret=SECRET))
+    run = poll()
+    assert (run.imported, run.skipped, run.failed) == (6, 2, 0)
+    assert sorted(d["time"] for d in alice_cbg(api)) == sorted(
+        format_utc(datetime.fromtimestamp(e["date"] / 1000, UTC)) for e in entries
+    )
+    assert "lastError" not in shown(api)
+
+
 def test_polling_again_stores_nothing_twice_and_asks_only_for_newer_entries(
     api: Api, sites: NightscoutSites
 ) -> None:
@@ -331,10 +346,10 @@ def test_a_site_whose_poll_breaks_leaves_the_others_polled(
     assert invoke(bob_link, api.context)[0] == 200
     real = sources.import_entries
 
-    def failing_for_bob(user_id: str, *args: Any) -> Any:
+    def failing_for_bob(user_id: str, *args: Any, **kwargs: Any) -> Any:
         if user_id == BOB.user_id:
             raise RuntimeError("the store broke")
-        return real(user_id, *args)
+        return real(user_id, *args, **kwargs)
 
     monkeypatch.setattr(sources, "import_entries", failing_for_bob)
     run = poll()

@@ -117,11 +117,11 @@ def test_an_access_token_goes_as_token_and_an_api_secret_as_its_sha1() -> None:
 
 
 def test_link_problems_point_at_each_field() -> None:
-    problems = sources.link_problems("http://x.org", "", AWS)
+    _, problems = sources.checked_link("http://x.org", "", AWS)
     assert [p.pointer for p in problems] == ["/url", "/token"]
-    assert sources.link_problems("https://x.org", "tok\nen", AWS)[0].pointer == "/token"
-    assert sources.link_problems("https://x.org", "t" * 513, AWS)[0].pointer == "/token"
-    assert sources.link_problems("https://x.org", "a-token", AWS) == []
+    assert sources.checked_link("https://x.org", "tok\nen", AWS)[1][0].pointer == "/token"
+    assert sources.checked_link("https://x.org", "t" * 513, AWS)[1][0].pointer == "/token"
+    assert sources.checked_link("https://x.org/ns/", "a-token", AWS) == ("https://x.org/ns", [])
 
 
 # ---------------------------------------------------------------------- paging

@@ -58,14 +58,20 @@ class Refused(ValueError):
     URL or the token)."""
 
 
-def link_problems(url: object, token: object, reach: Reach) -> list[Problem]:
-    """What is wrong with `{"url", "token"}` as a link to a site, pointer by pointer."""
+class SiteError(Exception):
+    """A site that was reached but did not answer as Nightscout does (words for its owner)."""
+
+
+def checked_link(url: object, token: object, reach: Reach) -> tuple[str, list[Problem]]:
+    """(the site's normalised URL, what is wrong with `{"url", "token"}` as a link to a
+    site, pointer by pointer). The URL is "" when there are problems with it."""
     problems: list[Problem] = []
+    site = ""
     if type(url) is not str or not url:
         problems.append(Problem("/url", "value-not-valid", "invalid url", "`url` is required"))
     else:
         try:
-            site_url(url, reach)
+            site = site_url(url, reach)
         except Refused as why:
             problems.append(Problem("/url", "value-not-valid", "invalid url", str(why)))
     if type(token) is not str or not token.strip():
@@ -74,7 +80,7 @@ def link_problems(url: object, token: object, reach: Reach) -> list[Problem]:
     elif len(token) > TOKEN_MAX or any(ord(c) < 0x21 or ord(c) == 0x7F for c in token):
         detail = f"`token` must be at most {TOKEN_MAX} printable characters, no spaces"
         problems.append(Problem("/token", "value-not-valid", "invalid token", detail))
-    return problems
+    return site, problems
 
 
 def site_url(url: str, reach: Reach) -> str:

@@ -27,8 +27,9 @@ from tidewater.services.auth import LOGIN_FAILURE_FLOOR_S
 from tidewater.store.erasures import Erasure
 from tidewater.store.repos import Repositories
 
-# Longer than any request (API Gateway's 29 s) or summariser lease (60 s) that started
-# before the account was marked: after it, nothing can write the person's data again.
+# Longer than any request (API Gateway's 29 s), summariser lease (60 s) or poll of a
+# followed site (the poll function's 60 s timeout) that started before the account was
+# marked: after it, nothing can write the person's data again.
 GRACE: Final = timedelta(minutes=2)
 DELETING: Final = "deleting"
 DELETED: Final = "deleted"

@@ -47,6 +47,7 @@ class UploadResult:
     # jellyfish's answer: indexes of the request's datums already stored (or sent earlier
     # in the same request), when asked for.
     duplicates: list[int] = field(default_factory=list)
+    refused: int = 0  # datums left out as invalid (`drop_invalid` only)
 
     def meta(self) -> dict[str, Any]:
         return {
@@ -152,6 +153,7 @@ def accept_upload(
     id_of: Callable[[Datum], str] | None = None,
     duplicates: bool = False,
     records: Callable[[list[Datum]], list[Datum]] | None = None,
+    drop_invalid: bool = False,
 ) -> UploadResult:
     """Validate, normalise, link, write, mark the summary: the steps every upload shares.
 
@@ -161,10 +163,15 @@ def accept_upload(
     per 100 items, before the writes).
     `records`: more items for the same writes, made from the prepared datums (Nightscout's
     treatment records, which name their datums' keys).
+    `drop_invalid`: invalid datums are left out (counted in `refused`), the rest stored.
     """
     prepared = prepare_batch(
-        datums, legacy=legacy, user_id=dataset.user_id, upload_id=dataset.id, now=now
-    )
+        datums, legacy=legacy, user_id=dataset.user_id, upload_id=dataset.id, now=now,
+        drop_invalid=drop_invalid,
+    )  # fmt: skip
+    received = len(datums) if isinstance(datums, list) else 1
+    if drop_invalid and not prepared.items:
+        return UploadResult(dataset.id, received, 0, 0, 0, refused=prepared.refused)
     if id_of is not None:
         for item in prepared.items:
             item["id"] = id_of(item)
@@ -195,13 +202,14 @@ def accept_upload(
     written = items + records(items) if records is not None else items
     stored = repos.datums.put_many(written) - (len(written) - len(items))
     _unless_deleted_meanwhile(dataset.id, written, repos)
-    received = len(datums) if isinstance(datums, list) else 1
     logger.info(
         "datums stored",
         extra={"dataset_id": dataset.id, "received": received, "stored": stored,
                "kept": len(kept), "touched": len(touched)},
     )  # fmt: skip
-    return UploadResult(dataset.id, received, stored, len(kept), len(touched), items, repeated)
+    return UploadResult(
+        dataset.id, received, stored, len(kept), len(touched), items, repeated, prepared.refused
+    )
 
 
 def _unless_deleted_meanwhile(dataset_id: str, items: list[Datum], repos: Repositories) -> None:

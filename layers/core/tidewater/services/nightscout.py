@@ -78,10 +78,16 @@ def post_entries(
 
 
 def import_entries(
-    user_id: str, datums: list[Datum], repos: Repositories, now: datetime
+    user_id: str,
+    datums: list[Datum],
+    repos: Repositories,
+    now: datetime,
+    *,
+    drop_invalid: bool = False,
 ) -> ingest.UploadResult:
     """Store the datums of valid entries as the user's, in the dataset the server keeps for
-    Nightscout (posted by an uploader, or read from the user's own site by the poller)."""
+    Nightscout (posted by an uploader, or read from the user's own site by the poller, which
+    leaves out what the upload path refuses rather than losing the rest)."""
     return ingest.accept_upload(
         _nightscout_dataset(user_id, now),
         datums,
@@ -90,6 +96,7 @@ def import_entries(
         legacy=False,
         system=True,
         id_of=lambda item: entry_datum_id(user_id, item["origin"]["id"]),
+        drop_invalid=drop_invalid,
     )
 
 

@@ -17,21 +17,23 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from tidewater.domain import sources
 from tidewater.domain.datums.checks import Datum, Problems, wrong_body
 from tidewater.domain.errors import InvalidData, NotFound, Unavailable
 from tidewater.domain.identity import Action, Caller
 from tidewater.domain.nightscout import DATE_MAX, entry_date_ms, entry_to_datum, validate_entry
-from tidewater.domain.sources import Cursor, Refused, Source
+from tidewater.domain.sources import Cursor, Refused, SiteError, Source
 from tidewater.domain.timeutil import format_utc, to_epoch_ms
 from tidewater.observability import logger
 from tidewater.services.access import require
 from tidewater.services.nightscout import import_entries
 from tidewater.store.repos import Repositories
 from tidewater.store.sessions import seal, seal_key, unseal
-from tidewater.store.sites import Fetcher, SiteError
+
+if TYPE_CHECKING:
+    from tidewater.store.sites import Fetcher
 
 _SEAL_LABEL: Final = b"tidewater source token seal v1"
 SITES_PER_RUN: Final = 400
@@ -45,6 +47,10 @@ def reach(repos: Repositories) -> sources.Reach:
 
 
 def fetcher(repos: Repositories) -> Fetcher:
+    """The poller's HTTP client, imported here: the routes in the ingest function never
+    fetch, and need not load it when they start."""
+    from tidewater.store.sites import Fetcher
+
     return Fetcher(reach(repos))
 
 
@@ -59,14 +65,14 @@ def link(caller: Caller, user_id: str, body: object, repos: Repositories, now: d
     require(caller, Action.WRITE, user_id, repos)
     if type(body) is not dict:
         raise wrong_body("the body must be an object with `url` and `token`")
-    url, token = body.get("url"), body.get("token")
-    problems = sources.link_problems(url, token, reach(repos))
+    token = body.get("token")
+    url, problems = sources.checked_link(body.get("url"), token, reach(repos))
     if problems:
         raise InvalidData(errors=problems)
-    assert isinstance(url, str) and isinstance(token, str)
+    assert isinstance(token, str)
     source = Source(
         owner=user_id,
-        url=sources.site_url(url, reach(repos)),
+        url=url,
         sealed=seal(_key(repos), user_id, token),
         linked_time=format_utc(now),
         poll_due=format_utc(now),
@@ -167,9 +173,6 @@ def _poll(
 ) -> _Outcome:
     if not repos.sources.claim(source, format_utc(now + sources.LEASE)):
         return _Outcome(polled=False)  # another run has it, or it was unlinked
-    if not repos.accounts.active(source.owner):
-        repos.sources.unlink(source.owner)  # the account is gone or going
-        return _Outcome(polled=False)
     token_query, headers = sources.credentials(unseal(key, source.owner, source.sealed))
 
     def query_of(cursor: Cursor) -> list[tuple[str, str]]:
@@ -177,6 +180,7 @@ def _poll(
 
     cursor, error = source.cursor, None
     pages = imported = skipped = 0
+    owner_checked = False
     newest_stored = source.last_entry_time
     while pages < sources.PAGES_PER_RUN:
         try:
@@ -189,6 +193,14 @@ def _poll(
             error = "the site's answer is not a list of entries"
             break
         dates, datums, left_out = _page(page, cursor, now)
+        if datums and not owner_checked:
+            # Read once a poll, and only when there is something to store. A deletion that
+            # starts after this check is no matter: its later passes delete what this poll
+            # stores (services/erasure.py: GRACE is longer than the poll function's timeout).
+            if not repos.accounts.active(source.owner):
+                repos.sources.unlink(source.owner)  # the account is gone or going
+                return _Outcome(polled=False)
+            owner_checked = True
         try:
             stored = _store(source.owner, datums, repos, now)
         except Unavailable:
@@ -248,18 +260,7 @@ def _page(page: list[Any], cursor: Cursor, now: datetime) -> tuple[list[int], li
 
 def _store(owner: str, datums: list[Datum], repos: Repositories, now: datetime) -> int:
     """Store the datums; those the upload path refuses (a time far ahead, say) are left out
-    one by one rather than failing the rest. How many were stored."""
-    for _ in range(2):
-        if not datums:
-            return 0
-        try:
-            return import_entries(owner, datums, repos, now).stored
-        except InvalidData as invalid:
-            refused = {_index(problem.pointer) for problem in invalid.errors}
-            datums = [datum for i, datum in enumerate(datums) if i not in refused]
-    return 0
-
-
-def _index(pointer: str) -> int:
-    head = pointer.lstrip("/").split("/", 1)[0]
-    return int(head) if head.isdigit() else -1
+    rather than failing the rest. How many were stored."""
+    if not datums:
+        return 0
+    return import_entries(owner, datums, repos, now, drop_invalid=True).stored

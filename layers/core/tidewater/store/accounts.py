@@ -17,6 +17,7 @@ from tidewater.domain.errors import Conflict, NotFound
 from tidewater.domain.outdated import MAX_TOUCHED
 from tidewater.domain.summary import last_data
 from tidewater.store import keys
+from tidewater.store.conditions import condition_failed
 from tidewater.store.models import AccountModel, NightscoutSecretModel
 from tidewater.store.overload import unavailable_when_busy
 
@@ -56,7 +57,7 @@ class AccountsRepository:
         try:
             item.save(condition=AccountModel.user_id.does_not_exist())
         except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 raise Conflict("account id taken", code="id-taken") from None
             raise
 
@@ -96,7 +97,7 @@ class AccountsRepository:
                 condition=NightscoutSecretModel.owner == user_id
             )
         except DeleteError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 return False
             raise
         return True
@@ -125,7 +126,7 @@ class AccountsRepository:
                 condition=AccountModel.user_id.exists() & (stored != role),
             )
         except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
             if not self._exists(user_id):
                 raise NotFound("no such user") from None
@@ -209,7 +210,7 @@ class AccountsRepository:
                 | (size(AccountModel.touched) <= room),
             )
         except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
             AccountModel(user_id).update(actions=[*base, AccountModel.touched_all.set(True)])
 
@@ -228,7 +229,7 @@ class AccountsRepository:
                 ),
             )
         except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 return None
             raise
         profile = loaded.profile.as_dict() if loaded.profile else {}
@@ -271,14 +272,14 @@ class AccountsRepository:
             AccountModel(work.user_id).update(actions=[*done, *clear], condition=mine & unchanged)
             return Finished.UP_TO_DATE
         except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
         # Marked meanwhile: the touched periods stay as they are (an upload may have touched a
         # period already in the set, which a set union cannot show), to be read again.
         try:
             AccountModel(work.user_id).update(actions=done, condition=mine)
         except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
             return Finished.LEASE_LOST  # another summariser took over: its result stands
         return Finished.STILL_OUTDATED

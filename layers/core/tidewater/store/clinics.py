@@ -14,6 +14,7 @@ from tidewater.domain import clinic
 from tidewater.domain.errors import BadRequest, Conflict, NotFound
 from tidewater.store import keys
 from tidewater.store.batch import BatchWriter
+from tidewater.store.conditions import condition_failed
 from tidewater.store.models import AccountModel, ClinicModel, ClinicPatientModel, sort_index
 from tidewater.store.overload import unavailable_when_busy
 
@@ -117,8 +118,7 @@ class ClinicsRepository:
         try:
             self._add_patient(clinic_id, user_id, rows, share_code, now)
         except TransactWriteError as error:
-            reasons = error.cancellation_reasons
-            if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            if condition_failed(error, item=0):  # the share code's delete
                 raise Conflict(
                     "the share code was used or has expired", code="share-code-used"
                 ) from None
@@ -254,7 +254,7 @@ class ClinicsRepository:
         try:
             item.save(condition=ClinicModel.clinic_id.does_not_exist())
         except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 raise Conflict("share code taken", code="code-taken") from None
             raise
 

@@ -10,10 +10,9 @@ from pynamodb.exceptions import PutError, UpdateError
 from tidewater.domain.datasets import CLOSED, DELETING, OPEN, Dataset
 from tidewater.domain.errors import Conflict, NotFound, TidewaterError
 from tidewater.store.batch import BatchWriter
+from tidewater.store.conditions import condition_failed
 from tidewater.store.models import DatasetModel
 from tidewater.store.overload import unavailable_when_busy
-
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def _not_deleting() -> Any:
@@ -47,7 +46,7 @@ class DatasetsRepository:
         try:
             item.save(condition=DatasetModel.dataset_id.does_not_exist())
         except PutError as error:
-            if error.cause_response_code == _CONDITION_FAILED:
+            if condition_failed(error):
                 raise Conflict("dataset id taken", code="id-taken") from None
             raise
 
@@ -80,7 +79,7 @@ class DatasetsRepository:
                 | ((DatasetModel.user_id == dataset.user_id) & _not_deleting()),
             )
         except UpdateError as error:
-            if error.cause_response_code != _CONDITION_FAILED:
+            if not condition_failed(error):
                 raise
             # Another user's id: never, short of a collision.
             self._refused(dataset.id, Conflict("dataset id taken", code="id-taken"))
@@ -95,7 +94,7 @@ class DatasetsRepository:
                 condition=DatasetModel.dataset_id.exists() & _not_deleting(),
             )
         except UpdateError as error:
-            if error.cause_response_code != _CONDITION_FAILED:
+            if not condition_failed(error):
                 raise
             self._refused(dataset_id, NotFound("no such dataset"))
         return _dataset(item)
@@ -109,7 +108,7 @@ class DatasetsRepository:
                 condition=DatasetModel.dataset_id.exists(),
             )
         except UpdateError as error:
-            if error.cause_response_code == _CONDITION_FAILED:
+            if condition_failed(error):
                 raise NotFound("no such dataset") from None
             raise
 

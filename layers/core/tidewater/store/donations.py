@@ -29,6 +29,7 @@ from tidewater.domain import donation
 from tidewater.domain.donation import Consent, SliceMembership, SliceRecord, Withdrawal
 from tidewater.store import keys
 from tidewater.store.batch import BatchWriter
+from tidewater.store.conditions import condition_failed
 from tidewater.store.models import (
     ConsentModel,
     DonationModel,
@@ -42,13 +43,6 @@ from tidewater.store.s3_stream import SSE, GzipTextUpload, MultipartStream, s3_c
 PRESIGN_SECONDS: Final = 900
 Member = tuple[str, str, int]  # userId, hash, consent generation
 NULL_VERSION: Final = "null"  # S3's name for the version of an object in an unversioned bucket
-
-
-def _condition_failed(error: TransactWriteError) -> bool:
-    return any(
-        reason is not None and reason.code == "ConditionalCheckFailed"
-        for reason in (error.cancellation_reasons or [])
-    )
 
 
 def _slice_record(item: SliceModel) -> SliceRecord:
@@ -171,7 +165,7 @@ class DonationsRepository:
             with TransactWrite(connection=Connection(region=self.region)) as tx:
                 write(tx)
         except TransactWriteError as error:
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise
 
     def donors(self) -> Iterator[tuple[str, int]]:
@@ -193,7 +187,7 @@ class DonationsRepository:
         try:
             item.delete(condition=WithdrawalModel.generation == withdrawal.generation)
         except DeleteError as error:  # a newer withdrawal stays for the next run
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
 
     # ------------------------------------------------------------------ the secret mapping
@@ -241,7 +235,7 @@ class DonationsRepository:
         try:
             item.save(condition=condition)
         except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 return False
             raise
         return True

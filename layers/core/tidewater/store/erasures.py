@@ -13,6 +13,7 @@ from pynamodb.transactions import TransactWrite
 
 from tidewater.domain.errors import NotFound
 from tidewater.store import keys
+from tidewater.store.conditions import condition_failed
 from tidewater.store.models import AccountModel, ErasureModel
 from tidewater.store.overload import unavailable_when_busy
 
@@ -50,10 +51,7 @@ class ErasuresRepository:
                     condition=AccountModel.user_id.exists(),
                 )
         except TransactWriteError as error:
-            if any(
-                reason is not None and reason.code == "ConditionalCheckFailed"
-                for reason in (error.cancellation_reasons or [])
-            ):
+            if condition_failed(error):
                 raise NotFound("no such user") from None
             raise
 

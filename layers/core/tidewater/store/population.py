@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pynamodb.exceptions import DeleteError, PutError
 
 from tidewater.store import keys
+from tidewater.store.conditions import condition_failed
 from tidewater.store.models import PopulationKeyModel, PopulationMemberModel
 from tidewater.store.overload import unavailable_when_busy
 
@@ -39,7 +40,7 @@ class PopulationRepository:
         try:
             item.save(condition=PopulationMemberModel.pk.does_not_exist())
         except PutError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
             return self.shared_since(user_id) or now
         return now
@@ -50,7 +51,7 @@ class PopulationRepository:
         try:
             item.delete(condition=PopulationMemberModel.pk.exists())
         except DeleteError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
             return False
         return True
@@ -82,7 +83,7 @@ class PopulationRepository:
                 item.save(condition=PopulationKeyModel.pk.does_not_exist())
                 found = candidate
             except PutError as error:  # another function wrote it first: theirs holds
-                if error.cause_response_code != "ConditionalCheckFailedException":
+                if not condition_failed(error):
                     raise
                 found = PopulationKeyModel.get(
                     keys.POPULATION_DAY_KEYS, sk, consistent_read=True

@@ -21,6 +21,7 @@ from pynamodb.exceptions import DeleteError, UpdateError
 
 from tidewater.store import keys
 from tidewater.store.accounts import session_ids
+from tidewater.store.conditions import condition_failed
 from tidewater.store.models import AccountModel, SessionModel
 from tidewater.store.overload import unavailable_when_busy
 
@@ -87,7 +88,7 @@ class SessionsRepository:
                 condition=SessionModel.owner == user_id
             )
         except DeleteError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
         return sealed
 
@@ -107,5 +108,5 @@ class SessionsRepository:
                 condition=AccountModel.user_id.exists(),
             )
         except UpdateError as error:  # a gone account has no sessions to end
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise

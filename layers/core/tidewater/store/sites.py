@@ -30,6 +30,7 @@ import tidewater
 from tidewater.domain.sources import (
     Reach,
     Refused,
+    SiteError,
     address_refusal,
     ip_literal,
     query_string,
@@ -42,10 +43,6 @@ JSON_TYPES: Final = ("application/json",)
 _CHUNK: Final = 64 * 1024
 
 Resolver = Callable[[str, int], list[str]]
-
-
-class SiteError(Exception):
-    """A site that was reached but did not answer as Nightscout does (words for its owner)."""
 
 
 def resolve(host: str, port: int) -> list[str]:

@@ -6,16 +6,13 @@ from __future__ import annotations
 import heapq
 import itertools
 
-from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, UpdateError
 
 from tidewater.domain.sources import Source
 from tidewater.store import keys
+from tidewater.store.conditions import condition_failed
 from tidewater.store.models import SourceModel
 from tidewater.store.overload import unavailable_when_busy
-
-
-def _condition_failed(error: PutError | UpdateError | DeleteError) -> bool:
-    return error.cause_response_code == "ConditionalCheckFailedException"
 
 
 def _source(item: SourceModel) -> Source:
@@ -49,7 +46,7 @@ class SourcesRepository:
                 condition=SourceModel.pk.exists()
             )
         except DeleteError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 return False
             raise
         return True
@@ -74,7 +71,7 @@ class SourcesRepository:
                 & (SourceModel.linked_time == source.linked_time),
             )
         except UpdateError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 return False
             raise
         return True
@@ -91,7 +88,7 @@ class SourcesRepository:
                 condition=SourceModel.linked_time == source.linked_time,
             )
         except UpdateError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 return False
             raise
         return True

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from tidewater.domain.datums import linking, normalize, validate_all
+from tidewater.domain.datums import linking, normalize, valid_only, validate_all
 from tidewater.domain.datums.checks import Datum
 from tidewater.domain.datums.ids import dedup_key, legacy_id, random_id
 from tidewater.domain.timeutil import format_utc
@@ -29,6 +29,8 @@ class Prepared:
     embedded_only: frozenset[str]
     # The id of each datum of the request, in its order (an embedded datum has its own).
     outer_ids: tuple[str, ...] = ()
+    # Datums left out as invalid (`drop_invalid` only).
+    refused: int = 0
 
 
 @dataclass(slots=True)
@@ -60,11 +62,17 @@ def prepare_batch(
     upload_id: str,
     now: datetime,
     new_id: Callable[[], str] = random_id,
+    drop_invalid: bool = False,
 ) -> Prepared:
-    """`prepare`, with the ids a legacy upload carried only embedded in another datum."""
+    """`prepare`, with the ids a legacy upload carried only embedded in another datum.
+    `drop_invalid`: leave invalid datums out (counted in `refused`) instead of refusing all."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    valid = validate_all(datums, now)
+    if drop_invalid and isinstance(datums, list):
+        valid = valid_only(datums, now)
+    else:
+        valid = validate_all(datums, now)
+    refused = len(datums) - len(valid) if isinstance(datums, list) else 0
     created = format_utc(now)
     # (type, time, dedupKey) -> [item, embedded only]; one item per store key.
     slots: dict[tuple[str, str, str], _Slot] = {}
@@ -106,4 +114,4 @@ def prepare_batch(
         items.append(slot.item)
         if legacy and slot.embedded:
             embedded_only.add(slot.item["id"])
-    return Prepared(items=items, embedded_only=frozenset(embedded_only), outer_ids=tuple(outer))
+    return Prepared(items, frozenset(embedded_only), tuple(outer), refused)

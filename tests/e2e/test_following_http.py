@@ -113,9 +113,9 @@ def test_a_wrong_secret_is_said_on_the_link_and_nothing_is_imported(
     assert wrong.status == 200, wrong.body
     _invoke_poll(stack)
     deadline = time.monotonic() + 30
-    while "lastError" not in (data := stack.request("GET", path, None, follower.headers).json()[
-        "data"
-    ]) and time.monotonic() < deadline:
+    data = stack.request("GET", path, None, follower.headers).json()["data"]
+    while "lastError" not in data and time.monotonic() < deadline:
         time.sleep(0.5)
+        data = stack.request("GET", path, None, follower.headers).json()["data"]
     assert "refused the token (401)" in data["lastError"], data
     assert _cgm(stack, follower) == []

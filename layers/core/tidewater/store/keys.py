@@ -130,12 +130,7 @@ def export_object(export_id: str, extension: str) -> str:
 
 
 # Aggregator table, the population view: who shares (one partition, one Query lists them)
-# and the day's random hash key (sk = the UTC day). The aggregator function's policy
+# and the day's random hash key (sk = the UTC day, `2026-12-03`). The aggregator function's policy
 # names these two partitions.
 POPULATION_MEMBERS = "population"
 POPULATION_DAY_KEYS = "population-key"
-
-
-def population_day(day: str) -> str:
-    """The sort key of a UTC day's hash key: `2026-12-03`."""
-    return day

@@ -72,7 +72,7 @@ class PopulationRepository:
         found = self._day_keys.get(day)
         if found is not None:
             return found
-        sk = keys.population_day(day)
+        sk = day  # the UTC day, as keys.POPULATION_DAY_KEYS says
         try:
             found = PopulationKeyModel.get(keys.POPULATION_DAY_KEYS, sk, consistent_read=True).key
         except PopulationKeyModel.DoesNotExist:

@@ -55,15 +55,24 @@ def view(caller: Caller, hours: int | None, repos: Repositories, now: datetime) 
         key = repos.population.day_key(day, population.new_day_key, population.day_key_expiry(day))
         hashes = population.assign_hashes(key, members)
         people = population.chosen(hashes, settings.population_max_people)
-        start, end = population.window(now, hours or population.DEFAULT_HOURS)
+        hours = hours or population.DEFAULT_HOURS
+        start, end = population.window(now, hours)
 
         def read(user_id: str) -> list[population.Point]:
             cbg = repos.datums.between(user_id, "cbg", start, end)
             return population.points((str(d["time"]), float(d["value"])) for d in cbg)
 
-        repos.datums.client  # noqa: B018 (made here, before the threads share it)
-        with ThreadPoolExecutor(min(READERS, len(people)), thread_name_prefix="population") as pool:
-            series = dict(zip(people, pool.map(read, people), strict=True))
+        def read_all() -> dict[str, list[population.Point]]:
+            repos.datums.client  # noqa: B018 (made here, before the threads share it)
+            with ThreadPoolExecutor(
+                min(READERS, len(people)), thread_name_prefix="population"
+            ) as pool:
+                return dict(zip(people, pool.map(read, people), strict=True))
+
+        # Views of the same people in the same minute (a page refreshing, many viewers) are
+        # read once; someone who stops sharing changes the people, so is never shown again.
+        minute = population.to_minute(format_utc(now))
+        series = repos.population.recently_read((hours, minute, day, tuple(people)), read_all)
         data = population.view(series, hashes, settings.population_min_people)
     # Counts only: never who, nor any hash.
     logger.info("population viewed", extra={"members": len(members), "shown": len(data)})

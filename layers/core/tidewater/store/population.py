@@ -4,12 +4,15 @@
   population-key / <UTC day>   that day's random hash key (TTL)            aggregator fn
 
 Who shares is one Query of one partition; a day's key is one GetItem (once per process and
-day), written once by whichever function needs it first.
+day), written once by whichever function needs it first. The CGM a view read is kept for the
+rest of its minute (the view's times are minutes): views of the same people and hours in
+that minute read nothing more.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError
 
@@ -23,6 +26,20 @@ from tidewater.store.overload import unavailable_when_busy
 class PopulationRepository:
     def __init__(self) -> None:
         self._day_keys: dict[str, bytes] = {}
+        self._read: dict[Hashable, Any] = {}
+
+    # ------------------------------------------------------------------ a view's reads
+    def recently_read(self, key: Hashable, read: Callable[[], Any]) -> Any:
+        """What `read()` gave for `key` in this process, or `read()` now. Only the latest
+        key of each kind (its first element) is kept."""
+        if key in self._read:
+            return self._read[key]
+        found = read()
+        kind = key[0] if isinstance(key, tuple) else key
+        self._read = {k: v for k, v in self._read.items()
+                      if (k[0] if isinstance(k, tuple) else k) != kind}  # fmt: skip
+        self._read[key] = found
+        return found
 
     # ------------------------------------------------------------------ who shares
     def shared_since(self, user_id: str) -> str | None:

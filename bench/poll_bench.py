@@ -5,13 +5,16 @@ against moto, every DynamoDB request delayed by a seeded 5-10 ms (bench/summariz
 Each of `SITES` accounts links its own site on one `tests/nightscout_site.py` server: most
 with `ENTRIES` five-minute sgv entries (3 hours), a few with more than a page of 1,000 to
 show paging (`HEAVY`: the largest needs more than the 5 pages a run allows). Runs follow one
-another, each a second after the last (a site still catching up is due a second on), until
-none is due. Then, when every site's slot has come round, the same with nothing new.
+another, each a second after the last on the clock (a site still catching up is due a second
+on), until every site is polled and none is catching up. Then the same twice, each when
+every site's slot has come round: with nothing new, and with one new entry a site (the
+steady state: a CGM reading every five minutes).
 
-Prints `poll.<name>: <value> <unit>`: runs and wall time per run against the 35 s budget,
-sites per second, HTTP requests per site (counted at the server), DynamoDB requests and
-writes per site by operation, and the items written against the floor (entries / 25 per
-BatchWriteItem). The anchor, in the same run: the same sites' pages fetched by a plain
+Prints `poll.<name>: <value> <unit>` for each of the three: wall time per run against the
+35 s budget, sites per second, HTTP requests per site (counted at the server), DynamoDB
+requests and writes per site by operation, the items written against the floor (new entries
+/ 25 per BatchWriteItem), and the CPU time (moto's, which DynamoDB would spend elsewhere,
+apart). The anchor, in the same run before each: the same sites' pages fetched by a plain
 `urllib` loop on 16 threads with no DynamoDB (the network floor).
 Run: `PYTHONPATH=layers/core:local:. python bench/poll_bench.py` (POLL_BENCH_SITES).
 """
@@ -40,7 +43,7 @@ import botocore.client  # noqa: E402
 
 from bench.summarizer_scale_bench import MOTO, Latency, _real_call  # noqa: E402
 from tests.nightscout_site import NightscoutSites, Site, nightscout_sites, sgv_entries  # noqa: E402
-from tidewater.domain.sources import Cursor, entries_path, query_string  # noqa: E402
+from tidewater.domain.sources import BACKFILL, Cursor, entries_path, query_string  # noqa: E402
 from tidewater.domain.timeutil import format_utc, to_epoch_ms  # noqa: E402
 from tidewater_local.aws import in_process  # noqa: E402
 from tidewater_local.cfn import Template  # noqa: E402
@@ -101,12 +104,13 @@ def seed(server: NightscoutSites) -> None:
         sources.link(Caller(user_id, "patient", Via.SESSION), user_id, body, repos, T0)
 
 
-def fetch_all(server: NightscoutSites, watermark: Callable[[int], int]) -> float:
+def fetch_all(server: NightscoutSites, watermark: int) -> tuple[float, float]:
     """The floor: every site's pages read by plain urllib on `WORKERS` threads, paged as
-    the poller pages (domain Cursor), nothing stored. Wall seconds."""
+    the poller pages (domain Cursor), nothing stored. Wall and CPU seconds (the server's
+    included: it runs here)."""
 
     def one(n: int) -> None:
-        cursor = Cursor(watermark(n))
+        cursor = Cursor(watermark)
         while True:
             query = [*cursor.query(), ("token", token(n))]
             url = f"{entries_path(server.url(f'poll{n:06d}'))}?{query_string(query)}"
@@ -116,10 +120,10 @@ def fetch_all(server: NightscoutSites, watermark: Callable[[int], int]) -> float
             if cursor.done:
                 return
 
-    began = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(WORKERS) as pool:
         list(pool.map(one, range(SITES)))
-    return time.perf_counter() - began
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def requests_at(server: NightscoutSites) -> int:
@@ -153,14 +157,23 @@ def backlog_left(server: NightscoutSites) -> bool:
     return any(source is not None and not source.cursor.done for source in found)
 
 
-def drain(label: str, server: NightscoutSites, start: datetime, anchor: float) -> int:
-    """Runs one after another, a second apart on the clock, until every site has been
-    polled and none is still catching up; prints the figures. How many polls were made.
+def drain(
+    label: str, server: NightscoutSites, start: datetime, watermark: int, new: list[int]
+) -> None:
+    """The anchor (the sites' new entries, from `watermark`, by urllib), then runs one after
+    another, a second apart on the clock, until every site has been polled and none is still
+    catching up; prints the figures. `new`: each site's new entries, for the write floor.
     (Once drained, sites keep coming due at their slots, about SITES / 300 a second: the
     schedule's steady state, not the backlog, so the runs stop there.)"""
     from tidewater.services import sources
     from tidewater.store.repos import repositories
 
+    clear(server)
+    anchor, anchor_cpu = fetch_all(server, watermark)
+    print(
+        f"poll.{label}_anchor: {anchor:.1f} s wall for {requests_at(server)} GET by urllib on "
+        f"{WORKERS} threads, nothing stored ({SITES / anchor:.0f} sites/s)"
+    )
     clear(server)
     DYNAMODB.calls.clear()
     DYNAMODB.items = DYNAMODB.read = 0
@@ -168,7 +181,7 @@ def drain(label: str, server: NightscoutSites, start: datetime, anchor: float) -
     MOTO.seconds = 0.0
     walls: list[float] = []
     budget = sources.BUDGET_SECONDS
-    polled = pages = imported = late = failed = 0
+    polled = imported = late = failed = 0
     cpu = time.process_time()
     while True:
         at = start + timedelta(seconds=len(walls))
@@ -179,7 +192,7 @@ def drain(label: str, server: NightscoutSites, start: datetime, anchor: float) -
         if run.due == 0:
             break
         walls.append(wall)
-        polled, pages, imported = polled + run.polled, pages + run.pages, imported + run.imported
+        polled, imported = polled + run.polled, imported + run.imported
         late, failed = late + run.late, failed + run.failed
         print(
             f"poll.{label}_run_{len(walls)}: {wall:.1f} s wall ({wall / budget:.2f}x "
@@ -201,27 +214,27 @@ def drain(label: str, server: NightscoutSites, start: datetime, anchor: float) -
         f"poll.{label}_runs: {len(walls)} runs, {total:.1f} s wall in all, longest "
         f"{max(walls):.1f} s; {polled} polls of {SITES} sites ({polled - SITES} again: catching "
         f"up, or a slot that came meanwhile), {failed} failed, {late} late; the due index: "
-        f"{calls['Query']} Query returning {DYNAMODB.read} items for those {polled} polls"
+        f"{calls['Query']} Query returning {DYNAMODB.read} items"
     )
     print(
-        f"poll.{label}_sites_per_s: {polled / total:.0f} sites/s (urllib floor "
-        f"{SITES / anchor:.0f} sites/s: {total / anchor:.1f}x its {anchor:.1f} s)"
+        f"poll.{label}_sites_per_s: {SITES / total:.0f} sites/s ({total / anchor:.1f}x the "
+        f"urllib floor's wall)"
     )
     print(f"poll.{label}_http_requests_per_site: {http / done:.2f} GET ({http} at the server)")
     print(f"poll.{label}_dynamodb_requests_per_site: {per_site(calls, done)}")
     print(f"poll.{label}_dynamodb_writes_per_site: {per_site(calls, done, WRITES)}")
-    if imported:
-        floor = sum(math.ceil(count / BATCH_WRITE) for count in sizes())
-        print(
-            f"poll.{label}_items_written_per_site: {DYNAMODB.items / done:.1f} items in "
-            f"{calls['BatchWriteItem'] / done:.2f} BatchWriteItem for {imported / done:.1f} "
-            f"entries stored (floor {floor / SITES:.2f} BatchWriteItem: entries / 25)"
-        )
+    floor = sum(math.ceil(count / BATCH_WRITE) for count in new)
     print(
-        f"poll.{label}_cpu: {cpu:.1f} s of the process, of which moto {MOTO.seconds:.1f} s: "
-        f"ours and the server's {(cpu - MOTO.seconds) / done * 1000:.1f} ms per site"
+        f"poll.{label}_items_written_per_site: {DYNAMODB.items / done:.2f} items in "
+        f"{calls['BatchWriteItem'] / done:.2f} BatchWriteItem for {imported / done:.2f} "
+        f"entries stored (floor {floor / SITES:.2f} BatchWriteItem: new entries / 25)"
     )
-    return polled
+    ours = cpu - MOTO.seconds - anchor_cpu
+    print(
+        f"poll.{label}_cpu: {cpu:.1f} s of the process, of which moto {MOTO.seconds:.1f} s and "
+        f"the urllib floor's {anchor_cpu:.1f} s: the poller's own {ours / done * 1000:.1f} ms "
+        f"per site beyond the floor"
+    )
 
 
 def run() -> None:
@@ -239,19 +252,18 @@ def run() -> None:
             f"poll.seed: {SITES} accounts and sites, {entries} sgv entries ({ENTRIES} each; "
             f"{len(HEAVY)} with {heavy}), in {time.perf_counter() - began:.0f} s"
         )
-        backfill = to_epoch_ms(T0 - timedelta(days=30))
-        anchor = fetch_all(server, lambda n: backfill)
-        pages = requests_at(server)
-        print(f"poll.anchor_first: {anchor:.1f} s for {pages} GET by urllib, {WORKERS} threads")
+        backfill = to_epoch_ms(T0 - BACKFILL)
+        newest = to_epoch_ms(T0) - 60_000
         botocore.client.BaseClient._make_api_call = lambda c, o, p: DYNAMODB(c, o, p)
         try:
-            drain("first", server, T0 + timedelta(seconds=1), anchor)
-            newest = to_epoch_ms(T0) - 60_000
-            clear(server)
-            again = fetch_all(server, lambda n: newest)
-            print(f"poll.anchor_again: {again:.1f} s for {requests_at(server)} GET by urllib")
+            drain("first", server, T0 + timedelta(seconds=1), backfill, sizes())
             # Every site's slot comes once in five minutes: by then all are due again.
-            drain("again", server, T0 + timedelta(minutes=5, seconds=10), again)
+            drain("again", server, T0 + timedelta(minutes=5, seconds=10), newest, [0] * SITES)
+            # The steady state: one new entry each (five minutes on), one slot later.
+            added = newest + 6 * 60_000
+            for n, site in enumerate(server.sites.values()):
+                site.entries[:0] = sgv_entries(added, 1, start_mgdl=100 + n % 50)
+            drain("one_new", server, T0 + timedelta(minutes=10, seconds=20), newest, [1] * SITES)
         finally:
             botocore.client.BaseClient._make_api_call = _real_call
     print(f"poll.bench_wall: {time.perf_counter() - began:.0f} s")

@@ -408,6 +408,64 @@ def smoke(
         raise SmokeFailure(f"the slice: {len(rows)} rows; {text[:200]!r}")
     clock.step(f"a researcher downloaded the slice from the deployed bucket: {len(rows)} rows")
 
+    aggregator(clock, api, lambda_, found, [patient, second])
+
+
+def aggregator(clock: Clock, api: Api, lambda_: Any, found: Deployed, people: list[User]) -> None:
+    """The population view with k people sharing an hour of CGM each, and a followed site
+    polled by the deployed poll function: both functions' policies, IAM enforced."""
+    while len(people) < 5:
+        people.append(sign_up(api, "patient")[1])
+    newest = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+    for i, person in enumerate(people):
+        dataset = api.expect(201, "POST", f"/v1/users/{person.user_id}/datasets",
+                             {"client": {"name": "org.example.deploy-local", "version": "1"}},
+                             person.headers).json()["data"]["id"]  # fmt: skip
+        times = [format_utc(newest - timedelta(minutes=5 * n)) for n in range(12)]
+        hour = [{"type": "cbg", "units": "mg/dL", "value": 90 + 10 * i,
+                 "deviceId": "DeployLocal-CGM-1", "time": at} for at in times]  # fmt: skip
+        api.expect(200, "POST", f"/v1/datasets/{dataset}/data", hour, person.headers)
+        api.expect(200, "PUT", f"/v1/users/{person.user_id}/population", {"share": True},
+                   person.headers)  # fmt: skip
+    reply = api.expect(200, "GET", "/v1/population?hours=1", headers=people[0].headers)
+    shown = reply.json()["data"]
+    glucose = sorted({p["glucose"] for series in shown for p in series["points"]})
+    leaked = [p.user_id for p in people if p.user_id.encode() in reply.body]
+    if (
+        len(shown) != 5
+        or glucose != [90, 100, 110, 120, 130]
+        or leaked
+        or b"DeployLocal" in reply.body
+    ):
+        raise SmokeFailure(f"the population view: {reply.body[:300]!r}")
+    api.expect(401, "GET", "/v1/population?hours=1")
+    clock.step("5 people share: the population view shows 5 colour hashes, nothing else")
+
+    owner = people[0]
+    source = f"/v1/users/{owner.user_id}/nightscout/source"
+    # In AWS only https on public addresses may be followed; this name never resolves.
+    site = {"url": "https://nightscout.invalid", "token": "deploy-secret-1"}
+    api.expect(200, "PUT", source, site, owner.headers)
+    # Invoked now rather than waiting for its schedule (which may fire first: a claim lets
+    # one run have the site, so either way it is polled once and its error recorded).
+    answer = lambda_.invoke(FunctionName=found.functions["PollFunction"], Payload=b"{}")
+    result = json.loads(answer["Payload"].read())
+    if answer.get("FunctionError") or result.get("failed", 0) > result.get("polled", 0):
+        raise SmokeFailure(f"the poll function: {result!r}")
+
+    def polled() -> dict | None:
+        reply = api.expect(200, "GET", source, headers=owner.headers)
+        if b"deploy-secret" in reply.body:
+            raise SmokeFailure("the followed site's answer holds its token")
+        data: dict = reply.json()["data"]
+        return data if "lastError" in data else None
+
+    linked = retry("the poll function polls the linked site", polled, 90, 2)
+    if "name was not found" not in linked["lastError"]:
+        raise SmokeFailure(f"the followed site: {linked!r}")
+    api.expect(204, "DELETE", source, headers=owner.headers)
+    clock.step(f"the poll function polled the linked site: {linked['lastError']}")
+
 
 def _executions(session: boto3.session.Session, found: Deployed) -> str:
     stepfunctions = session.client("stepfunctions")

@@ -20,6 +20,7 @@ from tidewater.domain.accounts import Profile
 from tidewater.domain.sources import Reach
 from tidewater.domain.timeutil import format_utc, to_epoch_ms
 from tidewater.services import sources
+from tidewater.store.models import SourceModel
 from tidewater.store.repos import repositories
 from tidewater.store.sites import Fetcher
 
@@ -355,3 +356,25 @@ def test_a_site_whose_poll_breaks_leaves_the_others_polled(
     run = poll()
     assert (run.polled, run.failed, run.imported) == (2, 1, 4)
     assert len(alice_cbg(api)) == 4
+
+
+def test_the_due_sites_are_the_longest_due_across_shards_and_no_more_are_read(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repos = repositories()
+    owners = [f"owner-{n:02d}" for n in range(40)]
+    for n, owner in enumerate(owners):  # owner-00 due longest ago; the last ten not yet due
+        due = NOW - timedelta(minutes=40 - n) + timedelta(minutes=11 if n >= 30 else 0)
+        linked = format_utc(NOW)
+        site = domain.Source(owner, "https://ns.example.org", "sealed", linked, format_utc(due),
+                             domain.Cursor(0))  # fmt: skip
+        repos.sources.link(site)
+    read: list[int] = []
+    client = SourceModel._get_connection().connection.client
+    client.meta.events.register(
+        "after-call.dynamodb.Query", lambda parsed, **_: read.append(parsed["Count"])
+    )
+    due = repos.sources.due(format_utc(NOW), 8)
+    assert [s.owner for s in due] == owners[:8]
+    assert sum(read) <= 8 + 4 * 2  # items read: what the merge used, and a page more a shard
+    assert [s.owner for s in repos.sources.due(format_utc(NOW), 100)] == owners[:30]

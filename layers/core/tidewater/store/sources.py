@@ -52,11 +52,15 @@ class SourcesRepository:
         return True
 
     def due(self, now: str, limit: int) -> list[Source]:
-        """The sites due by `now`, longest due first, at most `limit`: one Query a shard
-        (the index projects the whole item), merged."""
+        """The sites due by `now`, longest due first, at most `limit`: a Query a shard
+        (the index projects the whole item), merged. Each shard is read a page at a time
+        as the merge needs it, a page being a shard's share of `limit`: a backlog costs
+        about `limit` items read, not `limit` a shard."""
+        all_shards = keys.all_poll_shards()
+        page = max(1, -(-limit // len(all_shards)))
         shards = [
-            SourceModel.due.query(shard, SourceModel.poll_due <= now, limit=limit)
-            for shard in keys.all_poll_shards()
+            SourceModel.due.query(shard, SourceModel.poll_due <= now, limit=limit, page_size=page)
+            for shard in all_shards
         ]
         merged = heapq.merge(*shards, key=lambda item: item.poll_due or "")
         return [_source(item) for item in itertools.islice(merged, limit)]

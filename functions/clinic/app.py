@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tidewater.api.caller import current_caller
-from tidewater.api.http import answers, fields, make_app
+from tidewater.api.http import answers, fields, make_app, no_content
 from tidewater.api.schemas import requests as rq
 from tidewater.api.schemas import responses as rs
 from tidewater.api.tokens import session_token, verifier_for
@@ -54,9 +54,9 @@ def add_clinician(
 
 
 @app.delete("/v1/clinics/<clinic_id>/clinicians/<user_id>", responses=_REMOVED)
-def remove_clinician(clinic_id: str, user_id: str) -> Response[None]:
+def remove_clinician(clinic_id: str, user_id: str) -> Response[str]:
     clinics.remove_clinician(current_caller(app), clinic_id, user_id, repositories())
-    return Response(204)
+    return no_content()
 
 
 @app.post("/v1/clinics/<clinic_id>/patients/<user_id>", responses=_OBJECT)
@@ -70,9 +70,9 @@ def share_patient(
 
 
 @app.delete("/v1/clinics/<clinic_id>/patients/<user_id>", responses=_REMOVED)
-def unshare_patient(clinic_id: str, user_id: str) -> Response[None]:
+def unshare_patient(clinic_id: str, user_id: str) -> Response[str]:
     clinics.unshare_patient(current_caller(app), clinic_id, user_id, repositories())
-    return Response(204)
+    return no_content()
 
 
 @app.get(

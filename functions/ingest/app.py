@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import tidewater
 from tidewater.api.caller import current_caller
-from tidewater.api.http import answers, fields, make_app
+from tidewater.api.http import answers, fields, make_app, no_content
 from tidewater.api.schemas import requests as rq
 from tidewater.api.schemas import responses as rs
 from tidewater.domain import tidepool
@@ -96,9 +96,9 @@ def show_source(user_id: str) -> dict:
 @app.delete(
     "/v1/users/<user_id>/nightscout/source", responses=answers(204, None, "no longer followed")
 )
-def unlink_source(user_id: str) -> Response[None]:
+def unlink_source(user_id: str) -> Response[str]:
     sources.unlink(current_caller(app), user_id, repositories())
-    return Response(204)
+    return no_content()
 
 
 @app.get(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, cast, get_args
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
     OpenAPIRequestValidationMiddleware,
 )
@@ -55,6 +55,12 @@ def make_app() -> APIGatewayHttpResolver:
     app._request_validation_middleware = _JsonBodyValidation()
     register_error_handlers(app)
     return app
+
+
+def no_content() -> Response[str]:
+    """204, its body empty: a string, as API Gateway's payload 2.0 has it (a null body is
+    refused by some gateways in front of Lambda)."""
+    return Response(204, body="")
 
 
 def fields(body: BaseModel | None) -> dict[str, Any] | None:

@@ -162,6 +162,7 @@ async function render() {
 async function draw(main) {
   const { parts, query } = route();
   say("");
+  stopPopulationRefresh(); // web/population.js: its page refreshes itself while shown
   renderChrome(parts);
   if (!state.token) {
     if (parts[0] !== "login") return go("/login");
@@ -170,6 +171,7 @@ async function draw(main) {
   try {
     if (parts[0] === "login" || parts.length === 0) return home();
     if (parts[0] === "patient" && parts[1]) return await showPatient(main, parts[1], query);
+    if (parts[0] === "population") return await showPopulation(main, query);
     if (!isClinician()) return go(`/patient/${state.user.userId}`);
     if (parts[0] === "clinics") return await showClinics(main);
     if (parts[0] === "clinic" && parts[1] && parts[2] === "tide") return await showTide(main, parts[1], query);
@@ -207,8 +209,9 @@ function renderChrome(parts) {
         link(`#/clinic/${clinic}/patients`, "Patients", parts[2] === "patients"));
     }
   } else {
-    nav.append(link(`#/patient/${state.user.userId}`, "My data", true));
+    nav.append(link(`#/patient/${state.user.userId}`, "My data", parts[0] === "patient"));
   }
+  nav.append(link("#/population?hours=3", "Population", parts[0] === "population"));
 }
 
 function showLogin(main) {
@@ -305,7 +308,7 @@ function rangeText(range) {
 }
 
 function paintSwatches(root) {
-  for (const el of root.querySelectorAll(".swatch")) el.style.background = colour(el.dataset.css);
+  for (const el of root.querySelectorAll(".swatch")) el.style.background = el.dataset.colour || colour(el.dataset.css);
 }
 
 function tideFractions(row) {
@@ -448,11 +451,12 @@ async function showList(main, clinicId, query) {
 async function showPatient(main, userId, query) {
   const days = periodOf(query, "days");
   const clinicId = query.get("clinic");
-  const [profile, summary, agp] = await Promise.all([
+  const [profile, summary, agp, compared] = await Promise.all([
     clinicId ? api(`/v1/clinics/${clinicId}/patients/${userId}`).then((r) => r.body.fullName)
       : api(`/v1/users/${userId}`).then((r) => r.body.data.fullName),
     api(`/v1/users/${userId}/summary`).then((r) => r.body),
     api(`/v1/users/${userId}/agp?days=${days}`).then((r) => r.body.data),
+    api(`/v1/users/${userId}/sources/compare?days=${days}`).then((r) => r.body.data),
   ]);
   const period = summary.cgm?.periods?.[`${days}d`] || null;
   const switchTo = (d) => {
@@ -468,8 +472,63 @@ async function showPatient(main, userId, query) {
       h("div", {}, h("h2", { id: "tir-title", text: "Time in ranges" }), tirSection(period)),
       h("div", {}, h("h2", { text: "Glucose statistics" }), statsTable(period, days))),
     h("section", { "aria-labelledby": "agp-title" }, h("h2", { id: "agp-title", text: "Ambulatory glucose profile (AGP)" }), agpChart(agp)),
-    h("section", { "aria-labelledby": "daily-title" }, h("h2", { id: "daily-title", text: "Daily glucose" }), dailyCharts(agp)));
+    h("section", { "aria-labelledby": "daily-title" }, h("h2", { id: "daily-title", text: "Daily glucose" }), dailyCharts(agp)),
+    h("section", { "aria-labelledby": "sources-title" }, h("h2", { id: "sources-title", text: "CGM sources" }), sourcesSection(compared, agp.target)));
   paintSwatches(main);
+}
+
+// ------------------------------------------------------------------ comparing CGM sources
+const SOURCE_COLOURS = ["#0b3d75", "#e6550d", "#6a3d9a", "#1b9e77"];
+
+function sourcesSection(compared, target) {
+  const { sources, pairs } = compared;
+  if (!sources.length) return h("p", { class: "empty", text: "No CGM data in this period." });
+  if (!pairs.length) {
+    return h("p", { class: "empty", text: sources.length === 1
+      ? `One CGM source in this period (${sources[0].deviceId}): nothing to compare.`
+      : "The CGM sources of this period have no readings within 2.5 minutes of each other." });
+  }
+  // The overlay covers where the first pair overlaps: both sources are there.
+  const shown = pairs[0];
+  const start = Date.parse(shown.overlapStart), end = Math.max(Date.parse(shown.overlapEnd), start + 3_600_000);
+  const width = 900, height = 300, pad = { l: 44, r: 12, t: 10, b: 22 };
+  const yMax = 22.2;
+  const x = (ms) => pad.l + ((ms - start) / (end - start)) * (width - pad.l - pad.r);
+  const y = (mmol) => pad.t + (1 - Math.min(mmol, yMax) / yMax) * (height - pad.t - pad.b);
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", id: "sources-chart",
+    "aria-label": `Readings of ${sources.length} CGM sources from ${day(shown.overlapStart)} to ${day(shown.overlapEnd)}, one line each; the target range is shaded. The pairs' agreement is in the table below.` });
+  svg.append(s("rect", { class: "target", x: x(start), y: y(target.high), width: x(end) - x(start), height: y(target.low) - y(target.high),
+    fill: "#2e9e4f", "fill-opacity": 0.14, stroke: "#2e9e4f", "stroke-dasharray": "4 3" }));
+  for (const t of [3.0, target.low, target.high, 13.9]) {
+    svg.append(s("line", { x1: x(start), x2: x(end), y1: y(t), y2: y(t), stroke: "#0002" }));
+    const label = s("text", { x: pad.l - 4, y: y(t) + 4, "text-anchor": "end", "font-size": 11, fill: "#5b6675" });
+    label.textContent = g(t, state.units, false);
+    svg.append(label);
+  }
+  const hour = 3_600_000;
+  const step = [1, 3, 6, 12, 24, 48, 96].find((n) => (end - start) / (n * hour) <= 8) * hour || 168 * hour;
+  for (let at = Math.ceil(start / step) * step; at <= end - step / 4; at += step) {
+    const label = s("text", { x: x(at), y: height - 4, "text-anchor": "middle", "font-size": 11, fill: "#5b6675" });
+    label.textContent = new Date(at).toLocaleString("en-GB", { weekday: "short", hour: "2-digit", minute: "2-digit" });
+    svg.append(label);
+  }
+  sources.forEach((source, i) => {
+    const inView = source.points.map(([time, mgdl]) => [Date.parse(time), mgdl / MGDL_PER_MMOL]).filter(([t]) => t >= start && t <= end);
+    for (const run of runs(inView, () => true, (a, b) => b[0] - a[0] <= 15 * 60_000)) {
+      svg.append(s("polyline", { class: "source-line", "data-device": source.deviceId, fill: "none",
+        stroke: SOURCE_COLOURS[i % SOURCE_COLOURS.length], "stroke-width": 1.6, points: run.map(([t, v]) => `${x(t)},${y(v)}`).join(" ") }));
+    }
+  });
+  const key = h("ul", { class: "legend sources-legend" }, sources.map((source, i) =>
+    h("li", {}, h("span", { class: "swatch", "data-colour": SOURCE_COLOURS[i % SOURCE_COLOURS.length] }), `${source.deviceId} (${source.readings} readings)`)));
+  const mgdl = (v) => `${v > 0 ? "+" : v < 0 ? "−" : "±"}${Math.abs(v).toFixed(1)} mg/dL`;
+  const table = h("table", { class: "sources-table" }, h("caption", { text: "Agreement of each pair of sources (readings paired within 2.5 minutes)" }),
+    h("thead", {}, h("tr", {}, ["Sources", "Pairs", "MARD, second as reference", "MARD, first as reference", "Mean difference (first − second)", "Within 15 mg/dL / 15 %"].map((t) => h("th", { scope: "col", text: t })))),
+    h("tbody", {}, pairs.map((p) => h("tr", {}, h("th", { scope: "row", text: `${p.first} vs ${p.second}` }),
+      h("td", { class: "num", text: p.pairs }), h("td", { class: "num", text: pct(p.mardFirstToSecond) }),
+      h("td", { class: "num", text: pct(p.mardSecondToFirst) }), h("td", { class: "num", text: mgdl(p.bias) }),
+      h("td", { class: "num", text: `${pct(p.within15FirstToSecond, 0)} / ${pct(p.within15SecondToFirst, 0)}` })))));
+  return h("div", {}, h("div", { class: "chart" }, svg), key, table);
 }
 
 function tirSection(period) {

@@ -17,7 +17,7 @@ from tidewater.domain import donation
 from tidewater.domain.errors import Conflict
 from tidewater.domain.identity import Caller, Via
 from tidewater.domain.timeutil import format_utc, utcnow
-from tidewater.services import auth, clinics, donations, ingest, summarizer
+from tidewater.services import auth, clinics, donations, ingest, population, summarizer
 from tidewater.store.identity import NewUser
 from tidewater.store.repos import Repositories
 
@@ -223,12 +223,41 @@ def create_demo_data(repos: Repositories, now: datetime | None = None) -> int:
     stored = 0
     for user_id, profile in _PROFILES.items():
         if not _has_cgm(user_id, repos):
-            stored += _upload(user_id, _cgm(user_id, now - timedelta(days=DEMO_DAYS),
-                                            DEMO_DAYS * 288, profile), repos)  # fmt: skip
+            cgm = _cgm(user_id, now - timedelta(days=DEMO_DAYS), DEMO_DAYS * 288, profile)
+            if user_id == ALICE_ID:
+                cgm += _second_source(cgm)
+            stored += _upload(user_id, cgm, repos)
     stored += _add_more_patients(repos, now)
+    _share_with_population(repos, now)
     if stored:
         summarizer.run_iteration(repos)
     return stored
+
+
+ALICE_ID = DEMO_ACCOUNTS[0].user_id
+SECOND_SOURCE_DAYS = 2
+
+
+def _second_source(cgm: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Alice's last two days as a DIY uploader also sent them: the same sensor read through
+    another app, each reading 2 minutes earlier and a little higher, with noise of its own
+    (the patient page compares the two sources)."""
+    rng = random.Random("second source")
+    datums = []
+    for datum in cgm[-SECOND_SOURCE_DAYS * 288 :]:
+        at = datetime.fromisoformat(str(datum["time"]).replace("Z", "+00:00"))
+        jitter = max(-2.5, min(2.5, rng.gauss(0, 1))) * 4
+        value = round(min(max(float(datum["value"]) * 1.04 + jitter, 40), 400))  # type: ignore[arg-type]
+        datums.append({**datum, "deviceId": "DemoUploader_xDrip", "value": value,
+                       "time": format_utc(at - timedelta(minutes=2))})  # fmt: skip
+    return datums
+
+
+def _share_with_population(repos: Repositories, now: datetime) -> None:
+    """Every demo patient shares with the population view (more than the 5 it needs)."""
+    for account in (DEMO_ACCOUNTS[0], DEMO_ACCOUNTS[1], *(p.account for p in MORE_PATIENTS)):
+        caller = Caller(account.user_id, account.role, Via.SESSION)
+        population.set_choice(caller, account.user_id, {"share": True}, repos, now)
 
 
 def demo_donor(n: int) -> DemoAccount:

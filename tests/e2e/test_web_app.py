@@ -146,3 +146,75 @@ def test_a_patient_sees_only_their_own_page(page, demo: Stack) -> None:  # type:
     expect(page.get_by_role("alert")).to_have_text("You do not have access to this page.")
     page.goto("/#/clinics")
     expect(page.get_by_role("heading", name="Alice Patient")).to_be_visible()
+
+
+def _in_range_text(data: list[dict]) -> str:
+    """The summary the page must show, worked here from the API's answer: people, and the
+    share of all their readings from 70 to 180 mg/dL."""
+    values = [p["glucose"] for person in data for p in person["points"]]
+    share = sum(70 <= v <= 180 for v in values) / len(values)
+    return f"{len(data)} people, {share * 100:.1f}% of readings in range"
+
+
+def test_the_population_page_shows_everyone_who_shares_and_refreshes_while_shown(page) -> None:  # type: ignore[no-untyped-def]
+    expect = playwright_api.expect
+    page.clock.install()  # the page's minute timer runs on a clock the test moves
+    log_in(page, "alice@tidewater.test")
+    expect(page.get_by_role("heading", name="Alice Patient")).to_be_visible()
+    with page.expect_response(re.compile(r"/v1/population\?hours=3$")) as answered:
+        page.get_by_role("link", name="Population").click()
+    data = answered.value.json()["data"]
+    assert len(data) >= 5  # the demo's patients share
+    expect(page.get_by_role("heading", name="Population")).to_be_visible()
+    expect(page.locator("#population-summary")).to_contain_text(_in_range_text(data))
+    chart = page.locator("svg#population-chart")
+    expect(chart.locator("g.person")).to_have_count(len(data))
+    hashes = {g.get_attribute("data-hash") for g in chart.locator("g.person").all()}
+    assert hashes == {person["hash"] for person in data}
+    assert chart.locator(f'g.person[data-hash="{data[0]["hash"]}"]').get_attribute("fill") == (
+        f"#{data[0]['hash']}"
+    )
+    expect(chart.locator("circle")).to_have_count(sum(len(p["points"]) for p in data))
+    assert re.search(
+        r"in the target range \(70.180 mg/dL\)", chart.get_attribute("aria-label") or ""
+    )
+    assert "Alice" not in page.locator("main").inner_text()  # nobody is named
+    page.screenshot(path=str(SCREENSHOTS / "population.png"), full_page=True)
+
+    # A minute on, the page asks again by itself; another window is another question.
+    with page.expect_response(re.compile(r"/v1/population\?hours=3$")):
+        page.clock.run_for(61_000)
+    with page.expect_response(re.compile(r"/v1/population\?hours=24$")) as wider:
+        page.get_by_role("radio", name="24 h").check()
+    expect(page.locator("#population-summary")).to_contain_text(
+        _in_range_text(wider.value.json()["data"])
+    )
+    # Another page: the timer is gone, nothing more is asked.
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.get_by_role("link", name="My data").click()
+    expect(page.get_by_role("heading", name="Alice Patient")).to_be_visible()
+    page.clock.run_for(180_000)
+    assert not [url for url in asked if "/v1/population" in url]
+
+
+def test_a_patient_page_overlays_two_cgm_sources_with_their_agreement(page) -> None:  # type: ignore[no-untyped-def]
+    expect = playwright_api.expect
+    with page.expect_response(re.compile(r"/sources/compare\?days=14$")) as answered:
+        log_in(page, "alice@tidewater.test")
+    compared = answered.value.json()["data"]
+    devices = [source["deviceId"] for source in compared["sources"]]
+    assert len(devices) == 2 and len(compared["pairs"]) == 1  # the demo's DIY uploader too
+    section = page.locator("section", has=page.get_by_role("heading", name="CGM sources"))
+    expect(section.locator(".sources-legend li")).to_have_count(2)
+    for device in devices:
+        expect(
+            section.locator(f'polyline.source-line[data-device="{device}"]').first
+        ).to_be_visible()
+        expect(section.locator(".sources-legend")).to_contain_text(device)
+    pair = compared["pairs"][0]
+    row = section.locator("table.sources-table tbody tr")
+    expect(row).to_have_count(1)
+    expect(row.locator("td").first).to_have_text(str(pair["pairs"]))
+    expect(row).to_contain_text(f"{pair['mardFirstToSecond'] * 100:.1f}%")
+    section.screenshot(path=str(SCREENSHOTS / "sources.png"))

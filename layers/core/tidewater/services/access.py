@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tidewater.domain.errors import Forbidden
-from tidewater.domain.identity import Action, Caller, Role, may
+from tidewater.domain.errors import Forbidden, Unauthorized
+from tidewater.domain.identity import Action, Caller, Role, Via, may
 from tidewater.store.repos import Repositories
 
 
@@ -24,3 +24,9 @@ def require(caller: Caller, action: Action, user_id: str, repos: Repositories) -
     say nothing about their owner.)"""
     if not can(caller, action, user_id, repos):
         raise Forbidden(f"not allowed to {action.value} this user's data")
+
+
+def require_session(caller: Caller) -> None:
+    """Unauthorized unless the caller signed in (a session token, not an uploader's secret)."""
+    if not caller.authenticated or caller.via is not Via.SESSION:
+        raise Unauthorized("a valid session token is required")

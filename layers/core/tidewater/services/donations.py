@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from tidewater.domain import donation
+from tidewater.domain.datums.checks import required_boolean
 from tidewater.domain.donation import Consent
-from tidewater.domain.errors import Forbidden, InvalidData, Problem, Unauthorized
-from tidewater.domain.identity import Action, Caller, Role, Via
+from tidewater.domain.errors import Forbidden
+from tidewater.domain.identity import Action, Caller, Role
 from tidewater.domain.timeutil import format_utc
-from tidewater.services.access import require
+from tidewater.services.access import require, require_session
 from tidewater.store.repos import Repositories
 
 
@@ -26,11 +27,7 @@ def set_consent(
     """Give or withdraw consent. Giving it twice keeps the first time; withdrawing takes
     the donor out of every later slice at once and queues the rewrite of published ones."""
     require(caller, Action.WRITE, user_id, repos)
-    wanted = body.get("consent") if isinstance(body, dict) else None
-    if type(wanted) is not bool:
-        raise InvalidData([Problem("/consent", "value-not-valid", "invalid consent",
-                                   "`consent` must be true or false")])  # fmt: skip
-    if wanted:
+    if required_boolean(body, "consent"):
         return repos.donations.give_consent(user_id, format_utc(now))
     return repos.donations.withdraw_consent(user_id, format_utc(now))
 
@@ -39,8 +36,7 @@ def slices(caller: Caller, repos: Repositories) -> dict[str, Any]:
     """The manifest, each slice with a presigned GET URL (15 minutes). Researchers only,
     unless the deployment publishes donations to everyone (PublicDonations)."""
     if not repos.settings.public_donations:
-        if not caller.authenticated or caller.via is not Via.SESSION:
-            raise Unauthorized("a valid session token is required")
+        require_session(caller)
         if caller.role != Role.RESEARCHER:
             raise Forbidden("donated data is for researchers")
     document = repos.slices.manifest() or donation.manifest([], donation.NO_EXPORT_YET)

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any, Final
 
 from tidewater.domain import population
-from tidewater.domain.errors import InvalidData, Problem, Unauthorized
-from tidewater.domain.identity import Action, Caller, Via
+from tidewater.domain.datums.checks import required_boolean
+from tidewater.domain.identity import Action, Caller
 from tidewater.domain.timeutil import format_utc
 from tidewater.observability import logger, metrics
-from tidewater.services.access import require
+from tidewater.services.access import require, require_session
 from tidewater.store.repos import Repositories
 
 # People whose CGM is read at once for one view: their Queries overlap.
@@ -30,11 +30,7 @@ def set_choice(
     """Share with the population view, or stop (from the next view on). Apart from
     donation consent: either may be given without the other."""
     require(caller, Action.WRITE, user_id, repos)
-    wanted = body.get("share") if isinstance(body, dict) else None
-    if type(wanted) is not bool:
-        raise InvalidData([Problem("/share", "value-not-valid", "invalid share",
-                                   "`share` must be true or false")])  # fmt: skip
-    if wanted:
+    if required_boolean(body, "share"):
         return population.choice(repos.population.share(user_id, format_utc(now)))
     repos.population.unshare(user_id)
     return population.choice(None)
@@ -44,10 +40,8 @@ def view(caller: Caller, hours: int | None, repos: Repositories, now: datetime) 
     """`{"data": [{"hash", "points": [{"time", "glucose"}]}]}` of the `hours` before `now`.
     Signed-in callers only, unless the deployment makes the view public."""
     settings = repos.settings
-    if not settings.public_population and (
-        not caller.authenticated or caller.via is not Via.SESSION
-    ):
-        raise Unauthorized("a valid session token is required")
+    if not settings.public_population:
+        require_session(caller)
     members = repos.population.members()
     data: list[dict[str, Any]] = []
     if members and len(members) >= settings.population_min_people:

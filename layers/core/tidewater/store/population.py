@@ -26,20 +26,16 @@ from tidewater.store.overload import unavailable_when_busy
 class PopulationRepository:
     def __init__(self) -> None:
         self._day_keys: dict[str, bytes] = {}
-        self._read: dict[Hashable, Any] = {}
+        self._read: dict[tuple[Hashable, ...], Any] = {}
 
     # ------------------------------------------------------------------ a view's reads
-    def recently_read(self, key: Hashable, read: Callable[[], Any]) -> Any:
+    def recently_read(self, key: tuple[Hashable, ...], read: Callable[[], Any]) -> Any:
         """What `read()` gave for `key` in this process, or `read()` now. Only the latest
-        key of each kind (its first element) is kept."""
-        if key in self._read:
-            return self._read[key]
-        found = read()
-        kind = key[0] if isinstance(key, tuple) else key
-        self._read = {k: v for k, v in self._read.items()
-                      if (k[0] if isinstance(k, tuple) else k) != kind}  # fmt: skip
-        self._read[key] = found
-        return found
+        key of each kind (its first element: the view's hours) is kept."""
+        if key not in self._read:
+            self._read = {k: v for k, v in self._read.items() if k[0] != key[0]}
+            self._read[key] = read()
+        return self._read[key]
 
     # ------------------------------------------------------------------ who shares
     def shared_since(self, user_id: str) -> str | None:

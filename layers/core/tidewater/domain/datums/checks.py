@@ -67,6 +67,16 @@ def wrong_body(detail: str) -> InvalidData:
     )
 
 
+def required_boolean(body: object, key: str) -> bool:
+    """`body[key]`, which must be true or false (a choice: consent, sharing); InvalidData
+    at `/key` otherwise."""
+    value = body.get(key) if isinstance(body, dict) else None
+    if type(value) is not bool:
+        raise InvalidData(errors=[Problem(f"/{key}", "value-not-valid", f"invalid {key}",
+                                          f"`{key}` must be true or false")])  # fmt: skip
+    return value
+
+
 def num_str(x: float) -> str:
     """A limit as people write it: `1000`, not `1000.0`."""
     return str(int(x)) if float(x).is_integer() else repr(x)

@@ -225,6 +225,9 @@ class Moto:
 def aws_session(template) -> Iterator[Moto]:  # type: ignore[no-untyped-def]
     from moto import mock_aws
 
+    from tidewater_local.moto_queries import quicker_queries
+
+    quicker_queries()
     # The environment is the tests' to set (`MotoStack.entered`), not moto's for the session.
     with mock_aws(config={"core": {"mock_credentials": False}}):
         yield Moto(template)

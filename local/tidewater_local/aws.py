@@ -15,6 +15,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from tidewater_local.cfn import Template
+from tidewater_local.moto_queries import quicker_queries
 
 REGION = "us-east-1"
 # The local stack follows Nightscout sites on this machine (its tests' servers, another local
@@ -52,6 +53,7 @@ class MotoServer:
         # audience (moto signs every pool's tokens with one fixed key).
         os.environ["MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY"] = "HASH"
         os.environ["MOTO_COGNITO_IDP_USER_POOL_CLIENT_ID_STRATEGY"] = "HASH"
+        quicker_queries()
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
@@ -275,6 +277,7 @@ def in_process(template: Template, stage: str = "test") -> Iterator[dict[str, st
     saved = dict(os.environ)
     os.environ.pop("AWS_ENDPOINT_URL", None)
     os.environ.update(LOCAL_CREDENTIALS)
+    quicker_queries()
     try:
         with mock_aws():
             env = template.environment({"Stage": stage, **create_resources(template)})

@@ -55,7 +55,7 @@ lint-template: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 
 test: lint lint-template tidepool-client chromium
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist loadscope
 	$(MAKE) contract
 
 # Tidepool's own client (tidepool-platform-client, pinned by package-lock.json), driven

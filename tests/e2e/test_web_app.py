@@ -1,5 +1,7 @@
-"""The clinic web app in a real browser (Debian's chromium, driven by Playwright), against
-a demo stack: what a clinician and a patient see and do."""
+"""`make run`'s demo, and the clinic web app showing it in a real browser (Debian's chromium,
+driven by Playwright): a clinic whose patients have data and summaries from the start, and
+what a clinician and a patient see and do. One demo stack for the module (its tests read it
+and do not change it; `make test` keeps a module's tests on one worker, `--dist loadscope`)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import playwright.sync_api as playwright_api  # a dev dependency: missing, the t
 import pytest
 
 from tests.conftest import ROOT
-from tests.e2e.conftest import DEMO_PASSWORD, Stack, start_stack, stop_stack
+from tests.e2e.conftest import DEMO_PASSWORD, Stack, login, start_stack, stop_stack
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's, installed by `make chromium`
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -21,9 +23,11 @@ playwright_api.expect.set_options(timeout=20_000)
 
 @pytest.fixture(scope="module")
 def demo() -> Iterator[Stack]:
+    """The demo stack as `make run` starts it; what it printed is checked at the end."""
     stack = start_stack(None, "--demo", "--no-schedules")
     yield stack
-    stop_stack(stack)
+    output = stop_stack(stack)
+    assert "Demo clinic" in output and "two weeks of CGM" in output
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +48,34 @@ def page(browser: object, demo: Stack) -> Iterator[object]:
     yield opened
     context.close()
     assert not errors, errors
+
+
+def test_the_demo_patients_are_summarised_and_visible_to_their_clinician(demo: Stack) -> None:
+    carol = login(demo, "carol@tidewater.test")
+    alice, bob = login(demo, "alice@tidewater.test"), login(demo, "bob@tidewater.test")
+    summaries = {
+        who.email: demo.request(
+            "GET", f"/v1/users/{who.user_id}/summary", headers=carol.headers
+        ).json()
+        for who in (alice, bob)
+    }
+    for summary in summaries.values():
+        assert summary["cgm"]["periods"]["14d"]["timeCGMUsePercent"] > 0.9
+        assert "outdatedSince" not in summary["dates"]
+    # Bob's demo data has lows, Alice's none: TIDE would flag Bob first.
+    assert summaries["bob@tidewater.test"]["cgm"]["periods"]["14d"]["inVeryLow"]["percent"] > 0.01
+    assert summaries["alice@tidewater.test"]["cgm"]["periods"]["14d"]["inVeryLow"]["percent"] == 0
+
+
+def test_the_first_export_of_a_demo_stack_publishes_a_slice_for_the_researcher(
+    demo: Stack,
+) -> None:
+    exported = demo.request("POST", "/_local/invoke/export")
+    dana = login(demo, "dana@tidewater.test")
+    listing = demo.request("GET", "/v1/donations/slices", headers=dana.headers)
+    assert exported.status == 200 and exported.json()["slices"] >= 1
+    (entry,) = listing.json()["data"]["slices"]
+    assert entry["donors"] >= 5 and entry["rows"] > 0
 
 
 def log_in(page: object, email: str) -> None:

@@ -67,7 +67,7 @@ def _claims(**overrides: Any) -> dict[str, Any]:
 
 
 def _moto_signed(claims: dict[str, Any]) -> str:
-    key = jwt.PyJWK(moto_signing_key()).key
+    key = moto_signing_key()
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "dummy"})
 
 

@@ -31,7 +31,7 @@ def _token(kid: str = "dummy") -> str:
     now = int(time.time())
     claims = {"iss": ISSUER, "aud": CLIENT_ID, "token_use": "id", "iat": now, "exp": now + 600,
               "custom:userId": "0123456789", "custom:role": "patient"}  # fmt: skip
-    return jwt.encode(claims, jwt.PyJWK(moto_signing_key()).key, "RS256", headers={"kid": kid})
+    return jwt.encode(claims, moto_signing_key(), "RS256", headers={"kid": kid})
 
 
 def _counting() -> tuple[list[int], Any]:

@@ -1,5 +1,6 @@
 """The aggregator: a person's choice to share with the population view, and the view."""
 
+import tidewater.coldstart  # isort: skip  (first: the imports below run with gc paused)
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
@@ -43,3 +44,6 @@ def get_view(query: Annotated[rq.PopulationQuery, Query()]) -> dict:
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+tidewater.coldstart.ready()

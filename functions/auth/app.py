@@ -1,6 +1,7 @@
 """Sign-up, login, profiles, Nightscout secrets and account deletion (and, on the
 ResumeDeletions schedule, the deletions that stopped halfway)."""
 
+import tidewater.coldstart  # isort: skip  (first: the imports below run with gc paused)
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -130,3 +131,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
     if event.get("source") == "aws.events":  # the ResumeDeletions schedule
         return erasure.resume_pending(repositories(), utcnow(), _time_left(context)).as_dict()
     return app.resolve(event, context)
+
+
+tidewater.coldstart.ready()

@@ -1,5 +1,6 @@
 """The HttpApi Lambda authorizer: session tokens and Nightscout api-secrets."""
 
+import tidewater.coldstart  # isort: skip  (first: the imports below run with gc paused)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tidewater.api.authorizer import authorize
@@ -20,3 +21,6 @@ def account_active(user_id: str, session_id: str | None) -> bool:
 @logger.inject_lambda_context
 def handler(event: dict, context: LambdaContext) -> dict:
     return authorize(event, verifier_for(current()), nightscout_owner, account_active)
+
+
+tidewater.coldstart.ready()

@@ -1,5 +1,6 @@
 """Clinics and their patient lists, sorted and filtered by summaries; TIDE triage."""
 
+import tidewater.coldstart  # isort: skip  (first: the imports below run with gc paused)
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -159,3 +160,6 @@ def get_summary(user_id: str) -> dict:
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+tidewater.coldstart.ready()

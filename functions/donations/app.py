@@ -1,5 +1,6 @@
 """Data donation: a donor's consent, and the donated slices for researchers."""
 
+import tidewater.coldstart  # isort: skip  (first: the imports below run with gc paused)
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
@@ -44,3 +45,6 @@ def list_slices() -> dict:
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+tidewater.coldstart.ready()

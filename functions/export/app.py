@@ -1,5 +1,6 @@
 """The daily donation export: anonymised, time-shifted CSV slices in S3."""
 
+import tidewater.coldstart  # isort: skip  (first: the imports below run with gc paused)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tidewater.observability import logger, metrics
@@ -17,3 +18,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
     keep = event.get("keepSeconds") if isinstance(event, dict) else None
     result = exporter.run(repositories(), keep_seconds=keep if isinstance(keep, bool) else None)
     return result.as_dict()
+
+
+tidewater.coldstart.ready()

@@ -1,5 +1,6 @@
 """Uploads: health check, datasets, device data, Nightscout entries."""
 
+import tidewater.coldstart  # isort: skip  (first: the imports below run with gc paused)
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -276,3 +277,6 @@ def nightscout_status() -> dict:
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+tidewater.coldstart.ready()

@@ -1,5 +1,6 @@
 """One run of the Nightscout follower: the linked sites due now, polled side by side."""
 
+import tidewater.coldstart  # isort: skip  (first: the imports below run with gc paused)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tidewater.domain.timeutil import utcnow
@@ -13,3 +14,6 @@ from tidewater.store.repos import repositories
 def handler(event: dict, context: LambdaContext) -> dict:
     repos = repositories()
     return sources.poll_due(repos, sources.fetcher(repos), utcnow).as_dict()
+
+
+tidewater.coldstart.ready()

@@ -1,5 +1,6 @@
 """A person's rights over their data: the export of everything stored for them."""
 
+import tidewater.coldstart  # isort: skip  (first: the imports below run with gc paused)
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -46,3 +47,6 @@ def export(user_id: str, query: Annotated[rq.ExportQuery, Query()]) -> Response[
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+tidewater.coldstart.ready()

@@ -1,5 +1,6 @@
 """One summariser iteration, started twice a minute by the SummarizeSchedule workflow."""
 
+import tidewater.coldstart  # isort: skip  (first: the imports below run with gc paused)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tidewater.observability import logger, metrics
@@ -12,3 +13,6 @@ from tidewater.store.repos import repositories
 def handler(event: dict, context: LambdaContext) -> dict:
     result = summarizer.run_iteration(repositories())
     return result.as_dict()
+
+
+tidewater.coldstart.ready()

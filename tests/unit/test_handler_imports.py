@@ -34,3 +34,24 @@ def test_no_handler_imports_numpy_until_a_summary_is_computed() -> None:
     )  # fmt: skip
     loaded = dict(line.rsplit(" ", 1) for line in done.stdout.strip().splitlines())
     assert loaded == {**{name: "False" for name in HANDLERS}, "after a summary": "True"}
+
+
+COLD_START = """
+import gc, sys
+paused = []  # collections after tidewater.coldstart was imported and before anything was frozen
+gc.callbacks.append(lambda phase, info: paused.append(1) if phase == "start"
+                    and "tidewater.coldstart" in sys.modules and not gc.get_freeze_count() else 0)
+__import__(f"functions.{name}.app")
+print(not paused, gc.isenabled(), gc.get_freeze_count() > 10_000)
+"""
+
+
+def test_every_handler_imports_with_the_collector_paused_then_frozen_and_running() -> None:
+    """No garbage collection while a cold function imports (`tidewater.coldstart`); after,
+    what the import made is frozen and the collector runs again for the invocations."""
+    for name in (p.parent.name for p in sorted((ROOT / "functions").glob("*/app.py"))):
+        done = subprocess.run(
+            [sys.executable, "-c", f"name = {name!r}" + COLD_START], env=ENV, cwd=ROOT,
+            capture_output=True, text=True, timeout=120, check=True,
+        )  # fmt: skip
+        assert done.stdout.split() == ["True", "True", "True"], name

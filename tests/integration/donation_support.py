@@ -26,7 +26,7 @@ CONSENTED = NOW - timedelta(days=60)
 
 def repos_with(**settings: Any) -> Repositories:
     base = repositories()
-    return dataclasses.replace(base, settings=dataclasses.replace(base.settings, **settings))
+    return base.replace(settings=dataclasses.replace(base.settings, **settings))
 
 
 def consent(repos: Repositories, user_id: str, given: bool, when: datetime = CONSENTED) -> None:

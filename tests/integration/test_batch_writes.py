@@ -4,7 +4,6 @@ the request is a 503 with Retry-After, never a 500 and never a silent drop."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -188,7 +187,7 @@ def test_past_the_limit_an_upload_is_a_503_with_retry_after(aws, lambda_context,
     datums = DatumsRepository(max_attempts=3, sleep=sleeps.append)
     throttle(datums.client, "BatchWriteItem", times=3)
     original = ingest_app.repositories
-    ingest_app.repositories = lambda: dataclasses.replace(repos, datums=datums)  # type: ignore[assignment]
+    ingest_app.repositories = lambda: repos.replace(datums=datums)  # type: ignore[assignment]
     try:
         built = event("POST", "/v1/datasets/{datasetId}/data", f"/v1/datasets/{dataset.id}/data",
                       params={"datasetId": dataset.id}, body=[cbg(format_utc(NOW))])  # fmt: skip

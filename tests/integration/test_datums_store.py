@@ -5,7 +5,6 @@ any order."""
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -89,8 +88,8 @@ def test_giving_up_is_a_visible_503_never_a_silent_drop(aws, lambda_context, sle
     from tests.integration.ingest_support import Api
 
     always = Storm(repositories().datums.client, unprocessed=1.0, refused=0.0)
-    repos = dataclasses.replace(
-        repositories(), datums=DatumsRepository(always, sleep=sleeps.append, max_attempts=3)
+    repos = repositories().replace(
+        datums=DatumsRepository(always, sleep=sleeps.append, max_attempts=3)
     )
     dataset = ingest.create_dataset(ALICE, ALICE.user_id, CLIENT, repos)
     with pytest.raises(Unavailable):

@@ -16,7 +16,6 @@ import hmac
 import os
 from typing import Final
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pynamodb.exceptions import DeleteError, UpdateError
 
 from tidewater.store import keys
@@ -36,6 +35,10 @@ def seal_key(secret: bytes, label: bytes = _LABEL) -> bytes:
 
 
 def seal(key: bytes, session_id: str, refresh_token: str) -> str:
+    # cryptography (15 ms to import) is loaded by the first seal or unseal, not by every
+    # function that imports this store: most of their requests never seal anything.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     nonce = os.urandom(_NONCE)
     box = AESGCM(key).encrypt(nonce, refresh_token.encode(), session_id.encode())
     return base64.b64encode(nonce + box).decode()
@@ -44,6 +47,8 @@ def seal(key: bytes, session_id: str, refresh_token: str) -> str:
 def unseal(key: bytes, session_id: str, sealed: str) -> str:
     """The refresh token; cryptography's InvalidTag if it was sealed for another session
     or under another key."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     raw = base64.b64decode(sealed)
     return AESGCM(key).decrypt(raw[:_NONCE], raw[_NONCE:], session_id.encode()).decode()
 

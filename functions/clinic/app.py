@@ -8,15 +8,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tidewater.api.caller import current_caller
+from tidewater.api.caller import caller_email, current_caller
 from tidewater.api.http import answers, fields, make_app, no_content
 from tidewater.api.schemas import requests as rq
 from tidewater.api.schemas import responses as rs
-from tidewater.api.tokens import session_token, verifier_for
 from tidewater.domain.timeutil import utcnow
 from tidewater.observability import logger, metrics
 from tidewater.services import clinics, summaries
-from tidewater.store.repos import Repositories, repositories
+from tidewater.store.repos import repositories
 
 app = make_app()
 
@@ -113,7 +112,7 @@ def tide_report(clinic_id: str, query: Annotated[rq.TideQuery, Query()]) -> dict
 def clinician_clinics(user_id: str, query: Annotated[rq.WindowQuery, Query()]) -> list:
     caller = current_caller(app)
     repos = repositories()
-    email = str(_claims(repos).get("email") or "")
+    email = caller_email(app)
     return clinics.clinics_for_clinician(caller, user_id, email, _params(), repos)
 
 
@@ -123,13 +122,6 @@ def clinician_clinics(user_id: str, query: Annotated[rq.WindowQuery, Query()]) -
 )
 def patient_clinics(user_id: str, query: Annotated[rq.WindowQuery, Query()]) -> list:
     return clinics.clinics_for_patient(current_caller(app), user_id, _params(), repositories())
-
-
-def _claims(repos: Repositories) -> dict:
-    """The session token's claims (the clinician's email is in them, not in our tables);
-    the authorizer checked the token with the same verifier."""
-    token = session_token(app.current_event.headers) or ""
-    return verifier_for(repos.settings).claims(token)
 
 
 @app.post(

@@ -367,15 +367,16 @@ def test_the_token_is_read_from_either_header_in_any_case(headers, expected) -> 
 
 
 # ------------------------------------------------------------------ the authorizer
-def test_authorizer_puts_the_caller_in_the_context(aws) -> None:
-    event = _http(
-        "GET",
-        "/v1/users/0123456789",
-        headers={"Authorization": "Bearer " + _moto_signed(_claims())},
-    )
+def test_authorizer_puts_the_caller_and_their_email_in_the_context(aws) -> None:
+    token = _moto_signed(_claims(email="pat@example.org"))
+    event = _http("GET", "/v1/users/0123456789", headers={"Authorization": "Bearer " + token})
     answer = authorize(event, _verifier(), lambda digest: None)
-    context = {"userId": "0123456789", "role": "patient", "via": "session"}
+    context = {"userId": "0123456789", "role": "patient", "via": "session",
+               "email": "pat@example.org"}  # fmt: skip
     assert answer == {"isAuthorized": True, "context": context}
+    # A token of an account that is gone (or a session ended) names nobody, and no email.
+    gone = authorize(event, _verifier(), lambda digest: None, lambda user, session: False)
+    assert gone["context"] == {"userId": "", "role": "", "via": "anonymous"}
 
 
 def test_authorizer_passes_a_bad_token_on_as_anonymous(aws) -> None:

@@ -13,6 +13,8 @@ if TYPE_CHECKING:  # the authorizer imports this module: it needs no event handl
 # In the authorizer's context when a token could not be checked (the pool's keys did not
 # load): the handler answers 503, as API Gateway cannot (an authorizer's failure is a 500).
 KEYS_UNAVAILABLE: Final = "keysUnavailable"
+# The email of a session token's account, from the token the authorizer verified.
+EMAIL: Final = "email"
 
 
 def caller_or_anonymous(app: APIGatewayHttpResolver) -> Caller:
@@ -34,3 +36,11 @@ def current_caller(app: APIGatewayHttpResolver, *, nightscout: bool = False) -> 
     if not caller.authenticated or (caller.via is Via.NIGHTSCOUT and not nightscout):
         raise Unauthorized("a valid session token is required", code="unauthorized")
     return caller
+
+
+def caller_email(app: APIGatewayHttpResolver) -> str:
+    """The signed-in caller's email, as the authorizer read it from the verified session
+    token ("" for a Nightscout api-secret, which names no email)."""
+    current_caller(app)
+    context = app.current_event.request_context.authorizer.get_lambda or {}
+    return str(context.get(EMAIL) or "")

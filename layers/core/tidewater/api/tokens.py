@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import jwt
 
@@ -92,6 +92,12 @@ def _signing_keys(data: Any) -> dict[str, Any]:
     }
 
 
+class Verified(NamedTuple):
+    caller: Caller
+    session_id: str | None
+    email: str
+
+
 @dataclass
 class TokenVerifier:
     issuer: str
@@ -106,14 +112,18 @@ class TokenVerifier:
     def verify(self, token: str) -> Caller:
         """The caller a valid ID token names; InvalidToken if it is not one, Unavailable when
         the pool's keys cannot be read."""
-        return self.verify_session(token)[0]
+        return self.verify_session(token).caller
 
-    def verify_session(self, token: str) -> tuple[Caller, str | None]:
-        """The caller, and the session the token belongs to (Cognito's `origin_jti`, kept
-        through refreshes; None for a token that names none)."""
+    def verify_session(self, token: str) -> Verified:
+        """The caller, the session the token belongs to (Cognito's `origin_jti`, kept
+        through refreshes; None for a token that names none) and the account's email."""
         claims = self.claims(token)
-        session_id = claims.get("origin_jti")
-        return self._caller(claims), session_id if isinstance(session_id, str) else None
+        session_id, email = claims.get("origin_jti"), claims.get("email")
+        return Verified(
+            self._caller(claims),
+            session_id if isinstance(session_id, str) else None,
+            email if isinstance(email, str) else "",
+        )
 
     def _caller(self, claims: dict[str, Any]) -> Caller:
         user_id = claims.get("custom:userId")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from tidewater.domain.limits import AGP_MAX_DAYS
 from tidewater.domain.summary.samples import parse_time_ms
 
 BIN_MINUTES: Final = 15
@@ -26,7 +27,7 @@ TARGET_MMOL: Final = (3.9, 10.0)  # 70-180 mg/dL, the consensus target range
 DAY_MINUTES: Final = 24 * 60
 MINUTE_MS: Final = 60_000
 DEFAULT_DAYS: Final = 14
-MAX_DAYS: Final = 90  # the stored history the platform keeps in its hourly buckets is 60 days
+MAX_DAYS: Final = AGP_MAX_DAYS
 
 
 @dataclass(frozen=True, slots=True)

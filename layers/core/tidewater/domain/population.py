@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from tidewater.domain.limits import POPULATION_MAX_HOURS
 from tidewater.domain.timeutil import format_utc, parse_rfc3339
 
 DEFAULT_HOURS: Final = 3
-MAX_HOURS: Final = 24
+MAX_HOURS: Final = POPULATION_MAX_HOURS
 HASH_DIGITS: Final = 6
 DAY_KEY_BYTES: Final = 32
 # A day's key outlives its day by this much (the TTL), so that a view computed at midnight

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from tidewater.domain.limits import COMPARE_MAX_DAYS
 from tidewater.domain.summary.samples import parse_time_ms
 from tidewater.domain.timeutil import format_utc, from_epoch_ms
 from tidewater.domain.units import MGDL, MGDL_PER_MMOLL, canonical_units
@@ -36,7 +37,7 @@ AGREEMENT_MGDL: Final = 15  # the absolute limit below AGREEMENT_SWITCH_MGDL
 AGREEMENT_PERCENT: Final = 15  # the relative limit from AGREEMENT_SWITCH_MGDL up
 AGREEMENT_SWITCH_MGDL: Final = 100
 DEFAULT_DAYS: Final = 14
-MAX_DAYS: Final = 90
+MAX_DAYS: Final = COMPARE_MAX_DAYS
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from typing import Final
 from urllib.parse import quote, urlsplit
 
 from tidewater.domain.errors import Problem
+from tidewater.domain.limits import SOURCE_TOKEN_MAX, SOURCE_URL_MAX
 
 POLL_MINUTES: Final = 5
 BACKOFF_MAX: Final = timedelta(hours=6)
@@ -36,8 +37,8 @@ LEASE: Final = timedelta(minutes=3)  # a site claimed by a run is left alone thi
 PAGE_COUNT: Final = 1000  # entries asked for a page
 PAGES_PER_RUN: Final = 5
 BACKFILL: Final = timedelta(days=30)  # how far back a newly linked site is read
-URL_MAX: Final = 2048
-TOKEN_MAX: Final = 512
+URL_MAX: Final = SOURCE_URL_MAX
+TOKEN_MAX: Final = SOURCE_TOKEN_MAX
 # A Nightscout access token (a subject's name, `-`, 16 hex digits) goes as `?token=`;
 # anything else is taken for the API secret, sent as Nightscout clients send it.
 _ACCESS_TOKEN: Final = re.compile(r"^[a-z0-9_.]+(?:-[a-z0-9_.]+)*-[0-9a-f]{16}$")

@@ -6,12 +6,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from tidewater.domain.agp import MAX_DAYS as MAX_AGP_DAYS
 from tidewater.domain.cursor import MAX_LENGTH as CURSOR_MAX_LENGTH
 from tidewater.domain.identity import MIN_NIGHTSCOUT_SECRET, PASSWORD_RULE
-from tidewater.domain.population import MAX_HOURS as MAX_POPULATION_HOURS
-from tidewater.domain.source_compare import MAX_DAYS as MAX_COMPARE_DAYS
-from tidewater.domain.sources import TOKEN_MAX, URL_MAX
+from tidewater.domain.limits import AGP_MAX_DAYS as MAX_AGP_DAYS
+from tidewater.domain.limits import COMPARE_MAX_DAYS as MAX_COMPARE_DAYS
+from tidewater.domain.limits import POPULATION_MAX_HOURS as MAX_POPULATION_HOURS
+from tidewater.domain.limits import SOURCE_TOKEN_MAX as TOKEN_MAX
+from tidewater.domain.limits import SOURCE_URL_MAX as URL_MAX
 
 # The same limits the services keep (services/ingest.py, services/nightscout.py).
 MAX_DATA_PAGE = 5000

@@ -67,7 +67,7 @@ def authorize(
         logger.warning("accounts unavailable")
         caller, context[KEYS_UNAVAILABLE] = ANONYMOUS, "true"
     if caller.via is Via.SESSION and email:
-        # For the routes that name the caller by email (a clinician's invitations, the
+        # For the routes that name the caller by email (a clinician's clinic records, the
         # rights export): the functions need not verify the token a second time.
         context[EMAIL] = email
     answer = APIGatewayAuthorizerResponseV2(authorize=True, context=caller.to_context() | context)

@@ -9,11 +9,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tidewater.api.caller import current_caller
+from tidewater.api.caller import current_caller, session_claims
 from tidewater.api.http import answers, fields, make_app
 from tidewater.api.schemas import requests as rq
 from tidewater.api.schemas import responses as rs
-from tidewater.api.tokens import InvalidToken, session_token, verifier_for
+from tidewater.api.tokens import issued_caller, issued_claims, session_token
 from tidewater.domain.timeutil import utcnow
 from tidewater.observability import logger, metrics
 from tidewater.services import auth, erasure
@@ -34,16 +34,16 @@ def _session_response(status: int, body: dict, token: str) -> Response[dict]:
 )
 def login() -> Response[dict]:
     repos = repositories()
-    verifier = verifier_for(repos.settings)
+    # The token comes from Cognito, in the answer to the function's own sign-in.
     session = auth.login(
         app.current_event.headers.get("authorization"),
         repos.identity,
-        verifier.verify,
+        issued_caller,
         account_active=repos.accounts.active,
         record_role=repos.accounts.set_role,
     )
-    auth.keep_session(session, verifier.claims, repos, utcnow())
-    user = auth.tidepool_user(session.user_id, session.token, verifier.claims, repos)
+    auth.keep_session(session, issued_claims, repos, utcnow())
+    user = auth.tidepool_user(session.user_id, session.token, issued_claims, repos)
     return _session_response(200, user, session.token)
 
 
@@ -53,7 +53,8 @@ def refresh_login() -> Response[dict]:
     caller = current_caller(app)
     repos = repositories()
     token = session_token(app.current_event.headers) or ""
-    fresh = auth.refresh_session(caller, token, verifier_for(repos.settings).claims, repos)
+    claims = session_claims(app)  # of the token the authorizer verified
+    fresh = auth.refresh_session(caller, token, lambda _: claims, repos)
     return _session_response(200, {"userid": caller.user_id, "isserver": False}, fresh)
 
 
@@ -61,29 +62,22 @@ def refresh_login() -> Response[dict]:
 def current_user() -> dict:
     caller = current_caller(app)
     repos = repositories()
-    token = session_token(app.current_event.headers) or ""
-    return auth.tidepool_user(caller.user_id, token, verifier_for(repos.settings).claims, repos)
+    token, claims = session_token(app.current_event.headers) or "", session_claims(app)
+    return auth.tidepool_user(caller.user_id, token, lambda _: claims, repos)
 
 
 @app.post("/auth/logout", responses=answers(200, rs.Empty, "signed out"))
 def logout() -> dict:
     # The session ends: its tokens are refused from now on and cannot be refreshed.
     # Success even without a valid token, as Tidepool's.
-    repos = repositories()
-    token = session_token(app.current_event.headers) or ""
-    try:
-        claims = verifier_for(repos.settings).claims(token) if token else {}
-    except InvalidToken:
-        claims = {}
-    auth.end_session(claims, repos)
+    auth.end_session(session_claims(app), repositories())
     return {}
 
 
 @app.post("/v1/users", responses=answers(201, rs.ProfileEnvelope, "the new account"))
 def sign_up(body: Annotated[rq.NewUser | None, Body()] = None) -> Response[dict]:
     repos = repositories()
-    claims_of = verifier_for(repos.settings).claims
-    profile, token = auth.sign_up_with_session(fields(body), repos, utcnow(), claims_of)
+    profile, token = auth.sign_up_with_session(fields(body), repos, utcnow(), issued_claims)
     return _session_response(201, {"data": profile.as_dict()}, token)
 
 
@@ -108,12 +102,13 @@ def delete_account(
     user_id: str, body: Annotated[rq.AccountDeletion | None, Body()] = None
 ) -> tuple[dict, int]:
     repos = repositories()
+    claims = session_claims(app)
     state = erasure.delete_account(
         current_caller(app),
         user_id,
         fields(body),
         session_token(app.current_event.headers) or "",
-        verifier_for(repos.settings).claims,
+        lambda _: claims,
         repos,
         utcnow(),
         _time_left(app.lambda_context),

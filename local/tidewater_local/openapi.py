@@ -42,6 +42,8 @@ SECURITY_SCHEMES: dict[str, Any] = {
     },
 }
 NIGHTSCOUT_PREFIX = "/api/v1/entries"
+# Behind the authorizer, but answered without a session too (Tidepool's logout).
+SESSION_OPTIONAL = {("post", "/auth/logout")}
 _POWERTOOLS_422 = {"HTTPValidationError", "ValidationError"}
 
 # OpenAPI links: what one answer lets a client do next, with the ids it returns. Clients (and
@@ -154,6 +156,8 @@ def document(template: Template, version: str) -> dict[str, Any]:
                         parameter["name"] = _camel(parameter["name"])
                 if (method, named) in public:
                     operation["security"] = []
+                elif (method, named) in SESSION_OPTIONAL:
+                    operation["security"] = [{"session": []}, {}]
                 elif named.startswith(NIGHTSCOUT_PREFIX):
                     operation["security"] = [{"session": []}, {"nightscoutSecret": []}]
                 else:

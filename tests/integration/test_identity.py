@@ -14,7 +14,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import load_event, moto_jwks, moto_signing_key
 from tidewater.api.authorizer import authorize
-from tidewater.api.tokens import InvalidToken, TokenVerifier, session_token
+from tidewater.api.tokens import (
+    InvalidToken,
+    TokenVerifier,
+    issued_caller,
+    issued_claims,
+    session_token,
+)
 from tidewater.domain.errors import Conflict, InvalidData, NotFound, Unauthorized
 from tidewater.domain.identity import Caller, Via
 from tidewater.domain.timeutil import utcnow
@@ -367,16 +373,30 @@ def test_the_token_is_read_from_either_header_in_any_case(headers, expected) -> 
 
 
 # ------------------------------------------------------------------ the authorizer
-def test_authorizer_puts_the_caller_and_their_email_in_the_context(aws) -> None:
-    token = _moto_signed(_claims(email="pat@example.org"))
+def test_authorizer_puts_the_caller_their_email_and_session_in_the_context(aws) -> None:
+    token = _moto_signed(_claims(email="pat@example.org", origin_jti="session-1"))
     event = _http("GET", "/v1/users/0123456789", headers={"Authorization": "Bearer " + token})
     answer = authorize(event, _verifier(), lambda digest: None)
     context = {"userId": "0123456789", "role": "patient", "via": "session",
-               "email": "pat@example.org"}  # fmt: skip
+               "email": "pat@example.org", "sessionId": "session-1"}  # fmt: skip
     assert answer == {"isAuthorized": True, "context": context}
     # A token of an account that is gone (or a session ended) names nobody, and no email.
     gone = authorize(event, _verifier(), lambda digest: None, lambda user, session: False)
     assert gone["context"] == {"userId": "", "role": "", "via": "anonymous"}
+
+
+@pytest.mark.parametrize(
+    "token", ["", "junk", "a.b", "a.!!!.c", "a." + base64.urlsafe_b64encode(b"[1]").decode() + ".c"]
+)
+def test_a_token_that_is_not_a_jwt_is_refused_where_an_issued_one_is_read(token) -> None:
+    with pytest.raises(InvalidToken):
+        issued_claims(token)
+
+
+def test_an_issued_token_is_read_as_cognito_wrote_it() -> None:
+    token = _moto_signed(_claims(email="pat@example.org", origin_jti="session-1"))
+    assert issued_claims(token)["origin_jti"] == "session-1"
+    assert issued_caller(token) == Caller("0123456789", "patient", Via.SESSION)
 
 
 def test_authorizer_passes_a_bad_token_on_as_anonymous(aws) -> None:

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponseV2,
 )
 
-from tidewater.api.caller import EMAIL, KEYS_UNAVAILABLE
+from tidewater.api.caller import EMAIL, KEYS_UNAVAILABLE, SESSION_ID
 from tidewater.api.tokens import InvalidToken, TokenVerifier, session_token
 from tidewater.domain.errors import Unavailable
 from tidewater.domain.identity import ANONYMOUS, Caller, Via, nightscout_digest
@@ -66,9 +66,13 @@ def authorize(
     except Unavailable:  # the store was busy: the handler answers 503, not API Gateway 500
         logger.warning("accounts unavailable")
         caller, context[KEYS_UNAVAILABLE] = ANONYMOUS, "true"
-    if caller.via is Via.SESSION and email:
-        # For the routes that name the caller by email (a clinician's clinic records, the
-        # rights export): the functions need not verify the token a second time.
-        context[EMAIL] = email
+    if caller.via is Via.SESSION:
+        # What the functions read of the token (the account's email, for a clinician's clinic
+        # records, the rights export and the Tidepool user; the session, for a refresh and a
+        # logout): they never verify a token a second time.
+        if email:
+            context[EMAIL] = email
+        if session_id:
+            context[SESSION_ID] = session_id
     answer = APIGatewayAuthorizerResponseV2(authorize=True, context=caller.to_context() | context)
     return answer.asdict()

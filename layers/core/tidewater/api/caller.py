@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from tidewater.domain.errors import Unauthorized, Unavailable
 from tidewater.domain.identity import Caller, Via
@@ -13,8 +13,10 @@ if TYPE_CHECKING:  # the authorizer imports this module: it needs no event handl
 # In the authorizer's context when a token could not be checked (the pool's keys did not
 # load): the handler answers 503, as API Gateway cannot (an authorizer's failure is a 500).
 KEYS_UNAVAILABLE: Final = "keysUnavailable"
-# The email of a session token's account, from the token the authorizer verified.
+# From the session token the authorizer verified: its account's email, and its session
+# (Cognito's `origin_jti`).
 EMAIL: Final = "email"
+SESSION_ID: Final = "sessionId"
 
 
 def caller_or_anonymous(app: APIGatewayHttpResolver) -> Caller:
@@ -44,3 +46,16 @@ def caller_email(app: APIGatewayHttpResolver) -> str:
     current_caller(app)
     context = app.current_event.request_context.authorizer.get_lambda or {}
     return str(context.get(EMAIL) or "")
+
+
+def session_claims(app: APIGatewayHttpResolver) -> dict[str, Any]:
+    """The claims of the session token the authorizer verified, as the auth service reads
+    them (`custom:userId`, `origin_jti`, `email`); empty for any other caller, anonymous
+    included (a logout without a valid token ends nothing)."""
+    caller = caller_or_anonymous(app)
+    if caller.via is not Via.SESSION or not caller.authenticated:
+        return {}
+    context = app.current_event.request_context.authorizer.get_lambda or {}
+    found = {"custom:userId": caller.user_id, "origin_jti": context.get(SESSION_ID),
+             "email": context.get(EMAIL)}  # fmt: skip
+    return {k: v for k, v in found.items() if v}

@@ -1,15 +1,21 @@
-"""Verifies session tokens: Cognito ID tokens (RS256 JWTs) against the pool's JWKS."""
+"""Session tokens: Cognito ID tokens (RS256 JWTs), verified against the pool's JWKS by the
+authorizer (the one place a token is verified: the functions read what it found in its
+context), and read as issued when a function has just been given one by Cognito itself.
+
+PyJWT (and cryptography under it) is imported by the first verification: only the
+authorizer verifies, and no other function pays for the import on its cold start."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final, NamedTuple
-
-import jwt
 
 from tidewater.domain.errors import Unavailable
 from tidewater.domain.identity import Caller, Via, role_of_groups
@@ -25,10 +31,15 @@ REFETCH_COOLDOWN: Final = 60.0
 # long instead of each waiting for its own fetch to time out.
 FAILED_FETCH_BACKOFF: Final = 5.0
 FETCH_TIMEOUT: Final = 3.0  # the authorizer has 10 s in all
+
+
 # What a fetch may raise when Cognito cannot be reached or answers something else than a key
 # set: PyJWKClientConnectionError (URLError, timeout, HTTP errors), PyJWKClientError (not a
 # JSON object), ValueError (not JSON), PyJWKSetError (no usable key), OSError.
-_FETCH_FAILURES = (jwt.PyJWKClientError, jwt.PyJWKSetError, OSError, ValueError)
+def _fetch_failures() -> tuple[type[Exception], ...]:
+    import jwt
+
+    return (jwt.PyJWKClientError, jwt.PyJWKSetError, OSError, ValueError)
 
 
 class InvalidToken(Exception):
@@ -73,7 +84,7 @@ class PoolKeys:
         self._tried_at = now
         try:
             keys = _signing_keys(self._load())
-        except _FETCH_FAILURES as error:
+        except _fetch_failures() as error:
             self._failed = True
             # Nothing wrong with the token: the keys could not be read. The client sends it
             # again (503), rather than being told it is signed out.
@@ -83,6 +94,8 @@ class PoolKeys:
 
 
 def _signing_keys(data: Any) -> dict[str, Any]:
+    import jwt
+
     if not isinstance(data, dict):
         raise ValueError("the JWKS endpoint did not answer a JSON object")
     return {
@@ -120,23 +133,16 @@ class TokenVerifier:
         claims = self.claims(token)
         session_id, email = claims.get("origin_jti"), claims.get("email")
         return Verified(
-            self._caller(claims),
+            caller_of(claims),
             session_id if isinstance(session_id, str) else None,
             email if isinstance(email, str) else "",
         )
 
-    def _caller(self, claims: dict[str, Any]) -> Caller:
-        user_id = claims.get("custom:userId")
-        if not user_id:
-            raise InvalidToken("no platform identity")
-        # The role is the operator's grant (a Cognito group only an administrator adds to),
-        # never the `custom:role` attribute that older accounts declared themselves.
-        role = role_of_groups(claims.get("cognito:groups"))
-        return Caller(str(user_id), role.value, Via.SESSION)
-
     def claims(self, token: str) -> dict[str, Any]:
         """The claims of a valid ID token of our pool; InvalidToken otherwise, Unavailable
         when the pool's keys cannot be read."""
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != "RS256":
@@ -166,9 +172,42 @@ class TokenVerifier:
         return dict(claims)
 
 
+def caller_of(claims: dict[str, Any]) -> Caller:
+    """The caller an ID token's claims name; InvalidToken when they name no account."""
+    user_id = claims.get("custom:userId")
+    if not user_id:
+        raise InvalidToken("no platform identity")
+    # The role is the operator's grant (a Cognito group only an administrator adds to),
+    # never the `custom:role` attribute that older accounts declared themselves.
+    role = role_of_groups(claims.get("cognito:groups"))
+    return Caller(str(user_id), role.value, Via.SESSION)
+
+
+def issued_claims(token: str) -> dict[str, Any]:
+    """The claims of an ID token Cognito has just issued to this function, in the answer to
+    its own request over TLS (a sign-in). As OpenID Connect Core 1.0 (3.1.3.7, 6) allows for
+    a token received straight from the token endpoint, TLS stands for the signature: it is
+    not checked again. Never for a token a client sent (the authorizer verifies those)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidToken("not a JWT") from None
+    if not isinstance(claims, dict):
+        raise InvalidToken("not a JWT")
+    return claims
+
+
+def issued_caller(token: str) -> Caller:
+    """The caller an ID token just issued by Cognito names (`issued_claims`)."""
+    return caller_of(issued_claims(token))
+
+
 def http_jwks(url: str) -> JwksLoader:
     """The key set fetched over HTTPS by PyJWT (no redirects, http(s) only; the URL comes
     from our own settings: Cognito's, or the local stack's endpoint)."""
+    import jwt
+
     return jwt.PyJWKClient(url, cache_jwk_set=False, timeout=FETCH_TIMEOUT).fetch_data
 
 

@@ -43,7 +43,7 @@ def login() -> Response[dict]:
         record_role=repos.accounts.set_role,
     )
     auth.keep_session(session, issued_claims, repos, utcnow())
-    user = auth.tidepool_user(session.user_id, session.token, issued_claims, repos)
+    user = auth.tidepool_user(session.user_id, issued_claims(session.token), repos)
     return _session_response(200, user, session.token)
 
 
@@ -53,8 +53,7 @@ def refresh_login() -> Response[dict]:
     caller = current_caller(app)
     repos = repositories()
     token = session_token(app.current_event.headers) or ""
-    claims = session_claims(app)  # of the token the authorizer verified
-    fresh = auth.refresh_session(caller, token, lambda _: claims, repos)
+    fresh = auth.refresh_session(caller, token, session_claims(app), repos)
     return _session_response(200, {"userid": caller.user_id, "isserver": False}, fresh)
 
 
@@ -62,8 +61,7 @@ def refresh_login() -> Response[dict]:
 def current_user() -> dict:
     caller = current_caller(app)
     repos = repositories()
-    token, claims = session_token(app.current_event.headers) or "", session_claims(app)
-    return auth.tidepool_user(caller.user_id, token, lambda _: claims, repos)
+    return auth.tidepool_user(caller.user_id, session_claims(app), repos)
 
 
 @app.post("/auth/logout", responses=answers(200, rs.Empty, "signed out"))
@@ -102,13 +100,11 @@ def delete_account(
     user_id: str, body: Annotated[rq.AccountDeletion | None, Body()] = None
 ) -> tuple[dict, int]:
     repos = repositories()
-    claims = session_claims(app)
     state = erasure.delete_account(
         current_caller(app),
         user_id,
         fields(body),
-        session_token(app.current_event.headers) or "",
-        lambda _: claims,
+        str(session_claims(app).get("email") or ""),
         repos,
         utcnow(),
         _time_left(app.lambda_context),

@@ -50,7 +50,9 @@ def test_a_session_kept_without_a_refresh_token_is_open_and_ends_at_logout(aws) 
     session_id = _claims(session.token)["origin_jti"]
     assert repos.accounts.active(user_id, session_id)
     caller = Caller(user_id, "patient", Via.SESSION)
-    assert auth.refresh_session(caller, session.token, _claims, repos) == session.token
+    assert (
+        auth.refresh_session(caller, session.token, _claims(session.token), repos) == session.token
+    )
     auth.end_session(_claims(session.token), repos)
     assert not repos.accounts.active(user_id, session_id)
     assert repos.sessions.of(user_id) == []

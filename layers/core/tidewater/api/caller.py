@@ -44,8 +44,7 @@ def caller_email(app: APIGatewayHttpResolver) -> str:
     """The signed-in caller's email, as the authorizer read it from the verified session
     token ("" for a Nightscout api-secret, which names no email)."""
     current_caller(app)
-    context = app.current_event.request_context.authorizer.get_lambda or {}
-    return str(context.get(EMAIL) or "")
+    return str(session_claims(app).get("email") or "")
 
 
 def session_claims(app: APIGatewayHttpResolver) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import binascii
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -194,12 +194,12 @@ def keep_session(
 
 
 def refresh_session(
-    caller: Caller, token: str, claims_of: Callable[[str], dict[str, Any]], repos: Repositories
+    caller: Caller, token: str, claims: Mapping[str, Any], repos: Repositories
 ) -> str:
-    """Tidepool's `GET /auth/login`: a new session token (a new hour) for a valid one whose
-    session is open; Unauthorized once the session was ended (logout, or Cognito's refresh
-    token expired or was revoked)."""
-    session_id = claims_of(token).get("origin_jti")
+    """Tidepool's `GET /auth/login`: a new session token (a new hour) for a valid `token`
+    (whose verified `claims` name its session) whose session is open; Unauthorized once the
+    session was ended (logout, or Cognito's refresh token expired or was revoked)."""
+    session_id = claims.get("origin_jti")
     if not isinstance(session_id, str):
         return token  # a token that names no session is good for its hour, no more
     sealed = repos.sessions.sealed(caller.user_id, session_id)
@@ -269,11 +269,8 @@ def set_nightscout_secret(caller: Caller, user_id: str, body: Any, repos: Reposi
     repos.accounts.set_nightscout_secret(user_id, nightscout_digest(secret))
 
 
-def tidepool_user(
-    user_id: str, token: str, claims_of: Callable[[str], dict[str, Any]], repos: Repositories
-) -> dict[str, Any]:
+def tidepool_user(user_id: str, claims: Mapping[str, Any], repos: Repositories) -> dict[str, Any]:
     """The signed-in user as Tidepool's shoreline answers it (`userid`, `username`, `emails`,
-    `roles`, `termsAccepted`, `emailVerified`): the profile, and the email the token names."""
-    # The token is one the authorizer (or the login just now) checked: its claims are read
-    # with the same verifier.
-    return tidepool.user(repos.accounts.profile(user_id), claims_of(token))
+    `roles`, `termsAccepted`, `emailVerified`): the profile, and the email the session
+    token's `claims` name (as the authorizer verified them, or as Cognito just issued them)."""
+    return tidepool.user(repos.accounts.profile(user_id), claims)

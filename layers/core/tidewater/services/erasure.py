@@ -51,15 +51,15 @@ def delete_account(
     caller: Caller,
     user_id: str,
     body: Any,
-    token: str,
-    claims: Callable[[str], dict[str, Any]],
+    email: str,
     repos: Repositories,
     now: datetime,
     time_left: TimeLeft = lambda: True,
     *,
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
-    """The owner deletes their account, giving their password again. The deletion is
+    """The owner deletes their account (`email`, from their verified session token), giving
+    their password again. The deletion is
     recorded before anything is deleted, then carried as far as `time_left` allows: the
     answer is `deleted`, or `deleting` when the rest is left to the schedule."""
     if caller.via is not Via.SESSION or caller.user_id != user_id:
@@ -68,7 +68,6 @@ def delete_account(
     if not isinstance(password, str) or not password:
         raise InvalidData([Problem("/password", "value-not-valid", "password required",
                                    "give the account's password again to delete it")])  # fmt: skip
-    email = str(claims(token).get("email") or "")
     started = time.monotonic()
     try:
         repos.identity.authenticate(email, password)

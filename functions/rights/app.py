@@ -28,8 +28,7 @@ app = make_app()
 def export(user_id: str, query: Annotated[rq.ExportQuery, Query()]) -> Response[dict]:
     caller = current_caller(app)
     params = dict(app.current_event.query_string_parameters or {})
-    email = caller_email(app)  # the export names the account by it
-    link = rights.export(caller, user_id, params, lambda: email, repositories(), utcnow())
+    link = rights.export(caller, user_id, params, caller_email(app), repositories(), utcnow())
     metrics.add_metric(name="DatumsExported", unit=MetricUnit.Count, value=link.datums)
     # 303: a client that follows it GETs the archive; the body says the same for others.
     return Response(303, "application/json", {"data": link.as_dict()},

@@ -252,7 +252,7 @@ def test_more_datums_than_one_query_page_all_come_back(aws, alice, monkeypatch) 
 
     monkeypatch.setattr(repos.datums, "_pages", counted)
     link = rights.export(alice.caller, alice.user_id, {"format": "json"},
-                         lambda: alice.email, repos, utcnow(), page_size=7)  # fmt: skip
+                         alice.email, repos, utcnow(), page_size=7)  # fmt: skip
     assert queries == [7, 7, 7, 0] or queries == [7, 7, 7]  # 21 datums, 7 a page
     assert link.datums == len(_stored(alice)) == 21
     document = json.loads(requests.get(link.url, timeout=10).content)

@@ -11,7 +11,7 @@ import io
 import json
 import secrets
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any, BinaryIO, Final, cast
@@ -84,7 +84,7 @@ def export(
     caller: Caller,
     user_id: str,
     params: Mapping[str, str],
-    email: Callable[[], str],
+    email: str,
     repos: Repositories,
     now: datetime,
     *,
@@ -92,11 +92,11 @@ def export(
 ) -> ExportLink:
     """Everything stored for `user_id`, as one JSON document or a zip of CSV files, in the
     exports bucket; a presigned link to it. The owner only: a clinician reads a patient's
-    data through the API, but a copy of all of it leaves with its owner alone. `email`
-    is asked for only once access is granted (it is the identity provider's)."""
+    data through the API, but a copy of all of it leaves with its owner alone. `email` is the
+    owner's, from their verified session token (the identity provider keeps it)."""
     require(caller, Action.WRITE, user_id, repos)
     chosen = parse_format(params)
-    person = _person(user_id, email(), repos)
+    person = _person(user_id, email, repos)
     export_id = secrets.token_hex(16)
     extension, content_type = CONTENT_TYPES[chosen]
     datums = repos.datums.every(user_id, page_size=page_size)

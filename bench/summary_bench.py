@@ -10,11 +10,17 @@ here; iglu-python (GPL, test-only) on its fastest honest path: a bare Series of 
 values, cut by `searchsorted` and `iloc` (no boolean masks), computing the same metrics
 (mean, time in ranges, SD, GMI, CV). All three agree: the largest relative difference of
 means, SDs and range percentages is printed.
+
+Datums are handed to every case (ours, numpy, iglu, per_datum, the incremental loader) as the
+store hands them: each one `json.loads` of its own stored body (`store.datums.between`), so no
+two share a string object (equal strings built once and shared would flatter identity
+comparisons and hashing that a real read never sees).
 """
 
 from __future__ import annotations
 
 import bisect
+import json
 import random
 import statistics
 import subprocess
@@ -85,6 +91,13 @@ def stored(s: Sample, i: int) -> dict[str, Any]:
         "deviceId": s.device_id,
         "createdTime": "2024-04-01T00:00:00.000Z",
     }
+
+
+def as_read(samples: list[Sample]) -> list[dict[str, Any]]:
+    """The samples' stored datums as a read of the store returns them: each body decoded on
+    its own (distinct objects, as in production)."""
+    bodies = [json.dumps(stored(s, i), separators=(",", ":")) for i, s in enumerate(samples)]
+    return [json.loads(body) for body in bodies]
 
 
 def cpu_ms(cases: dict[str, Callable[[], object]], runs: int = RUNS) -> dict[str, float]:
@@ -221,7 +234,7 @@ def largest_difference(*sets: list[dict[str, float]]) -> float:
 
 
 def from_datums(cgm: list[Sample], bgm: list[Sample]) -> float:
-    datums = [stored(s, i) for i, s in enumerate(cgm + bgm)]
+    datums = as_read(cgm + bgm)
     cases: dict[str, Callable[[], object]] = {
         "ours": lambda: summarize(datums),
         "numpy": lambda: numpy_reference(datums),
@@ -298,7 +311,7 @@ def incremental() -> None:
 
 def one_hour(days: int) -> str:
     cgm, _ = readings(days)
-    datums = [stored(s, i) for i, s in enumerate(cgm)]
+    datums = as_read(cgm)
     times = [s.time_ms for s in cgm]
     hour = window_start(times[-1]) + 1439 * HOUR_MS
     before = build_buckets([s for s in cgm if s.time_ms < hour], CGM)

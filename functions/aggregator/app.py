@@ -10,7 +10,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tidewater.api.caller import caller_or_anonymous, current_caller
 from tidewater.api.http import answers, fields, make_app
 from tidewater.api.schemas import requests as rq
-from tidewater.api.schemas import responses as rs
 from tidewater.domain.timeutil import utcnow
 from tidewater.observability import logger, metrics
 from tidewater.services import population
@@ -18,7 +17,7 @@ from tidewater.store.repos import repositories
 
 app = make_app()
 
-_CHOICE = answers(200, rs.PopulationChoiceEnvelope, "whether the person shares")
+_CHOICE = answers(200, "PopulationChoiceEnvelope", "whether the person shares")
 
 
 @app.get("/v1/users/<user_id>/population", responses=_CHOICE)
@@ -34,7 +33,7 @@ def put_choice(user_id: str, body: Annotated[rq.PopulationChange | None, Body()]
     return {"data": choice}
 
 
-@app.get("/v1/population", responses=answers(200, rs.PopulationView, "the population view"))
+@app.get("/v1/population", responses=answers(200, "PopulationView", "the population view"))
 def get_view(query: Annotated[rq.PopulationQuery, Query()]) -> dict:
     # Possibly anonymous: the deployment may make the view public (PublicPopulation).
     return population.view(caller_or_anonymous(app), query.hours, repositories(), utcnow())

@@ -12,7 +12,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tidewater.api.caller import current_caller, session_claims
 from tidewater.api.http import answers, fields, make_app
 from tidewater.api.schemas import requests as rq
-from tidewater.api.schemas import responses as rs
 from tidewater.api.tokens import issued_caller, issued_claims, session_token
 from tidewater.domain.timeutil import utcnow
 from tidewater.observability import logger, metrics
@@ -30,7 +29,7 @@ def _session_response(status: int, body: dict, token: str) -> Response[dict]:
 
 
 @app.post(
-    "/auth/login", responses=answers(200, rs.TidepoolUser, "the user; the session in the header")
+    "/auth/login", responses=answers(200, "TidepoolUser", "the user; the session in the header")
 )
 def login() -> Response[dict]:
     repos = repositories()
@@ -47,7 +46,7 @@ def login() -> Response[dict]:
     return _session_response(200, user, session.token)
 
 
-@app.get("/auth/login", responses=answers(200, rs.TokenData, "the session, in the header"))
+@app.get("/auth/login", responses=answers(200, "TokenData", "the session, in the header"))
 def refresh_login() -> Response[dict]:
     # Tidepool's refresh: a new token, good for a new hour, for the same session.
     caller = current_caller(app)
@@ -57,14 +56,14 @@ def refresh_login() -> Response[dict]:
     return _session_response(200, {"userid": caller.user_id, "isserver": False}, fresh)
 
 
-@app.get("/auth/user", responses=answers(200, rs.TidepoolUser, "the signed-in user"))
+@app.get("/auth/user", responses=answers(200, "TidepoolUser", "the signed-in user"))
 def current_user() -> dict:
     caller = current_caller(app)
     repos = repositories()
     return auth.tidepool_user(caller.user_id, session_claims(app), repos)
 
 
-@app.post("/auth/logout", responses=answers(200, rs.Empty, "signed out"))
+@app.post("/auth/logout", responses=answers(200, "Empty", "signed out"))
 def logout() -> dict:
     # The session ends: its tokens are refused from now on and cannot be refreshed.
     # Success even without a valid token, as Tidepool's.
@@ -72,21 +71,21 @@ def logout() -> dict:
     return {}
 
 
-@app.post("/v1/users", responses=answers(201, rs.ProfileEnvelope, "the new account"))
+@app.post("/v1/users", responses=answers(201, "ProfileEnvelope", "the new account"))
 def sign_up(body: Annotated[rq.NewUser | None, Body()] = None) -> Response[dict]:
     repos = repositories()
     profile, token = auth.sign_up_with_session(fields(body), repos, utcnow(), issued_claims)
     return _session_response(201, {"data": profile.as_dict()}, token)
 
 
-@app.get("/v1/users/<user_id>", responses=answers(200, rs.ProfileEnvelope, "the profile"))
+@app.get("/v1/users/<user_id>", responses=answers(200, "ProfileEnvelope", "the profile"))
 def get_profile(user_id: str) -> dict:
     return {"data": auth.profile(current_caller(app), user_id, repositories()).as_dict()}
 
 
 @app.put(
     "/v1/users/<user_id>/nightscout",
-    responses=answers(200, rs.NightscoutConfigured, "the secret is set"),
+    responses=answers(200, "NightscoutConfigured", "the secret is set"),
 )
 def put_nightscout_secret(
     user_id: str, body: Annotated[rq.NightscoutSecret | None, Body()] = None
@@ -95,7 +94,7 @@ def put_nightscout_secret(
     return {"data": {"nightscout": "configured"}}
 
 
-@app.delete("/v1/users/<user_id>", responses=answers(202, rs.DeletionState, "deletion under way"))
+@app.delete("/v1/users/<user_id>", responses=answers(202, "DeletionState", "deletion under way"))
 def delete_account(
     user_id: str, body: Annotated[rq.AccountDeletion | None, Body()] = None
 ) -> tuple[dict, int]:

@@ -11,7 +11,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tidewater.api.caller import caller_email, current_caller
 from tidewater.api.http import answers, fields, make_app, no_content
 from tidewater.api.schemas import requests as rq
-from tidewater.api.schemas import responses as rs
 from tidewater.domain.timeutil import utcnow
 from tidewater.observability import logger, metrics
 from tidewater.services import clinics, summaries
@@ -30,11 +29,11 @@ def _fields(body: rq.StrictBody | None) -> dict:
     return fields(body) or {}
 
 
-_OBJECT = answers(200, rs.ObjectEnvelope, "the clinic's view")
+_OBJECT = answers(200, "ObjectEnvelope", "the clinic's view")
 _REMOVED = answers(204, None, "removed")
 
 
-@app.post("/v1/clinics", responses=answers(200, rs.Clinic, "the new clinic (Tidepool's shape)"))
+@app.post("/v1/clinics", responses=answers(200, "Clinic", "the new clinic (Tidepool's shape)"))
 def create_clinic(body: Annotated[rq.NewClinic | None, Body()] = None) -> dict:
     return clinics.create_clinic(current_caller(app), _fields(body), repositories(), utcnow())
 
@@ -77,7 +76,7 @@ def unshare_patient(clinic_id: str, user_id: str) -> Response[str]:
 
 @app.get(
     "/v1/clinics/<clinic_id>/patients/<user_id>",
-    responses=answers(200, rs.ClinicPatient, "the patient (Tidepool's shape)"),
+    responses=answers(200, "ClinicPatient", "the patient (Tidepool's shape)"),
 )
 def get_patient(clinic_id: str, user_id: str) -> dict:
     return clinics.get_patient(current_caller(app), clinic_id, user_id, repositories())
@@ -85,7 +84,7 @@ def get_patient(clinic_id: str, user_id: str) -> dict:
 
 @app.get(
     "/v1/clinics/<clinic_id>/patients",
-    responses=answers(200, rs.PatientsPage, "a page of patients (Tidepool's shape)"),
+    responses=answers(200, "PatientsPage", "a page of patients (Tidepool's shape)"),
 )
 def list_patients(clinic_id: str, query: Annotated[rq.PatientsQuery, Query()]) -> dict:
     patients, meta = clinics.list_patients(
@@ -99,7 +98,7 @@ def list_patients(clinic_id: str, query: Annotated[rq.PatientsQuery, Query()]) -
 
 @app.get(
     "/v1/clinics/<clinic_id>/tide_report",
-    responses=answers(200, rs.TideReport, "the TIDE report (Tidepool's shape)"),
+    responses=answers(200, "TideReport", "the TIDE report (Tidepool's shape)"),
 )
 def tide_report(clinic_id: str, query: Annotated[rq.TideQuery, Query()]) -> dict:
     return clinics.tide_report(current_caller(app), clinic_id, _params(), repositories())
@@ -107,7 +106,7 @@ def tide_report(clinic_id: str, query: Annotated[rq.TideQuery, Query()]) -> dict
 
 @app.get(
     "/v1/clinicians/<user_id>/clinics",
-    responses=answers(200, rs.ClinicianClinics, "the clinician's clinics"),
+    responses=answers(200, "ClinicianClinics", "the clinician's clinics"),
 )
 def clinician_clinics(user_id: str, query: Annotated[rq.WindowQuery, Query()]) -> list:
     caller = current_caller(app)
@@ -118,14 +117,14 @@ def clinician_clinics(user_id: str, query: Annotated[rq.WindowQuery, Query()]) -
 
 @app.get(
     "/v1/patients/<user_id>/clinics",
-    responses=answers(200, rs.PatientClinics, "the clinics the patient shares with"),
+    responses=answers(200, "PatientClinics", "the clinics the patient shares with"),
 )
 def patient_clinics(user_id: str, query: Annotated[rq.WindowQuery, Query()]) -> list:
     return clinics.clinics_for_patient(current_caller(app), user_id, _params(), repositories())
 
 
 @app.post(
-    "/v1/users/<user_id>/share_codes", responses=answers(201, rs.ObjectEnvelope, "a share code")
+    "/v1/users/<user_id>/share_codes", responses=answers(201, "ObjectEnvelope", "a share code")
 )
 def create_share_code(user_id: str) -> tuple[dict, int]:
     code = clinics.create_share_code(current_caller(app), user_id, repositories(), utcnow())
@@ -134,7 +133,7 @@ def create_share_code(user_id: str) -> tuple[dict, int]:
 
 @app.post(
     "/v1/clinics/<clinic_id>/share_codes",
-    responses=answers(201, rs.ObjectEnvelope, "a share code for one patient to join"),
+    responses=answers(201, "ObjectEnvelope", "a share code for one patient to join"),
 )
 def create_clinic_share_code(clinic_id: str) -> tuple[dict, int]:
     caller = current_caller(app)
@@ -142,7 +141,7 @@ def create_clinic_share_code(clinic_id: str) -> tuple[dict, int]:
     return {"data": code}, 201
 
 
-@app.get("/v1/users/<user_id>/summary", responses=answers(200, rs.Summary, "the summary"))
+@app.get("/v1/users/<user_id>/summary", responses=answers(200, "Summary", "the summary"))
 def get_summary(user_id: str) -> dict:
     # Tidepool's shape, unwrapped: {"cgm", "bgm", "dates"} (DESIGN's stable interface).
     return summaries.get_summary(current_caller(app), user_id, repositories())

@@ -10,7 +10,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tidewater.api.caller import caller_or_anonymous, current_caller
 from tidewater.api.http import answers, fields, make_app
 from tidewater.api.schemas import requests as rq
-from tidewater.api.schemas import responses as rs
 from tidewater.domain.timeutil import utcnow
 from tidewater.observability import logger, metrics
 from tidewater.services import donations
@@ -19,7 +18,7 @@ from tidewater.store.repos import repositories
 app = make_app()
 
 
-_CONSENT = answers(200, rs.ObjectEnvelope, "the donor's consent")
+_CONSENT = answers(200, "ObjectEnvelope", "the donor's consent")
 
 
 @app.get("/v1/users/<user_id>/donation", responses=_CONSENT)
@@ -35,7 +34,7 @@ def put_consent(user_id: str, body: Annotated[rq.ConsentChange | None, Body()] =
     return {"data": consent.as_dict()}
 
 
-@app.get("/v1/donations/slices", responses=answers(200, rs.SlicesManifest, "the manifest"))
+@app.get("/v1/donations/slices", responses=answers(200, "SlicesManifest", "the manifest"))
 def list_slices() -> dict:
     # Possibly anonymous: the deployment may make this route public (PublicDonations).
     return donations.slices_response(caller_or_anonymous(app), repositories())

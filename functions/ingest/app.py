@@ -16,7 +16,6 @@ import tidewater
 from tidewater.api.caller import current_caller
 from tidewater.api.http import answers, fields, make_app, no_content
 from tidewater.api.schemas import requests as rq
-from tidewater.api.schemas import responses as rs
 from tidewater.domain import tidepool
 from tidewater.domain.timeutil import format_utc, utcnow
 from tidewater.observability import logger, metrics
@@ -32,14 +31,14 @@ def _query() -> dict[str, str]:
     return dict(app.current_event.query_string_parameters or {})
 
 
-@app.get("/status", responses=answers(200, rs.Status, "the service is up"))
+@app.get("/status", responses=answers(200, "Status", "the service is up"))
 def status() -> dict:
     return {"status": "ok", "version": tidewater.__version__}
 
 
 # ---------------------------------------------------------------- Tidepool-style
 @app.post(
-    "/v1/users/<user_id>/datasets", responses=answers(201, rs.DatasetEnvelope, "the new dataset")
+    "/v1/users/<user_id>/datasets", responses=answers(201, "DatasetEnvelope", "the new dataset")
 )
 def create_dataset(
     user_id: str, body: Annotated[rq.NewDataset | None, Body()] = None
@@ -48,26 +47,26 @@ def create_dataset(
     return {"data": dataset.as_dict()}, 201
 
 
-@app.post("/v1/datasets/<dataset_id>/data", responses=answers(200, rs.UploadAnswer, "stored"))
+@app.post("/v1/datasets/<dataset_id>/data", responses=answers(200, "UploadAnswer", "stored"))
 def post_data(dataset_id: str, datums: Annotated[rq.Datums | None, Body()] = None) -> dict:
     result = ingest.upload(current_caller(app), dataset_id, datums, repositories())
     metrics.add_metric(name="DatumsStored", unit=MetricUnit.Count, value=result.stored)
     return {"data": [], "meta": result.meta()}
 
 
-@app.put("/v1/datasets/<dataset_id>", responses=answers(200, rs.DatasetEnvelope, "closed"))
+@app.put("/v1/datasets/<dataset_id>", responses=answers(200, "DatasetEnvelope", "closed"))
 def close_dataset(dataset_id: str) -> dict:
     dataset = ingest.close_dataset(current_caller(app), dataset_id, repositories())
     return {"data": dataset.as_dict()}
 
 
-@app.delete("/v1/datasets/<dataset_id>", responses=answers(200, rs.DeletedAnswer, "deleted"))
+@app.delete("/v1/datasets/<dataset_id>", responses=answers(200, "DeletedAnswer", "deleted"))
 def delete_dataset(dataset_id: str) -> dict:
     deleted = ingest.delete_dataset(current_caller(app), dataset_id, repositories())
     return {"data": [], "meta": {"deleted": deleted}}
 
 
-@app.get("/v1/users/<user_id>/data", responses=answers(200, rs.DataPage, "a page of data"))
+@app.get("/v1/users/<user_id>/data", responses=answers(200, "DataPage", "a page of data"))
 def read_data(user_id: str, query: Annotated[rq.DataQuery, Query()]) -> dict:
     page = ingest.read_data(current_caller(app), user_id, _query(), repositories())
     meta: dict = {"count": len(page.items)}
@@ -76,7 +75,7 @@ def read_data(user_id: str, query: Annotated[rq.DataQuery, Query()]) -> dict:
     return {"data": page.items, "meta": meta}
 
 
-@app.get("/v1/users/<user_id>/agp", responses=answers(200, rs.AgpEnvelope, "the AGP"))
+@app.get("/v1/users/<user_id>/agp", responses=answers(200, "AgpEnvelope", "the AGP"))
 def get_agp(user_id: str, query: Annotated[rq.AgpQuery, Query()]) -> dict:
     from tidewater.services import reports
 
@@ -85,7 +84,7 @@ def get_agp(user_id: str, query: Annotated[rq.AgpQuery, Query()]) -> dict:
 
 
 # ---------------------------------------------------------------- a followed Nightscout site
-_SOURCE = answers(200, rs.SourceEnvelope, "the followed site, without its token")
+_SOURCE = answers(200, "SourceEnvelope", "the followed site, without its token")
 
 
 @app.put("/v1/users/<user_id>/nightscout/source", responses=_SOURCE)
@@ -115,7 +114,7 @@ def unlink_source(user_id: str) -> Response[str]:
 
 @app.get(
     "/v1/users/<user_id>/sources/compare",
-    responses=answers(200, rs.SourcesComparisonEnvelope, "how the person's CGM sources agree"),
+    responses=answers(200, "SourcesComparisonEnvelope", "how the person's CGM sources agree"),
 )
 def compare_sources(user_id: str, query: Annotated[rq.SourcesCompareQuery, Query()]) -> dict:
     from tidewater.services import reports
@@ -125,7 +124,7 @@ def compare_sources(user_id: str, query: Annotated[rq.SourcesCompareQuery, Query
     return {"data": report}
 
 
-@app.post("/v1/users/<user_id>/data/legacy", responses=answers(200, rs.UploadAnswer, "stored"))
+@app.post("/v1/users/<user_id>/data/legacy", responses=answers(200, "UploadAnswer", "stored"))
 def post_legacy(user_id: str, datums: Annotated[rq.Datums | None, Body()] = None) -> dict:
     result = ingest.upload_legacy(current_caller(app), user_id, datums, repositories())
     metrics.add_metric(name="DatumsStored", unit=MetricUnit.Count, value=result.stored)
@@ -135,17 +134,17 @@ def post_legacy(user_id: str, datums: Annotated[rq.Datums | None, Body()] = None
 # ---------------------------------------------------------------- Tidepool's own routes
 # The shapes Tidepool's services answer (jellyfish, the platform's data service,
 # tide-whisperer), for Tidepool's clients; docs/tidepool-compatibility.md.
-@app.get("/info", responses=answers(200, rs.ClientVersions, "the minimum client versions"))
+@app.get("/info", responses=answers(200, "ClientVersions", "the minimum client versions"))
 def info() -> dict:
     return tidepool.info()
 
 
-@app.get("/v1/time", responses=answers(200, rs.ServerTime, "the server's time"))
+@app.get("/v1/time", responses=answers(200, "ServerTime", "the server's time"))
 def server_time() -> dict:
     return {"data": {"time": format_utc(utcnow())}}
 
 
-_DATA_SETS = answers(200, rs.DataSetList, "the user's data sets, newest first")
+_DATA_SETS = answers(200, "DataSetList", "the user's data sets, newest first")
 
 
 @app.get("/v1/users/<user_id>/data_sets", responses=_DATA_SETS)
@@ -154,14 +153,14 @@ def list_data_sets(user_id: str, query: Annotated[rq.DataSetsQuery, Query()]) ->
     return ingest.list_data_sets(current_caller(app), user_id, _query(), repositories())
 
 
-@app.get("/data/<user_id>", responses=answers(200, rs.DataList, "the datums, one array"))
+@app.get("/data/<user_id>", responses=answers(200, "DataList", "the datums, one array"))
 def read_tidepool(user_id: str, query: Annotated[rq.WhispererQuery, Query()]) -> list:
     return ingest.read_tidepool(current_caller(app), user_id, _query(), repositories())
 
 
 @app.post(
     "/data/<user_id>",
-    responses=answers(200, rs.LegacyDuplicates, "stored; the indexes of datums stored before"),
+    responses=answers(200, "LegacyDuplicates", "stored; the indexes of datums stored before"),
 )
 def post_jellyfish(user_id: str, datums: Annotated[rq.Datums | None, Body()] = None) -> list:
     caller = current_caller(app)
@@ -171,10 +170,10 @@ def post_jellyfish(user_id: str, datums: Annotated[rq.Datums | None, Body()] = N
 
 
 # ---------------------------------------------------------------- Nightscout v1
-_ENTRIES = answers(200, rs.NightscoutEntries, "entries, newest first")
+_ENTRIES = answers(200, "NightscoutEntries", "entries, newest first")
 
 
-@app.post("/api/v1/entries", responses=answers(200, rs.NightscoutEntries, "the stored entries"))
+@app.post("/api/v1/entries", responses=answers(200, "NightscoutEntries", "the stored entries"))
 def post_entries(entries: Annotated[rq.Entries, Body()] = None) -> list:
     caller = current_caller(app, nightscout=True)
     stored = nightscout.post_entries(caller, entries, repositories())
@@ -200,26 +199,26 @@ def get_current(query: Annotated[rq.EntriesQuery, Query()]) -> list:
     return nightscout.get_entries(caller, _query(), repositories(), spec=nightscout.CURRENT)
 
 
-@app.delete("/api/v1/entries/<entry_id>", responses=answers(200, rs.NightscoutDeleted, "deleted"))
+@app.delete("/api/v1/entries/<entry_id>", responses=answers(200, "NightscoutDeleted", "deleted"))
 def delete_entry(entry_id: str) -> dict:
     caller = current_caller(app, nightscout=True)
     deleted = nightscout.delete_entry(caller, entry_id, repositories())
     return {"n": deleted, "ok": 1}
 
 
-_TREATMENTS = answers(200, rs.NightscoutTreatments, "treatments, newest first")
+_TREATMENTS = answers(200, "NightscoutTreatments", "treatments, newest first")
 
 
 @app.post(
-    "/api/v1/treatments", responses=answers(200, rs.NightscoutTreatments, "the stored treatments")
+    "/api/v1/treatments", responses=answers(200, "NightscoutTreatments", "the stored treatments")
 )
 @app.post(
     "/api/v1/treatments.json",
-    responses=answers(200, rs.NightscoutTreatments, "the stored treatments"),
+    responses=answers(200, "NightscoutTreatments", "the stored treatments"),
 )
 @app.put(
     "/api/v1/treatments",
-    responses=answers(200, rs.NightscoutTreatments, "the stored treatments (by `_id`)"),
+    responses=answers(200, "NightscoutTreatments", "the stored treatments (by `_id`)"),
 )
 def post_treatments(treatments: Annotated[rq.Treatments, Body()] = None) -> list:
     caller = current_caller(app, nightscout=True)
@@ -235,7 +234,7 @@ def get_treatments(query: Annotated[rq.TreatmentsQuery, Query()]) -> list:
 
 
 @app.delete(
-    "/api/v1/treatments/<treatment_id>", responses=answers(200, rs.NightscoutDeleted, "deleted")
+    "/api/v1/treatments/<treatment_id>", responses=answers(200, "NightscoutDeleted", "deleted")
 )
 def delete_treatment(treatment_id: str) -> dict:
     caller = current_caller(app, nightscout=True)
@@ -243,12 +242,12 @@ def delete_treatment(treatment_id: str) -> dict:
     return {"n": deleted, "ok": 1}
 
 
-_DEVICE_STATUS = answers(200, rs.NightscoutDocuments, "device statuses, newest first")
+_DEVICE_STATUS = answers(200, "NightscoutDocuments", "device statuses, newest first")
 
 
 @app.post(
     "/api/v1/devicestatus",
-    responses=answers(200, rs.NightscoutDocuments, "the stored device statuses"),
+    responses=answers(200, "NightscoutDocuments", "the stored device statuses"),
 )
 def post_device_status(statuses: Annotated[rq.Documents, Body()] = None) -> list:
     caller = current_caller(app, nightscout=True)
@@ -264,10 +263,10 @@ def get_device_status(query: Annotated[rq.TreatmentsQuery, Query()]) -> list:
     return nightscout.get_device_status(caller, _query(), repositories())
 
 
-_PROFILES = answers(200, rs.NightscoutDocuments, "profile documents, newest first")
+_PROFILES = answers(200, "NightscoutDocuments", "profile documents, newest first")
 
 
-@app.post("/api/v1/profile", responses=answers(200, rs.NightscoutDocuments, "the stored profiles"))
+@app.post("/api/v1/profile", responses=answers(200, "NightscoutDocuments", "the stored profiles"))
 def post_profile(profiles: Annotated[rq.Documents, Body()] = None) -> list:
     caller = current_caller(app, nightscout=True)
     stored = nightscout.post_profiles(caller, profiles, repositories())
@@ -281,7 +280,7 @@ def get_profiles(query: Annotated[rq.TreatmentsQuery, Query()]) -> list:
     return nightscout.get_profiles(current_caller(app, nightscout=True), _query(), repositories())
 
 
-@app.get("/api/v1/status.json", responses=answers(200, rs.NightscoutStatus, "the server"))
+@app.get("/api/v1/status.json", responses=answers(200, "NightscoutStatus", "the server"))
 def nightscout_status() -> dict:
     return nightscout.status()
 

@@ -12,7 +12,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tidewater.api.caller import caller_email, current_caller
 from tidewater.api.http import answers, make_app
 from tidewater.api.schemas import requests as rq
-from tidewater.api.schemas import responses as rs
 from tidewater.domain.timeutil import utcnow
 from tidewater.observability import logger, metrics
 from tidewater.services import rights
@@ -23,7 +22,7 @@ app = make_app()
 
 @app.get(
     "/v1/users/<user_id>/export",
-    responses=answers(303, rs.ExportLink, "a short-lived link to the archive (`Location`)"),
+    responses=answers(303, "ExportLink", "a short-lived link to the archive (`Location`)"),
 )
 def export(user_id: str, query: Annotated[rq.ExportQuery, Query()]) -> Response[dict]:
     caller = current_caller(app)

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from tidewater.api.http import documented
 from tidewater_local.cfn import Template
 
 TITLE = "Tidewater"
@@ -125,6 +126,7 @@ def _http_apps(template: Template) -> list[Any]:
             continue
         package = ".".join(Path(spec.code_uri).parts)
         module = importlib.import_module(f"{package}.{spec.handler.rsplit('.', 1)[0]}")
+        documented(module.app)
         apps.append(module.app)
     return apps
 

@@ -19,7 +19,6 @@ from pydantic import BaseModel
 
 from tidewater.api.body import dumps, json_body
 from tidewater.api.errors import JSON, register_error_handlers
-from tidewater.api.schemas.responses import ErrorDocument, GatewayMessage
 
 # What any route may answer besides its own success: our error document, and for a refused
 # token API Gateway's own message.
@@ -69,15 +68,43 @@ def fields(body: BaseModel | None) -> dict[str, Any] | None:
     return body.model_dump(exclude_unset=True) if body is not None else None
 
 
-def answers(status: int, model: Any, description: str) -> dict[int, OpenAPIResponse]:
-    """A route's `responses` for the OpenAPI document: its own answer and the errors."""
+def answers(status: int, model: str | None, description: str) -> dict[int, OpenAPIResponse]:
+    """A route's `responses` for the OpenAPI document: its own answer and the errors.
+
+    The answer's model is named, not given: `api/schemas/responses.py` is loaded only where
+    the document is made (`documented`), never by a function serving requests (it is some
+    12 ms of every cold start, and Powertools would build every named model's fields at
+    each route's first request)."""
     documented: dict[int, dict[str, Any]] = {
-        code: {"description": text, "content": {JSON: {"model": ErrorDocument}}}
+        code: {"description": text, "content": {JSON: {MODEL_NAME: ("ErrorDocument",)}}}
         for code, text in _ERRORS.items()
     }
-    documented[403]["content"][JSON]["model"] = ErrorDocument | GatewayMessage
+    documented[403]["content"][JSON][MODEL_NAME] = ("ErrorDocument", "GatewayMessage")
     success: dict[str, Any] = {"description": description}
     if model is not None:
-        success["content"] = {JSON: {"model": model}}
+        success["content"] = {JSON: {MODEL_NAME: (model,)}}
     documented[status] = success
     return cast(dict[int, OpenAPIResponse], documented)
+
+
+# Where `answers` names a response's models (one, or the members of a union).
+MODEL_NAME = "x-tidewater-models"
+
+
+def documented(app: APIGatewayHttpResolver) -> None:
+    """The app's routes with the models `answers` named in their responses, for
+    `get_openapi_schema` (the local stack's contract; never a function serving requests)."""
+    from functools import reduce
+    from operator import or_
+
+    from tidewater.api.schemas import responses
+
+    for route in app._static_routes + app._dynamic_routes:
+        for response in (route.responses or {}).values():
+            for content in response.get("content", {}).values():
+                media = cast(dict[str, Any], content)
+                names = media.pop(MODEL_NAME, None)
+                if names is not None:
+                    media["model"] = reduce(or_, [getattr(responses, name) for name in names])
+        route._dependant = None  # made again with the models
+        route._body_field = None

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Final
 
-from tidewater.domain.datums.times import MAX_AHEAD
+from tidewater.domain.limits import MAX_AHEAD
 from tidewater.domain.timeutil import format_utc
 
 GLUCOSE_TYPES: Final = ("cbg", "smbg")

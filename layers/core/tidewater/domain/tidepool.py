@@ -5,12 +5,14 @@ data sets list and tide-whisperer's read. Pure: the services hand in what they r
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from tidewater.domain.accounts import Profile
-from tidewater.domain.datums.checks import Datum
 from tidewater.domain.errors import BadRequest
 from tidewater.domain.identity import Role
+
+if TYPE_CHECKING:  # the datum types are the upload's: the auth function never loads them
+    from tidewater.domain.datums.checks import Datum
 
 # jellyfish's /info: the data model's schema version and the oldest uploader that may
 # upload. Tidewater takes uploads from any uploader version that speaks this API.

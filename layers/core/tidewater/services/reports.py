@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tidewater.domain import agp, source_compare
-from tidewater.domain.datums.times import MAX_AHEAD
 from tidewater.domain.identity import Action, Caller
+from tidewater.domain.limits import MAX_AHEAD
 from tidewater.domain.timeutil import format_utc
 from tidewater.services.access import require
 from tidewater.store.repos import Repositories

@@ -15,7 +15,6 @@ from pynamodb.transactions import TransactWrite
 from tidewater.domain.accounts import Finished, Listing, OutdatedAccount, Profile, SummaryWork
 from tidewater.domain.errors import Conflict, NotFound
 from tidewater.domain.outdated import MAX_TOUCHED
-from tidewater.domain.summary import last_data
 from tidewater.store import keys
 from tidewater.store.conditions import condition_failed
 from tidewater.store.models import AccountModel, NightscoutSecretModel
@@ -29,6 +28,10 @@ def session_ids(entries: Collection[str] | None) -> dict[str, str]:
 
 def _dated_summary(item: AccountModel) -> dict[str, Any]:
     """The stored summary with its `dates` (those it has)."""
+    # The summary engine's package is loaded by the first summary read, not by every
+    # function that keeps accounts (sign-up, login and uploads read none).
+    from tidewater.domain.summary import last_data
+
     summary = dict(item.summary or {})
     dates = {
         "lastData": last_data(summary),

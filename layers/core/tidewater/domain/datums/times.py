@@ -11,16 +11,12 @@ depend on how the data was split into uploads.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
-from typing import Final
 
 from tidewater.domain.datums.checks import VALUE_OUT_OF_RANGE, Problems, child, problem
+from tidewater.domain.limits import MAX_AHEAD
 from tidewater.domain.timeutil import format_utc, parse_rfc3339
-
-# The most a datum's `time` may be ahead of the server's clock (time zones and clock drift
-# of a day at most; a wrong year is not).
-MAX_AHEAD: Final = timedelta(days=1)
 
 _DEVICE_TIME = re.compile(
     r"(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)"

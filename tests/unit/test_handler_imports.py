@@ -86,3 +86,27 @@ def test_response_models_load_only_for_the_document() -> None:
     served, schemas = done.stdout.strip().splitlines()
     assert served == "200 False"
     assert schemas == "True True True True"
+
+
+# What a cold function does not load because none of its first requests needs it: the
+# summary engine's package (loaded by the first summary read or computed) and the datum
+# types (the upload's validation).
+NOT_LOADED = {
+    "auth": ("tidewater.domain.summary", "tidewater.domain.datums"),
+    "clinic": ("tidewater.domain.summary", "tidewater.domain.datums"),
+    "ingest": ("tidewater.domain.summary",),
+    "authorizer": ("tidewater.domain.summary", "tidewater.domain.datums"),
+}
+
+
+def test_cold_functions_load_only_what_their_requests_need() -> None:
+    for name, modules in NOT_LOADED.items():
+        # One interpreter per function: what one loads must not hide what another does.
+        script = f"import sys\nimport functions.{name}.app\nprint(*sorted(sys.modules))"
+        done = subprocess.run(
+            [sys.executable, "-c", script], env=ENV, cwd=ROOT, capture_output=True, text=True,
+            timeout=120, check=True,
+        )  # fmt: skip
+        loaded = set(done.stdout.split())
+        assert f"functions.{name}.app" in loaded
+        assert loaded.isdisjoint(modules), (name, loaded & set(modules))

@@ -10,7 +10,6 @@ from tidewater.domain import clinic, tidepool
 from tidewater.domain.cursor import open_cursor, sign_cursor
 from tidewater.domain.errors import BadRequest, Conflict, Forbidden, InvalidData, NotFound, Problem
 from tidewater.domain.identity import Caller, Role, Via
-from tidewater.domain.summary import last_data
 from tidewater.domain.timeutil import format_utc
 from tidewater.store.clinics import ShareCode
 from tidewater.store.repos import Repositories
@@ -42,6 +41,9 @@ def patient_rows(
 ) -> list[clinic.PatientRow]:
     """The patient's row in each of the clinic's four lists (one per period): the entry a
     list shows, and the metrics it sorts and filters on."""
+    # Loaded here, by the summariser and a patient's joining: a list's reads never need it.
+    from tidewater.domain.summary import last_data
+
     summary = summary or {}
     newest = last_data(summary)
     rows = []

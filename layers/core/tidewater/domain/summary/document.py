@@ -24,17 +24,15 @@ def summarize(datums: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     Datums in the canonical form the store keeps are read column by column (vector); any
     other form takes the per-datum path, with the same result.
     """
-    from tidewater.domain.summary import vector  # numpy: only where summaries are computed
-
     rows = datums if isinstance(datums, list) else list(datums)
-    types = vector.field(rows, "type")
+    kinds = _kinds(rows)
     out: dict[str, dict[str, Any]] = {}
-    for datum_type, kind in KIND_OF_TYPE.items():
-        count = types.count(datum_type)
-        if count == len(rows):
+    for kind in KIND_OF_TYPE.values():
+        # The kinds are the constants themselves: they compare by identity.
+        if kinds.count(kind) == len(rows):
             group = rows
         else:
-            group = list(compress(rows, map(operator.eq, types, repeat(datum_type))))
+            group = list(compress(rows, map(operator.is_, kinds, repeat(kind))))
         folded = _fold(group, kind)
         if folded is None:
             samples = [s for s in map(sample_from_datum, group) if s is not None]
@@ -42,6 +40,15 @@ def summarize(datums: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
         else:
             out[kind] = _summary(*folded, kind)
     return {kind: out[kind] for kind in (CGM, BGM)}
+
+
+def _kinds(datums: list[Mapping[str, Any]]) -> list[str | None]:
+    """CGM, BGM or None for each datum, by its type: each type string is read once."""
+    try:
+        return list(map(KIND_OF_TYPE.get, map(operator.itemgetter("type"), datums)))
+    except (KeyError, TypeError):  # no type, or an unhashable one: neither cbg nor smbg
+        types = [d.get("type") for d in datums]
+        return [KIND_OF_TYPE.get(t) if isinstance(t, str) else None for t in types]
 
 
 def buckets_from_datums(datums: Sequence[Mapping[str, Any]], kind: str) -> Buckets:

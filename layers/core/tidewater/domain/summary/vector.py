@@ -35,7 +35,6 @@ DAY_MS = 24 * HOUR_MS
 # The range table's thresholds per unit: VeryLow <, Low <, Target <=, High <=, ExtremeHigh >=.
 _MGDL_EDGES = (54.0, 70.0, 180.0, 250.0, 350.0)
 _MMOLL_EDGES = (3.0, 3.9, 10.0, 13.9, 19.4)
-_MISSING = object()
 
 
 @dataclass(slots=True)
@@ -108,27 +107,23 @@ def columns_from_datums(datums: Sequence[Mapping[str, Any]], cgm: bool) -> Sampl
     if value is None or units is None:
         return None
     mmol = np.where(units, value / MGDL_PER_MMOLL, value)
-    originals = field(datums, "originalValue", _MISSING)
-    original_units = field(datums, "originalUnits", _MISSING)
-    original_types, units_sent = set(map(type, originals)), _distinct(original_units)
-    if units_sent is None:
-        return None
-    if original_types == {object} and units_sent == {_MISSING}:  # none has them
-        reported, mgdl = value, units
-    elif object in original_types or _MISSING in units_sent:  # some have them
-        return None
-    else:
-        reported_, mgdl_ = _numbers(originals, original_types), _units(original_units, units_sent)
+    originals, original_units = column(datums, "originalValue"), column(datums, "originalUnits")
+    if originals is not None and original_units is not None:
+        reported_, mgdl_ = _numbers(originals), _units(original_units)
         if reported_ is None or mgdl_ is None:
             return None
         reported, mgdl = reported_, mgdl_
+    elif originals is None and original_units is None and not _any_has(datums, ORIGINALS):
+        reported, mgdl = value, units
+    else:
+        return None  # some have them: the per-datum path reads each as it is
     duration = np.zeros(n, np.int64)
     devices = field(datums, "deviceId")
     distinct = _distinct(devices)
     if distinct is None or not all(d is None or isinstance(d, str) for d in distinct):
         return None
     if cgm:
-        if any(map(operator.contains, datums, repeat("sampleInterval"))):
+        if _any_has(datums, ("sampleInterval",)):
             return None  # (even when None: rare, and the per-datum path knows what it means)
         minutes = {d: cgm_duration(d or "") for d in distinct}
         if len(minutes) == 1:
@@ -154,25 +149,49 @@ def field(datums: Sequence[Mapping[str, Any]], key: str, default: Any = None) ->
         return [d.get(key, default) for d in datums]
 
 
+ORIGINALS = ("originalValue", "originalUnits")
+
+
+def column(datums: Sequence[Mapping[str, Any]], key: str) -> list[Any] | None:
+    """Each datum's `key` (one pass in C), or None unless every datum has it."""
+    try:
+        return list(map(operator.itemgetter(key), datums))
+    except KeyError:
+        return None
+
+
+def _any_has(datums: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> bool:
+    return any(any(map(operator.contains, datums, repeat(key))) for key in keys)
+
+
 def _distinct(raw: list[Any]) -> set[Any] | None:
-    """The distinct values, None if one cannot be hashed (the per-datum path says why)."""
+    """The distinct values, None if one cannot be hashed (the per-datum path says why).
+
+    One string throughout is the rule (a unit, a device): counting its equals compares each
+    with it, no hashing (no two of them are the same object: each datum is decoded alone).
+    """
+    first = raw[0] if raw else None
+    if type(first) is str and raw.count(first) == len(raw):
+        return {first}
     try:
         return set(raw)
     except TypeError:
         return None
 
 
-def _numbers(raw: list[Any], types: set[type] | None = None) -> Floats | None:
+def _numbers(raw: list[Any]) -> Floats | None:
     """Finite ints and floats (not bools, not Decimals: the per-datum path converts those)."""
-    if not (set(map(type, raw)) if types is None else types) <= {float, int}:
+    types = list(map(type, raw))
+    floats = types.count(float)
+    if floats != len(raw) and floats + types.count(int) != len(raw):
         return None
     out = np.array(raw, dtype=np.float64)
     return out if bool(np.isfinite(out).all()) else None
 
 
-def _units(raw: list[Any], distinct: set[Any] | None = None) -> Bools | None:
+def _units(raw: list[Any]) -> Bools | None:
     """mg/dL → True, mmol/L → False; None when any is neither."""
-    distinct = _distinct(raw) if distinct is None else distinct
+    distinct = _distinct(raw)
     if distinct is None or not all(isinstance(u, str) and canonical_units(u) for u in distinct):
         return None
     if len(distinct) == 1:

@@ -516,12 +516,11 @@ class DaySums:
     glucose: Floats  # Σ bucket glucose (exactly rounded)
     weight: Ints  # minutes (CGM) or records (BGM)
     m2: Floats  # pooled: Σ bucket M2 + Σ w·(bucket mean - day mean)², both exactly rounded
-    minutes: Ints  # (days, 9)
-    records: Ints  # (days, 9)
-    hours: Ints  # buckets in the day
+    counts: Ints  # (days, 19): minutes by range (9), records by range (9), buckets
 
 
 _DAY_FIELDS = DaySums.__slots__
+_COUNTS = 2 * 9 + 1
 
 
 def day_sums(cols: BucketColumns, cgm: bool) -> DaySums:
@@ -530,20 +529,14 @@ def day_sums(cols: BucketColumns, cgm: bool) -> DaySums:
     day = cols.hour - cols.hour % DAY_MS
     if not n:
         i = np.zeros(0, np.int64)
-        return DaySums(i, np.zeros(0), i, np.zeros(0), cols.minutes, cols.records, i)
+        return DaySums(i, np.zeros(0), i, np.zeros(0), np.zeros((0, _COUNTS), np.int64))
     starts = np.flatnonzero(np.concatenate(([True], day[1:] != day[:-1])))
     bounds = [*starts.tolist(), n]
     w = cols.minutes[:, 0] if cgm else cols.records[:, 0]
     glucose, weight, m2 = _pool(cols.glucose[:, 0], w, bounds, cols.variance.tolist())
-    return DaySums(
-        day[starts],
-        glucose,
-        weight,
-        m2,
-        np.add.reduceat(cols.minutes, starts, axis=0),
-        np.add.reduceat(cols.records, starts, axis=0),
-        np.diff(bounds),
-    )
+    counts = np.ones((n, _COUNTS), np.int64)
+    counts[:, :9], counts[:, 9:18] = cols.minutes, cols.records
+    return DaySums(day[starts], glucose, weight, m2, np.add.reduceat(counts, starts, axis=0))
 
 
 def _pool(g: Floats, w: Ints, bounds: list[int], m2: list[float]) -> tuple[Floats, Ints, Floats]:
@@ -615,7 +608,12 @@ def segment_sums(
     cols: BucketColumns, days: DaySums, edges: Sequence[int], cgm: bool
 ) -> list[SegmentSums]:
     """Sums of the buckets with edges[i+1] <= hour < edges[i], for each i (edges descend, a
-    whole number of days apart): each segment's part-day buckets and whole days, pooled."""
+    whole number of days apart): each segment's part-day buckets and whole days, pooled.
+
+    The items (part-day buckets, then whole days, each segment's in a run) are gathered
+    once, field by field, and their counts summed in one prefix: a few numpy calls for all
+    the segments, whatever the length of the history.
+    """
     r = edges[0] % DAY_MS
     segments = list(pairwise(edges))
     rows: list[int] = []  # the part-day bucket rows, segment by segment
@@ -632,41 +630,47 @@ def segment_sums(
         row_cuts *= len(edges)
         day_points = [p for hi, lo in segments for p in (lo, hi)]
     whole = np.searchsorted(days.day, day_points).tolist()
-    spans = list(zip(whole[::2], whole[1::2], strict=True))
-    day_list = [i for a, b in spans for i in range(a, b)]
+    day_list: list[int] = []
     day_cuts = [0]
-    for a, b in spans:
-        day_cuts.append(day_cuts[-1] + b - a)
-    ri, di = np.asarray(rows, np.int64), np.asarray(day_list, np.int64)
-    rw = (cols.minutes[:, 0] if cgm else cols.records[:, 0])[ri]
-    rg, dg, dw = cols.glucose[ri, 0], days.glucose[di], days.weight[di]
-    mins = _between(cols.minutes[ri], row_cuts) + _between(days.minutes[di], day_cuts)
-    recs = _between(cols.records[ri], row_cuts) + _between(days.records[di], day_cuts)
-    hours = np.diff(row_cuts) + _between(days.hours[di], day_cuts)
-    weight = (mins if cgm else recs)[:, 0].tolist()
-    rgl, dgl = rg.tolist(), dg.tolist()
-    rml, dml = cols.variance[ri].tolist(), days.m2[di].tolist()
-    rc, dc = list(pairwise(row_cuts)), list(pairwise(day_cuts))
-    glucose = [math.fsum(rgl[a:b] + dgl[c:d]) for (a, b), (c, d) in zip(rc, dc, strict=True)]
+    for k in range(0, len(whole), 2):
+        day_list += range(whole[k], whole[k + 1])
+        day_cuts.append(len(day_list))
+    nr = len(rows)
+    ri, di = np.array(rows, np.int64), np.array(day_list, np.int64)
+    # Counts of every item (9 minutes, 9 records, 1 bucket each) → each segment's sums.
+    counts = np.ones((nr + len(day_list), _COUNTS), np.int64)
+    counts[:nr, :9], counts[:nr, 9:18], counts[nr:] = (
+        cols.minutes[ri],
+        cols.records[ri],
+        days.counts[di],
+    )
+    prefix = np.zeros((len(counts) + 1, _COUNTS), np.int64)
+    np.cumsum(counts, axis=0, out=prefix[1:])
+    sums = np.diff(prefix[row_cuts], axis=0) + np.diff(prefix[[nr + c for c in day_cuts]], axis=0)
+    per_segment = sums.tolist()
+    weight = [c[0] if cgm else c[9] for c in per_segment]
+    g = np.concatenate((cols.glucose[ri, 0], days.glucose[di]))
+    w = counts[:, 0] if cgm else counts[:, 9]
+    gl = g.tolist()
+    ml = np.concatenate((cols.variance[ri], days.m2[di])).tolist()
+    bounds = [
+        (a, b, nr + c, nr + d)
+        for (a, b), (c, d) in zip(pairwise(row_cuts), pairwise(day_cuts), strict=True)
+    ]
+    glucose = [math.fsum(gl[a:b] + gl[c:d]) for a, b, c, d in bounds]
     mean = [t / wt if wt else 0.0 for t, wt in zip(glucose, weight, strict=True)]
-    rs = (rw * (rg / rw - np.repeat(mean, np.diff(row_cuts))) ** 2).tolist()
-    ds = (dw * (dg / dw - np.repeat(mean, np.diff(day_cuts))) ** 2).tolist()
+    sizes = [b - a for a, b in pairwise(row_cuts)] + [b - a for a, b in pairwise(day_cuts)]
+    spread = (w * (g / w - np.repeat(mean + mean, sizes)) ** 2).tolist()
     out = []
-    for k, ((a, b), (c, d)) in enumerate(zip(rc, dc, strict=True)):
-        m, rr, h = mins[k].tolist(), recs[k].tolist(), int(hours[k])
+    for k, (a, b, c, d) in enumerate(bounds):
+        sums_k = per_segment[k]
+        m, rr, h = sums_k[:9], sums_k[9:18], sums_k[18]
         if not weight[k]:
             out.append(SegmentSums(0.0, 0, 0.0, 0.0, m, rr, h))
             continue
-        m2 = math.fsum(rml[a:b] + dml[c:d]) + math.fsum(rs[a:b] + ds[c:d])
+        m2 = math.fsum(ml[a:b] + ml[c:d]) + math.fsum(spread[a:b] + spread[c:d])
         out.append(SegmentSums(glucose[k], weight[k], mean[k], m2, m, rr, h))
     return out
-
-
-def _between(values: Any, cuts: list[int]) -> Any:
-    """Sums of values[cuts[k]:cuts[k + 1]] for each k (exact: integers)."""
-    total = np.zeros((1, *values.shape[1:]), values.dtype)
-    prefix = np.concatenate((total, np.cumsum(values, axis=0)))
-    return prefix[cuts[1:]] - prefix[cuts[:-1]]
 
 
 def days_with_data(cols: BucketColumns, end: int, start: int) -> list[int]:

@@ -144,7 +144,7 @@ def _columns(
             (min(old_end, end), max(old_end, end)),
         ]
         changed = [(a, b) for a, b in [*redone, *moved] if a < b]
-        cols.days = vector.replace_days(days, cols, changed, current.kind == CGM)
+        cols.days = vector.replace_days(days, cols, changed, current.kind == CGM, end)
     return cols
 
 

@@ -106,7 +106,7 @@ def periods_of(cols: BucketColumns, last_ms: int, cgm: bool) -> dict[str, dict[s
 
     end = hour_of(last_ms) + HOUR_MS
     edges = [end - e * HOUR_MS for e in _HOUR_BOUNDARIES]
-    pooled = vector.days_of(cols, cgm)
+    pooled = vector.days_of(cols, cgm, end)
     segments = [_Aggregate(s) for s in vector.segment_sums(cols, pooled, edges, cgm)]
     # Day d is the 24-hour block d days before the one ending with the newest hour.
     present = vector.days_with_data(cols, end, edges[-1])

@@ -23,7 +23,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tidewater.domain.summary.buckets import HOUR_MS, TOLERANCE_MS, Bucket, Buckets
+from tidewater.domain.summary.buckets import (
+    HOUR_MS,
+    TOLERANCE_MS,
+    WINDOW_HOURS,
+    Bucket,
+    Buckets,
+)
 from tidewater.domain.summary.samples import MINUTE_MS, Sample, cgm_duration
 from tidewater.domain.units import MGDL, MGDL_PER_MMOLL, canonical_units
 
@@ -50,26 +56,82 @@ class SampleColumns:
 
 @dataclass(slots=True)
 class BucketColumns:
-    """Buckets of one kind, one row per hour in time order; 9-wide arrays follow RANGES."""
+    """Buckets of one kind, one row per hour in time order; 9-wide arrays follow RANGES.
+
+    The fields are stacked, ints beside ints and floats beside floats, so that slicing,
+    joining or gathering rows is one numpy call per array, not one per field (an update
+    joins a few slices; a period gathers its part-day rows); the fields are views of them.
+    """
 
     hour: Ints
-    first: Ints
-    last: Ints
-    last_duration: Ints
-    glucose: Floats
-    minutes: Ints
-    records: Ints
-    variance: Floats
-    minimum: Floats
-    maximum: Floats
+    ints: Ints  # (n, 21): first, last, last_duration, minutes (9), records (9)
+    floats: Floats  # (n, 12): glucose (9), variance, minimum, maximum
     # The day sums of these rows (`day_sums`), once made: an update hands them on.
     days: DaySums | None = None
 
+    @property
+    def first(self) -> Ints:
+        return self.ints[:, 0]
+
+    @property
+    def last(self) -> Ints:
+        return self.ints[:, 1]
+
+    @property
+    def last_duration(self) -> Ints:
+        return self.ints[:, 2]
+
+    @property
+    def minutes(self) -> Ints:
+        return self.ints[:, 3:12]
+
+    @property
+    def records(self) -> Ints:
+        return self.ints[:, 12:21]
+
+    @property
+    def counts(self) -> Ints:
+        """Minutes (9) and records (9) side by side."""
+        return self.ints[:, 3:21]
+
+    @property
+    def glucose(self) -> Floats:
+        return self.floats[:, :9]
+
+    @property
+    def variance(self) -> Floats:
+        return self.floats[:, 9]
+
+    @property
+    def minimum(self) -> Floats:
+        return self.floats[:, 10]
+
+    @property
+    def maximum(self) -> Floats:
+        return self.floats[:, 11]
+
     def rows(self, lo: int, hi: int) -> BucketColumns:
-        return BucketColumns(**{f: getattr(self, f)[lo:hi] for f in _FIELDS})
+        return BucketColumns(self.hour[lo:hi], self.ints[lo:hi], self.floats[lo:hi])
 
 
-_FIELDS = tuple(f for f in BucketColumns.__slots__ if f != "days")
+def bucket_columns(
+    hour: Ints,
+    head: Sequence[Ints],
+    glucose: Floats,
+    minutes: Ints,
+    records: Ints,
+    spread: Sequence[Floats],
+) -> BucketColumns:
+    """Columns from their fields: `head` is first, last, last_duration; `spread` variance,
+    minimum, maximum."""
+    n = len(hour)
+    ints = np.empty((n, 21), np.int64)
+    floats = np.empty((n, 12))
+    ints[:, 0], ints[:, 1], ints[:, 2] = head
+    ints[:, 3:12], ints[:, 12:21] = minutes, records
+    floats[:, :9] = glucose
+    floats[:, 9], floats[:, 10], floats[:, 11] = spread
+    return BucketColumns(hour, ints, floats)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,17 +380,13 @@ def fold(samples: SampleColumns) -> BucketColumns:
     r = np.bincount(cell, minlength=6 * nb).reshape(nb, 6).astype(np.int64)
     sq = _welford(v, w.astype(np.float64), bucket, np.arange(n) - starts[bucket], nb, count)
     stops = starts + count - 1
-    return BucketColumns(
-        hour=hour[starts],
-        first=t[starts],
-        last=t[stops],
-        last_duration=d[stops],
-        glucose=_ranges(g),
-        minutes=_ranges(m),
-        records=_ranges(r),
-        variance=sq,
-        minimum=np.minimum.reduceat(v, starts),
-        maximum=np.maximum.reduceat(v, starts),
+    return bucket_columns(
+        hour[starts],
+        (t[starts], t[stops], d[stops]),
+        _ranges(g),
+        _ranges(m),
+        _ranges(r),
+        (sq, np.minimum.reduceat(v, starts), np.maximum.reduceat(v, starts)),
     )
 
 
@@ -399,19 +457,7 @@ def _ranges(six: Any) -> Any:
 
 
 def _empty_buckets() -> BucketColumns:
-    i, f = np.zeros(0, np.int64), np.zeros(0)
-    return BucketColumns(
-        i,
-        i,
-        i,
-        i,
-        np.zeros((0, 9)),
-        np.zeros((0, 9), np.int64),
-        np.zeros((0, 9), np.int64),
-        f,
-        f,
-        f,
-    )
+    return BucketColumns(np.zeros(0, np.int64), np.zeros((0, 21), np.int64), np.zeros((0, 12)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -442,6 +488,12 @@ def from_buckets(rows: Sequence[Bucket]) -> BucketColumns:
     if not rows:
         return _empty_buckets()
     n = len(rows)
+    if n <= _FEW:  # (an update's few hours) row by row: fewer numpy calls
+        return BucketColumns(
+            np.array([b.date for b in rows], np.int64),
+            np.array([_ints(b) for b in rows], np.int64),
+            np.array([_floats(b) for b in rows], np.float64),
+        )
 
     def one(name: str, dtype: Any) -> Any:
         return np.fromiter(map(operator.attrgetter(name), rows), dtype, n)
@@ -450,18 +502,25 @@ def from_buckets(rows: Sequence[Bucket]) -> BucketColumns:
         values = chain.from_iterable(map(operator.attrgetter(name), rows))
         return np.fromiter(values, dtype, 9 * n).reshape(n, 9)
 
-    return BucketColumns(
-        hour=one("date", np.int64),
-        first=one("first_time", np.int64),
-        last=one("last_time", np.int64),
-        last_duration=one("last_duration", np.int64),
-        glucose=nine("glucose", np.float64),
-        minutes=nine("minutes", np.int64),
-        records=nine("records", np.int64),
-        variance=one("variance", np.float64),
-        minimum=one("minimum", np.float64),
-        maximum=one("maximum", np.float64),
+    return bucket_columns(
+        one("date", np.int64),
+        (one("first_time", np.int64), one("last_time", np.int64), one("last_duration", np.int64)),
+        nine("glucose", np.float64),
+        nine("minutes", np.int64),
+        nine("records", np.int64),
+        (one("variance", np.float64), one("minimum", np.float64), one("maximum", np.float64)),
     )
+
+
+_FEW = 8
+
+
+def _ints(b: Bucket) -> list[int]:
+    return [b.first_time, b.last_time, b.last_duration, *b.minutes, *b.records]
+
+
+def _floats(b: Bucket) -> list[float]:
+    return [*b.glucose, b.variance, b.minimum, b.maximum]
 
 
 def columns_of(buckets: Buckets) -> BucketColumns:
@@ -489,8 +548,13 @@ def replace_rows(
             pieces.append(from_buckets(made[made_at : made_at + count]))
             made_at += count
         pos = b
-    fields: dict[str, Any] = {f: np.concatenate([getattr(p, f) for p in pieces]) for f in _FIELDS}
-    return BucketColumns(**fields)
+    if len(pieces) == 1:
+        return pieces[0]
+    return BucketColumns(
+        np.concatenate([p.hour for p in pieces]),
+        np.concatenate([p.ints for p in pieces]),
+        np.concatenate([p.floats for p in pieces]),
+    )
 
 
 def _date(bucket: Bucket) -> int:
@@ -503,14 +567,17 @@ def _date(bucket: Bucket) -> int:
 # A period's edges are all the same hour of the day (its end's), so a segment of the window is
 # the buckets of a part-day, whole UTC days, and the buckets of another part-day. Days are
 # pooled once (`day_sums`), and an update pools again only the days it changed
-# (`replace_days`): a period then costs its days and two part-days, not its hours.
+# (`replace_days`): a period then costs its days and two part-days, not its hours. Only the
+# days the window holds whole are pooled (no segment takes a part-day as a day): an hour
+# appended, or the window's start moving on, changes no day unless it completes one.
 # Pooling is a function of the set of items pooled (every float sum is exactly rounded,
 # `math.fsum`; the ints are exact), so days handed on and days made afresh pool alike.
 
 
 @dataclass(slots=True)
 class DaySums:
-    """The buckets of each UTC day that has any, pooled (one row per day, in time order)."""
+    """The buckets of each UTC day that the window holds whole and that has any, pooled (one
+    row per day, in time order)."""
 
     day: Ints  # the day's start, epoch ms
     glucose: Floats  # Σ bucket glucose (exactly rounded)
@@ -523,8 +590,21 @@ _DAY_FIELDS = DaySums.__slots__
 _COUNTS = 2 * 9 + 1
 
 
-def day_sums(cols: BucketColumns, cgm: bool) -> DaySums:
-    """The day sums of buckets in hour order."""
+def whole_days(end: int) -> tuple[int, int]:
+    """[first, stop): the UTC days wholly inside the window that ends at `end` (an hour)."""
+    r = end % DAY_MS
+    start = end - WINDOW_HOURS * HOUR_MS
+    return (start - r + DAY_MS if r else start), end - r
+
+
+def day_sums(cols: BucketColumns, cgm: bool, end: int) -> DaySums:
+    """The day sums of buckets in hour order, of the window that ends at `end`."""
+    lo, hi = np.searchsorted(cols.hour, whole_days(end)).tolist()
+    return _day_sums(cols.rows(lo, hi) if lo or hi < len(cols.hour) else cols, cgm)
+
+
+def _day_sums(cols: BucketColumns, cgm: bool) -> DaySums:
+    """The day sums of every day of buckets in hour order."""
     n = len(cols.hour)
     day = cols.hour - cols.hour % DAY_MS
     if not n:
@@ -535,7 +615,7 @@ def day_sums(cols: BucketColumns, cgm: bool) -> DaySums:
     w = cols.minutes[:, 0] if cgm else cols.records[:, 0]
     glucose, weight, m2 = _pool(cols.glucose[:, 0], w, bounds, cols.variance.tolist())
     counts = np.ones((n, _COUNTS), np.int64)
-    counts[:, :9], counts[:, 9:18] = cols.minutes, cols.records
+    counts[:, :18] = cols.counts
     return DaySums(day[starts], glucose, weight, m2, np.add.reduceat(counts, starts, axis=0))
 
 
@@ -553,36 +633,40 @@ def _pool(g: Floats, w: Ints, bounds: list[int], m2: list[float]) -> tuple[Float
     return glucose, weight, np.array(pooled)
 
 
-def days_of(cols: BucketColumns, cgm: bool) -> DaySums:
-    """The columns' day sums, made once."""
+def days_of(cols: BucketColumns, cgm: bool, end: int) -> DaySums:
+    """The columns' day sums (of their window, which ends at `end`), made once."""
     if cols.days is None:
-        cols.days = day_sums(cols, cgm)
+        cols.days = day_sums(cols, cgm, end)
     return cols.days
 
 
 def replace_days(
-    old: DaySums, cols: BucketColumns, changed: list[tuple[int, int]], cgm: bool
+    old: DaySums, cols: BucketColumns, changed: list[tuple[int, int]], cgm: bool, end: int
 ) -> DaySums:
-    """The day sums of `cols`, whose buckets differ from those `old` was made of only in the
-    `changed` ranges [a, b): the other days are handed on, the days they touch pooled again."""
+    """The day sums of `cols` (a window that ends at `end`), whose buckets differ from those
+    `old` was made of only in the `changed` ranges [a, b), where the windows differ too: the
+    other days are handed on, the whole days the ranges touch pooled again."""
+    first, stop = whole_days(end)
     spans: list[tuple[int, int]] = []
     for a, b in sorted((a - a % DAY_MS, b - 1 - (b - 1) % DAY_MS + DAY_MS) for a, b in changed):
+        a, b = max(a, first), min(b, stop)
+        if a >= b:
+            continue
         if spans and a <= spans[-1][1]:
             spans[-1] = (spans[-1][0], max(b, spans[-1][1]))
         else:
             spans.append((a, b))
-    if not spans:
-        return old
-    flat = np.asarray(spans, np.int64).ravel()
+    flat = [first, *(p for span in spans for p in span), stop]
     at_old = np.searchsorted(old.day, flat).tolist()
+    if not spans:
+        lo, hi = at_old
+        return old if lo == 0 and hi == len(old.day) else _day_rows(old, lo, hi)
     at_new = np.searchsorted(cols.hour, flat).tolist()
     pieces = []
-    pos = 0
     for k in range(len(spans)):
-        pieces.append(_day_rows(old, pos, at_old[2 * k]))
-        pieces.append(day_sums(cols.rows(at_new[2 * k], at_new[2 * k + 1]), cgm))
-        pos = at_old[2 * k + 1]
-    pieces.append(_day_rows(old, pos, len(old.day)))
+        pieces.append(_day_rows(old, at_old[2 * k], at_old[2 * k + 1]))
+        pieces.append(_day_sums(cols.rows(at_new[2 * k + 1], at_new[2 * k + 2]), cgm))
+    pieces.append(_day_rows(old, at_old[-2], at_old[-1]))
     return DaySums(*(np.concatenate([getattr(p, f) for p in pieces]) for f in _DAY_FIELDS))
 
 
@@ -639,20 +723,17 @@ def segment_sums(
     ri, di = np.array(rows, np.int64), np.array(day_list, np.int64)
     # Counts of every item (9 minutes, 9 records, 1 bucket each) → each segment's sums.
     counts = np.ones((nr + len(day_list), _COUNTS), np.int64)
-    counts[:nr, :9], counts[:nr, 9:18], counts[nr:] = (
-        cols.minutes[ri],
-        cols.records[ri],
-        days.counts[di],
-    )
+    counts[:nr, :18], counts[nr:] = cols.ints[ri, 3:21], days.counts[di]
     prefix = np.zeros((len(counts) + 1, _COUNTS), np.int64)
     np.cumsum(counts, axis=0, out=prefix[1:])
     sums = np.diff(prefix[row_cuts], axis=0) + np.diff(prefix[[nr + c for c in day_cuts]], axis=0)
     per_segment = sums.tolist()
     weight = [c[0] if cgm else c[9] for c in per_segment]
-    g = np.concatenate((cols.glucose[ri, 0], days.glucose[di]))
+    part = cols.floats[ri]
+    g = np.concatenate((part[:, 0], days.glucose[di]))
     w = counts[:, 0] if cgm else counts[:, 9]
     gl = g.tolist()
-    ml = np.concatenate((cols.variance[ri], days.m2[di])).tolist()
+    ml = np.concatenate((part[:, 9], days.m2[di])).tolist()
     bounds = [
         (a, b, nr + c, nr + d)
         for (a, b), (c, d) in zip(pairwise(row_cuts), pairwise(day_cuts), strict=True)

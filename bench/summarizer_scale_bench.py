@@ -304,7 +304,7 @@ def run() -> None:
         return at
 
     RECORD.mode = "record"
-    threaded, ours = iteration(f"threads_{workers}_workers", workers, clock)
+    threaded, _ = iteration(f"threads_{workers}_workers", workers, clock)
     print(f"summarizer_scale.speedup: {serial / threaded:.1f}x ({workers} workers vs 1)")
     RECORD.mode = "replay"
     replayed, _ = iteration(f"threads_{workers}_workers_dynamodb_elsewhere", workers, clock)
@@ -314,12 +314,6 @@ def run() -> None:
     print(
         f"summarizer_scale.budget_dynamodb_elsewhere: {replayed:.1f} s of the {BUDGET_S:.0f} s "
         f"({replayed / BUDGET_S:.2f}x), moto's answers replayed after the same latency"
-    )
-    # Threads overlap the waits, not the CPU (one interpreter lock): against DynamoDB, whose
-    # work is not done here, an iteration takes at least our own CPU time.
-    print(
-        f"summarizer_scale.floor_without_moto: {ours:.1f} s of our own CPU for {ACCOUNTS} "
-        f"accounts ({ours / BUDGET_S:.2f}x the budget): the least a threaded iteration takes"
     )
 
 

@@ -30,8 +30,8 @@ def _unpack(packed: bytes) -> dict[str, Any]:
     return loaded
 
 
-def _day(hour_ms: int) -> str:
-    return utc_text(hour_ms - hour_ms % DAY_MS)[:10]
+def _day(day_ms: int) -> str:
+    return utc_text(day_ms)[:10]
 
 
 @unavailable_when_busy
@@ -65,9 +65,10 @@ class BucketsRepository:
     def save(self, user_id: str, buckets: Buckets, stored: Mapping[str, str]) -> int:
         """Write the days whose buckets changed, delete the days that left; returns the
         number of items written or deleted (one BatchWriteItem per 25)."""
-        days: dict[str, list[Bucket]] = defaultdict(list)
+        by_day: dict[int, list[Bucket]] = defaultdict(list)
         for hour in sorted(buckets.hours):
-            days[_day(hour)].append(buckets.hours[hour])
+            by_day[hour - hour % DAY_MS].append(buckets.hours[hour])
+        days = {_day(day): day_buckets for day, day_buckets in by_day.items()}
         read = stored.read if isinstance(stored, StoredDays) else {}
         wanted: dict[str, bytes] = {
             day: _pack({"buckets": [b.to_dict() for b in day_buckets]})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import islice
+from operator import add
 from typing import TYPE_CHECKING, Any
 
 from tidewater.domain.summary.buckets import HOUR_MS, RANGES, WINDOW_HOURS, Buckets, hour_of
@@ -75,8 +77,8 @@ class _Aggregate:
 
     def merge(self, other: _Aggregate) -> None:
         self.glucose += other.glucose
-        self.minutes = [a + b for a, b in zip(self.minutes, other.minutes, strict=True)]
-        self.records = [a + b for a, b in zip(self.records, other.records, strict=True)]
+        self.minutes = list(map(add, self.minutes, other.minutes))
+        self.records = list(map(add, self.records, other.records))
         self.hours += other.hours
         if not other.weight:
             return
@@ -137,31 +139,29 @@ def _period(agg: _Aggregate, days: int, days_with_data: int, cgm: bool) -> dict[
     use = 0.0
     if cgm:
         # Readings at the window's edge may spill past it: use is capped at 100 %.
-        use = min(1.0, minutes[0] / (days * MINUTES_PER_DAY))
+        total = minutes[0]
+        use = min(1.0, total / (days * MINUTES_PER_DAY))
         out["total"] = {
             "glucose": agg.glucose,
-            "minutes": minutes[0],
+            "minutes": total,
             "records": records[0],
             "percent": use,
             "variance": agg.m2,
         }
-        if (use > MIN_CGM_USE) if days == 1 else minutes[0] > MINUTES_PER_DAY:
-            for i in range(1, len(RANGES)):
-                out[RANGES[i]] = {
-                    "minutes": minutes[i],
-                    "records": records[i],
-                    "percent": minutes[i] / minutes[0],
-                }
+        if (use > MIN_CGM_USE) if days == 1 else total > MINUTES_PER_DAY:
+            for name, m, r in islice(zip(RANGES, minutes, records, strict=True), 1, None):
+                out[name] = {"minutes": m, "records": r, "percent": m / total}
     else:
+        count = records[0]
         out["total"] = {
             "glucose": agg.glucose,
-            "records": records[0],
-            "percent": 1.0 if records[0] else 0.0,
+            "records": count,
+            "percent": 1.0 if count else 0.0,
             "variance": agg.m2,
         }
-        if records[0]:
-            for i in range(1, len(RANGES)):
-                out[RANGES[i]] = {"records": records[i], "percent": records[i] / records[0]}
+        if count:
+            for name, r in islice(zip(RANGES, records, strict=True), 1, None):
+                out[name] = {"records": r, "percent": r / count}
     out["averageDailyRecords"] = records[0] / days
     if agg.weight:
         mean = agg.glucose / agg.weight
@@ -180,14 +180,15 @@ def _period(agg: _Aggregate, days: int, days_with_data: int, cgm: bool) -> dict[
 def _delta(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
     """current - previous for every number the current period has; a missing previous is 0."""
     out: dict[str, Any] = {}
+    earlier = previous.get
     for key, value in current.items():
         kind = type(value)
         if kind is dict:
-            before = previous.get(key)
+            before = earlier(key)
             # (x - 0 is x, for ints and floats alike.)
-            out[key] = {k: v - before[k] for k, v in value.items()} if before else dict(value)
+            out[key] = {k: v - before[k] for k, v in value.items()} if before else value.copy()
         elif kind is float or kind is int:
-            out[key] = value - previous.get(key, 0)
+            out[key] = value - earlier(key, 0)
     if "glucoseManagementIndicator" in out:
         # Both sides are rounded to 0.1: keep the difference free of binary noise (7.6 - 7.5).
         out["glucoseManagementIndicator"] = round_half_away(out["glucoseManagementIndicator"])

@@ -610,6 +610,8 @@ def _day_sums(cols: BucketColumns, cgm: bool) -> DaySums:
     if not n:
         i = np.zeros(0, np.int64)
         return DaySums(i, np.zeros(0), i, np.zeros(0), np.zeros((0, _COUNTS), np.int64))
+    if day[0] == day[-1]:
+        return _one_day(cols, int(day[0]), cgm)
     starts = np.flatnonzero(np.concatenate(([True], day[1:] != day[:-1])))
     bounds = [*starts.tolist(), n]
     w = cols.minutes[:, 0] if cgm else cols.records[:, 0]
@@ -617,6 +619,32 @@ def _day_sums(cols: BucketColumns, cgm: bool) -> DaySums:
     counts = np.ones((n, _COUNTS), np.int64)
     counts[:, :18] = cols.counts
     return DaySums(day[starts], glucose, weight, m2, np.add.reduceat(counts, starts, axis=0))
+
+
+def _one_day(cols: BucketColumns, day: int, cgm: bool) -> DaySums:
+    """`_day_sums` of one day's buckets (the day an update completes) without the arrays of
+    many days: the same operations on floats in the same order, so the same bits (the
+    square as a product, as numpy squares)."""
+    g = cols.floats[:, 0].tolist()
+    w = (cols.ints[:, 3] if cgm else cols.ints[:, 12]).tolist()
+    weight = sum(w)
+    glucose = math.fsum(g)
+    mean = glucose / (weight if weight > 0 else 1)
+    spread = []
+    for gi, wi in zip(g, w, strict=True):
+        d = gi / wi - mean
+        spread.append(wi * (d * d))
+    m2 = math.fsum(cols.floats[:, 9].tolist()) + math.fsum(spread)
+    counts = np.empty((1, _COUNTS), np.int64)
+    counts[0, :18] = cols.counts.sum(axis=0)
+    counts[0, 18] = len(g)
+    return DaySums(
+        np.array([day], np.int64),
+        np.array([glucose]),
+        np.array([weight], np.int64),
+        np.array([m2]),
+        counts,
+    )
 
 
 def _pool(g: Floats, w: Ints, bounds: list[int], m2: list[float]) -> tuple[Floats, Ints, Floats]:

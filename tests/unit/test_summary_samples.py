@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tidewater.domain.summary import BGM, CGM, RANGES, Sample, build_buckets, sample_from_datum
-from tidewater.domain.summary.samples import cgm_duration
+from tidewater.domain.summary.samples import cgm_duration, parse_time_ms
+from tidewater.domain.timeutil import parse_rfc3339, to_epoch_ms
 
 # The spec's bands; VeryHigh is counted apart from ExtremeHigh here, as the table lists them.
 VERY_LOW, LOW, TARGET, HIGH = "inVeryLow", "inLow", "inTarget", "inHigh"
@@ -181,3 +185,36 @@ def test_stored_numbers_may_come_back_as_decimal() -> None:
         sampleInterval=Decimal(900000),
     )
     assert sample_from_datum(stored) == Sample(T_MS, mmol, "mg/dL", 143, 15, "d", CGM)
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)))
+@settings(max_examples=300)
+def test_canonical_times_parse_as_the_general_parser_reads_them(moment: datetime) -> None:
+    text = moment.replace(tzinfo=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    assert parse_time_ms(text) == to_epoch_ms(parse_rfc3339(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-02-30T00:00:00.000Z",
+        "0000-01-01T00:00:00.000Z",
+        "2024-01-01T24:00:00.000Z",
+        "2024-01-01T00:60:00.000Z",
+        "2024-01-01T00:00:60.000Z",
+        "2024-01-01T00:00:00.0a0Z",
+        "2024-01-01T00-00-00.000Z",
+        "2024-01-01T0\u0663:00:00.000Z",
+        "2024-01-01T+1:00:00.000Z",
+    ],
+)
+def test_times_the_fast_path_cannot_read_go_the_general_way(text: str) -> None:
+    try:
+        expected: int | type[Exception] = to_epoch_ms(parse_rfc3339(text))
+    except ValueError:
+        expected = ValueError
+    if expected is ValueError:
+        with pytest.raises(ValueError):
+            parse_time_ms(text)
+    else:
+        assert parse_time_ms(text) == expected

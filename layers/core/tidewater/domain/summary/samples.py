@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from tidewater.domain.timeutil import parse_rfc3339, to_epoch_ms
-from tidewater.domain.units import canonical_units, to_mmol
+from tidewater.domain.units import MGDL, MGDL_PER_MMOLL, canonical_units
 
 CGM = "cgm"
 BGM = "bgm"
@@ -67,8 +67,10 @@ def sample_from_datum(datum: Mapping[str, Any]) -> Sample | None:
     units = canonical_units(datum.get("units"))  # type: ignore[arg-type]
     if units is None:
         raise ValueError("units must be mg/dL or mmol/L")
-    value = _number(datum.get("value"), "value")
-    mmol = to_mmol(value, units)
+    value = datum.get("value")
+    if type(value) is not float or not math.isfinite(value):  # (a float: the stored form)
+        value = _number(value, "value")
+    mmol = value / MGDL_PER_MMOLL if units == MGDL else value  # `to_mmol`, units canonical
     reported_units, reported = units, value
     if "originalUnits" in datum and "originalValue" in datum:
         original_units = canonical_units(datum["originalUnits"])

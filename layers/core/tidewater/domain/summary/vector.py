@@ -376,8 +376,11 @@ def fold(samples: SampleColumns) -> BucketColumns:
     band = _band(samples.value, samples.mgdl)
     cell = bucket * 6 + band
     g = np.bincount(cell, weights=vw, minlength=6 * nb).reshape(nb, 6)
-    m = np.bincount(cell, weights=d, minlength=6 * nb).reshape(nb, 6).astype(np.int64)
     r = np.bincount(cell, minlength=6 * nb).reshape(nb, 6).astype(np.int64)
+    if d[0] == d.min() == d.max():  # one duration (a sensor's): minutes are records x it
+        m = r * int(d[0])
+    else:
+        m = np.bincount(cell, weights=d, minlength=6 * nb).reshape(nb, 6).astype(np.int64)
     sq = _welford(v, w.astype(np.float64), bucket, np.arange(n) - starts[bucket], nb, count)
     stops = starts + count - 1
     return bucket_columns(

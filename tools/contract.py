@@ -35,6 +35,8 @@ from tests.e2e.conftest import Session, Stack, login, start_stack, stop_stack  #
 # Who runs each pass, which ids its path parameters are drawn from (mostly: schemathesis still
 # draws made-up ids now and then), and which operation must not take the caller's own id.
 CONFIG = """
+headers = {{ Authorization = "Bearer {token}" }}
+
 [dictionaries.users]
 values = [{users}]
 [dictionaries.clinics]
@@ -47,6 +49,12 @@ values = [{clinics}]
 [[operations]]
 include-name = "DELETE /v1/users/{{userId}}"
 parameters = {{ "path.userId" = "{other}" }}
+
+# Logging out ends the session it is sent with: the pass's own session would then be refused
+# for every operation after it. Logout is sent with a second session of the same caller.
+[[operations]]
+include-name = "POST /auth/logout"
+headers = {{ Authorization = "Bearer {spare}" }}
 """
 
 
@@ -68,6 +76,8 @@ def _clinic_of(stack: Stack, clinician: Session, patient: Session) -> str:
 def _schemathesis(
     stack: Stack, caller: Session, users: list[str], clinic_id: str, args: argparse.Namespace
 ) -> int:
+    spare = login(stack, caller.email)  # for logout alone
+
     def quoted(values: list[str]) -> str:
         return ", ".join(f'"{v}"' for v in values)
 
@@ -75,7 +85,13 @@ def _schemathesis(
         config = Path(folder) / "schemathesis.toml"
         other = next(u for u in users if u != caller.user_id)
         config.write_text(
-            CONFIG.format(users=quoted(users), clinics=quoted([clinic_id]), other=other)
+            CONFIG.format(
+                token=caller.token,
+                spare=spare.token,
+                users=quoted(users),
+                clinics=quoted([clinic_id]),
+                other=other,
+            )
         )
         command = [
             str(Path(sys.executable).parent / "st"), "--config-file", str(config),
@@ -83,7 +99,7 @@ def _schemathesis(
             "--checks", "all", "--exclude-checks", "unsupported_method,positive_data_acceptance",
             "--phases", "examples,fuzzing,stateful",
             "--seed", str(args.seed), "--max-examples", str(args.max_examples),
-            "--workers", "2", "--header", f"Authorization: Bearer {caller.token}",
+            "--workers", "2",
             "--suppress-health-check", "all", "--request-timeout", "30",
         ]  # fmt: skip
         print(f"schemathesis as {caller.email}", flush=True)

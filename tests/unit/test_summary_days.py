@@ -15,7 +15,6 @@ from tidewater.domain.summary import (
     BGM,
     CGM,
     HOUR_MS,
-    Buckets,
     Sample,
     build_buckets,
     compute_periods,
@@ -101,44 +100,3 @@ def test_an_hour_that_completes_no_day_pools_no_day_again(monkeypatch: pytest.Mo
     )
     assert pooled == []
     assert compute_periods(updated) == compute_periods(build_buckets(after, CGM))
-
-
-def test_hours_appended_in_place_never_change_columns_already_handed_out() -> None:
-    """Appended hours are written after the history's rows, in room the columns keep: two
-    different updates of the same buckets (and the same update twice, and a chain of them)
-    each get their own rows, equal to a full build's."""
-    rng = random.Random(5)
-    t0 = 1_704_067_200_000
-    samples = [
-        Sample(t0 + i * 300_000 + rng.randint(-4000, 4000), v / 18.01559, "mg/dL", v, 5, "D", CGM)
-        for i in range(62 * 288)
-        for v in [rng.randint(40, 400)]
-    ]
-    cut = t0 + 61 * DAY + 10 * HOUR_MS
-    before = build_buckets([s for s in samples if s.time_ms < cut], CGM)
-    compute_periods(before)
-    other = [s._replace(mmol=s.mmol + 1, value=s.value + 18) for s in samples]
-
-    def update(base: Buckets, data: list[Sample], hours: int) -> Buckets:
-        start = base.last_ms - base.last_ms % HOUR_MS + HOUR_MS  # type: ignore[operator]
-        changed = [(start, start + hours * HOUR_MS)]
-        return update_buckets(base, changed, lambda a, b: [s for s in data if a <= s.time_ms < b])
-
-    def expect(updated: Buckets, data: list[Sample]) -> None:
-        full = build_buckets([s for s in data if s.time_ms <= updated.last_ms], CGM)  # type: ignore[operator]
-        assert updated == full
-        assert compute_periods(updated) == compute_periods(full)
-        fresh = vector.from_buckets([full.hours[h] for h in sorted(full.hours)])
-        for name in ("hour", "ints", "floats"):
-            assert getattr(updated.columns, name).tobytes() == getattr(fresh, name).tobytes()
-
-    changed = [s for s in samples if s.time_ms < cut] + [s for s in other if s.time_ms >= cut]
-    first = update(before, samples, 1)
-    forked = update(before, changed, 1)
-    again = update(before, samples, 1)
-    chained = update(update(first, samples, 1), samples, 3)
-    expect(first, samples)
-    expect(forked, changed)
-    expect(again, samples)
-    expect(chained, samples)
-    assert first.columns.room is before.columns.room is chained.columns.room

@@ -14,7 +14,6 @@ from __future__ import annotations
 import bisect
 import math
 import operator
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -62,8 +61,6 @@ class BucketColumns:
     The fields are stacked, ints beside ints and floats beside floats, so that slicing,
     joining or gathering rows is one numpy call per array, not one per field (an update
     joins a few slices; a period gathers its part-day rows); the fields are views of them.
-    The arrays are views of a `_Room` (from `offset` on) when they were made in one: hours
-    appended after the last row are written there, not copied with the history.
     """
 
     hour: Ints
@@ -71,8 +68,6 @@ class BucketColumns:
     floats: Floats  # (n, 12): glucose (9), variance, minimum, maximum
     # The day sums of these rows (`day_sums`), once made: an update hands them on.
     days: DaySums | None = None
-    room: _Room | None = None
-    offset: int = 0
 
     @property
     def first(self) -> Ints:
@@ -116,63 +111,7 @@ class BucketColumns:
         return self.floats[:, 11]
 
     def rows(self, lo: int, hi: int) -> BucketColumns:
-        return BucketColumns(
-            self.hour[lo:hi],
-            self.ints[lo:hi],
-            self.floats[lo:hi],
-            room=self.room,
-            offset=self.offset + lo,
-        )
-
-
-class _Room:
-    """Row buffers with space after the rows written (`used`). Rows once written are never
-    changed: columns are views of the rows, and appending writes after `used` only (or
-    finds there, bit for bit, the rows another update of the same columns appended)."""
-
-    __slots__ = ("floats", "hour", "ints", "lock", "used")
-
-    def __init__(self, capacity: int) -> None:
-        self.hour: Ints = np.empty(capacity, np.int64)
-        self.ints: Ints = np.empty((capacity, 21), np.int64)
-        self.floats: Floats = np.empty((capacity, 12))
-        self.used = 0
-        self.lock = threading.Lock()
-
-    def view(self, lo: int, hi: int) -> BucketColumns:
-        return BucketColumns(
-            self.hour[lo:hi], self.ints[lo:hi], self.floats[lo:hi], room=self, offset=lo
-        )
-
-    def append(self, at: int, rows: BucketColumns) -> bool:
-        """Put `rows` at `at`, where the rows written end (or where the same rows are)."""
-        k = len(rows.hour)
-        if at + k > len(self.hour):
-            return False
-        with self.lock:
-            if self.used == at:
-                self.hour[at : at + k], self.ints[at : at + k] = rows.hour, rows.ints
-                self.floats[at : at + k] = rows.floats
-                self.used = at + k
-                return True
-            return self.used >= at + k and all(
-                getattr(self, f)[at : at + k].tobytes() == getattr(rows, f).tobytes()
-                for f in ("hour", "ints", "floats")
-            )
-
-
-# Rows of room after the last: two days of hours appended one by one.
-_SPARE = 48
-
-
-def _in_room(pieces: Sequence[BucketColumns]) -> BucketColumns:
-    """The pieces' rows one after another, in a room of their own."""
-    n = sum(len(p.hour) for p in pieces)
-    room = _Room(n + _SPARE)
-    for name in ("hour", "ints", "floats"):
-        np.concatenate([getattr(p, name) for p in pieces], out=getattr(room, name)[:n])
-    room.used = n
-    return room.view(0, n)
+        return BucketColumns(self.hour[lo:hi], self.ints[lo:hi], self.floats[lo:hi])
 
 
 def bucket_columns(
@@ -186,16 +125,13 @@ def bucket_columns(
     """Columns from their fields: `head` is first, last, last_duration; `spread` variance,
     minimum, maximum."""
     n = len(hour)
-    room = _Room(n + _SPARE)
-    made = room.view(0, n)
-    ints, floats = made.ints, made.floats
-    made.hour[:] = hour
+    ints = np.empty((n, 21), np.int64)
+    floats = np.empty((n, 12))
     ints[:, 0], ints[:, 1], ints[:, 2] = head
     ints[:, 3:12], ints[:, 12:21] = minutes, records
     floats[:, :9] = glucose
     floats[:, 9], floats[:, 10], floats[:, 11] = spread
-    room.used = n
-    return made
+    return BucketColumns(hour, ints, floats)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -581,14 +517,8 @@ def replace_rows(
     old: BucketColumns, start: int, end: int, redone: list[tuple[int, int]], made: list[Bucket]
 ) -> BucketColumns:
     """Old rows in [start, end) outside the `redone` ranges (in time order, apart), with the
-    `made` buckets (in hour order, inside them): slices and one concatenation, no sort;
-    hours appended after the last old one are written after it, in its room (no copy)."""
+    `made` buckets (in hour order, inside them): slices and one concatenation, no sort."""
     h = old.hour
-    n = len(h)
-    if old.room is not None and n and made and redone[0][0] > h[-1] and end > h[-1]:
-        lo, at = int(np.searchsorted(h, start)), old.offset + n
-        if old.room.append(at, from_buckets(made)):
-            return old.room.view(old.offset + lo, at + len(made))
     pieces: list[BucketColumns] = []
     pos = start
     made_at = 0
@@ -599,7 +529,13 @@ def replace_rows(
             pieces.append(from_buckets(made[made_at : made_at + count]))
             made_at += count
         pos = b
-    return pieces[0] if len(pieces) == 1 else _in_room(pieces)
+    if len(pieces) == 1:
+        return pieces[0]
+    return BucketColumns(
+        np.concatenate([p.hour for p in pieces]),
+        np.concatenate([p.ints for p in pieces]),
+        np.concatenate([p.floats for p in pieces]),
+    )
 
 
 def _date(bucket: Bucket) -> int:

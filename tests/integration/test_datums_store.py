@@ -253,3 +253,42 @@ def test_any_permutation_of_a_legacy_batch_stores_the_same_items(
     assert upload("one" + uuid.uuid4().hex[:7], shuffled) == reference
     assert upload("two" + uuid.uuid4().hex[:7], shuffled[:cut], shuffled[cut:]) == reference
     assert len(reference) == 9
+
+
+def test_query_answers_read_in_one_decode_equal_botocores_own_parse(aws, monkeypatch) -> None:
+    """The datums client decodes a Query's answer itself (json.loads, not botocore's parser
+    walking every attribute): the items, the counts and the page's last key are exactly
+    what botocore's own parse of the same answer gives, strings, numbers and all."""
+    import botocore.parsers
+    import botocore.session
+
+    repo = repositories().datums
+    kept = dict(prepared([cbg(format_utc(NOW), 120)])[0], expiresAt=1_900_000_000)
+    kept["note"] = 'naïve ☃ \u2028 "quoted" \\ slash'
+    repo.put_many([kept, *prepared(readings(30))])
+    plain = botocore.session.get_session().create_client("dynamodb", "us-east-1")
+    query = {
+        "TableName": repo.table,
+        "KeyConditionExpression": "userId = :u",
+        "ExpressionAttributeValues": {":u": {"S": ALICE.user_id}},
+        "Limit": 7,
+    }
+    walked: list[str] = []
+    real = botocore.parsers.BaseJSONParser._handle_structure
+
+    def counted(parser: Any, shape: Any, value: Any) -> Any:
+        walked.append(shape.name)
+        return real(parser, shape, value)
+
+    monkeypatch.setattr(botocore.parsers.BaseJSONParser, "_handle_structure", counted)
+    ours = repo.client.query(**query)
+    assert walked == ["QueryOutput"]  # botocore's parser read an empty answer only
+    botocores = plain.query(**query)
+    assert len(walked) > 7 * 2  # its own parse walks every item and attribute
+    for answer in (ours, botocores):
+        answer.pop("ResponseMetadata")
+    assert ours == botocores
+    assert len(ours["Items"]) == 7 and "LastEvaluatedKey" in ours
+    everything = repo.client.query(**{**query, "Limit": 100})["Items"]
+    assert {"N": "1900000000"} in [item.get("expiresAt") for item in everything]
+    assert kept["note"] in [json.loads(item["body"]["S"]).get("note") for item in everything]

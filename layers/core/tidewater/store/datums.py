@@ -64,6 +64,20 @@ def _s(value: str) -> dict[str, str]:
     return {"S": value}
 
 
+_DECODED: Final = "tidewater-datums-query-decoded"
+
+
+def _decoded_query(response_dict: dict[str, Any], customized_response_dict: dict[str, Any],
+                   **_: Any) -> None:  # fmt: skip
+    """A Query answer of the datums table, read by `json.loads` in one call rather than by
+    botocore's parser attribute by attribute (a page of 1,000 datums took it some 10 ms).
+    The table's attributes are strings and one number, which the wire format and botocore's
+    parse give alike (`{"S": ...}`, `{"N": "..."}`); an error is left to botocore."""
+    if response_dict["status_code"] == 200:
+        customized_response_dict.update(json.loads(response_dict["body"]))
+        response_dict["body"] = b"{}"
+
+
 @unavailable_when_busy
 class DatumsRepository:
     def __init__(
@@ -88,7 +102,11 @@ class DatumsRepository:
 
     @property
     def client(self) -> Any:
-        return self.writer.client
+        client = self.writer.client
+        events = client.meta.events
+        # Registered once per client (botocore keeps one handler per unique id).
+        events.register("before-parse.dynamodb.Query", _decoded_query, unique_id=_DECODED)
+        return client
 
     @property
     def max_delay(self) -> float:

@@ -139,6 +139,57 @@ def test_saving_buckets_packs_and_writes_only_the_days_that_changed(aws, monkeyp
     assert again["cgm"] == Buckets("cgm", update, newest)
 
 
+def _built(kind: str) -> Buckets:
+    """Real buckets of two days of 5-minute CGM or 4-a-day BGM (jittered, every range)."""
+    from tidewater.domain.summary import BGM, CGM, Sample, build_buckets
+
+    step, count = (300_000, 576) if kind == "cgm" else (6 * HOUR_MS, 8)
+    samples = [
+        Sample(START_MS + i * step + (i * 7919) % 4000, v / 18.01559, "mg/dL", v,
+               5 if kind == "cgm" else 0, "d", CGM if kind == "cgm" else BGM)
+        for i in range(count)
+        for v in [40 + (i * 37) % 360]
+    ]  # fmt: skip
+    return build_buckets(samples, kind)
+
+
+@pytest.mark.parametrize("kind", ["cgm", "bgm"])
+def test_buckets_stored_as_rows_read_back_as_they_were_and_old_days_still_read(
+    aws, kind: str
+) -> None:
+    """Days are written as rows; they read back bucket for bucket, bit for bit. A day
+    written before rows (bucket dicts) reads as it did, and is rewritten as rows only when
+    its buckets change."""
+    import json
+    import zlib
+
+    from tidewater.store import buckets as store
+    from tidewater.store.models import BucketsModel
+
+    repo = repositories().buckets
+    made = _built(kind)
+    repo.save("u-rows", made, {})
+    loaded, stored = repo.load("u-rows")
+    assert loaded[kind] == made
+    assert [b.variance for b in loaded[kind].hours.values()] == [
+        b.variance for b in made.hours.values()
+    ]
+    items = {i.chunk: json.loads(zlib.decompress(i.packed)) for i in BucketsModel.query("u-rows")}
+    days = [v for k, v in items.items() if not k.endswith(store.META)]
+    assert len(days) == 3 and all(set(day) == {"rows"} for day in days)  # two days from 11:00
+    # A day as it was written before rows: read the same, kept as it is by a save.
+    first = min(k for k in items if not k.endswith(store.META))
+    old = [
+        b.to_dict()
+        for b in made.hours.values()
+        if store._day(b.date - b.date % store.DAY_MS) == first.split("#")[1]
+    ]
+    BucketsModel("u-rows", first, packed=store._pack({"buckets": old})).save()
+    again, stored = repo.load("u-rows")
+    assert again[kind] == made
+    assert repo.save("u-rows", again[kind], stored[kind]) == 0  # nothing changed, nothing written
+
+
 def test_clinic_rows_are_all_stored_once_through_throttling(aws, sleeps) -> None:
     repo = repositories().clinics
     stormy(repo.writer, sleeps)

@@ -275,3 +275,31 @@ def test_tide_report_puts_each_patient_in_one_category(seeded) -> None:
     assert len(placed) == len(set(placed))
     assert not set(placed) & set(no_data)
     assert sorted(no_data) == sorted(u for u, e in seeded["entries"].items() if "cgm" not in e)
+
+
+@pytest.mark.parametrize("raw", ["true", "[]", "3", '"admin"', "null"])
+def test_a_body_that_is_not_an_object_grants_nothing(aws, lambda_context, raw) -> None:
+    """`true` (or any JSON that is not an object) where the grant's object is taken is a 400
+    at the whole body, not a grant with every default; and nothing is granted."""
+    import json
+
+    from functions.clinic import app
+    from tests.integration.ingest_support import event
+
+    repos = repositories()
+    admin, colleague = _account("adm", "clinician"), _account("new", "clinician")
+    clinic_id = _clinic(admin)
+    route = "/v1/clinics/{clinicId}/clinicians/{userId}"
+    path = f"/v1/clinics/{clinic_id}/clinicians/{colleague.user_id}"
+    params = {"clinicId": clinic_id, "userId": colleague.user_id}
+    built = event("POST", route, path, caller=admin, params=params, raw_body=raw)
+    answer = app.handler(built, lambda_context)
+    if raw == "null":  # JSON's null is no body: the grant's defaults, as an empty body
+        assert answer["statusCode"] == 200
+        assert len(clinics.list_patients(colleague, clinic_id, {}, repos)[0]) == 0
+        return
+    assert answer["statusCode"] == 400, answer
+    (error,) = json.loads(answer["body"])["errors"]
+    assert error["code"] == "type-not-valid" and error["source"] == {"pointer": ""}
+    with pytest.raises(Forbidden):  # not made a member
+        clinics.list_patients(colleague, clinic_id, {}, repos)

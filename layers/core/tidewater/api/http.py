@@ -8,6 +8,7 @@ only, and Nightscout uploaders do not all say so).
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, cast, get_args
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -18,7 +19,8 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
 from tidewater.api.body import dumps, json_body
-from tidewater.api.errors import JSON, register_error_handlers
+from tidewater.api.errors import JSON, TYPE_NOT_VALID, register_error_handlers
+from tidewater.domain.errors import InvalidData, Problem
 
 # What any route may answer besides its own success: our error document, and for a refused
 # token API Gateway's own message.
@@ -33,20 +35,38 @@ _ERRORS = {
 }
 
 
+NOT_AN_OBJECT = Problem("", TYPE_NOT_VALID, "invalid body", "the body must be a JSON object")
+
+
 class _JsonBodyValidation(OpenAPIRequestValidationMiddleware):
     def _get_body(self, app: Any) -> Any:
         body = json_body(app.current_event)
-        # A body that is not an object, sent where one is taken, goes on as no body: the
-        # service refuses it with its own pointers (`/password`), as it always has. Powertools
-        # itself would have taken the first item of an array as the object.
+        if body is None or isinstance(body, dict):
+            return body
         annotation = app.context["_route"].dependant.body_params[0].field_info.annotation
-        if not isinstance(body, dict) and _takes_object(annotation):
+        model = _object_model(annotation)
+        if model is None:
+            return body
+        # A body that is not an object, sent where one is taken (Powertools itself would
+        # take the first item of an array as the object). Where the object names required
+        # fields it goes on as no body, and the service refuses it with its own pointers
+        # (`/password`), as it always has; where every field is optional, no body would be
+        # a grant or a change with every default (`true` made a clinician): refused here.
+        if _names_required(model):
             return None
-        return body
+        raise InvalidData([NOT_AN_OBJECT])
 
 
-def _takes_object(annotation: Any) -> bool:
-    return any(isinstance(t, type) and issubclass(t, BaseModel) for t in get_args(annotation))
+def _object_model(annotation: Any) -> type[BaseModel] | None:
+    found = [t for t in get_args(annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
+    return found[0] if found else None
+
+
+@cache
+def _names_required(model: type[BaseModel]) -> bool:
+    """Whether the model's document names a required field (made once per model, and only
+    for a body that is not an object)."""
+    return bool(model.model_json_schema().get("required"))
 
 
 def make_app() -> APIGatewayHttpResolver:

@@ -1,9 +1,8 @@
 """A user's hourly summary buckets, one packed item per day and kind (docs/data-model.md).
 
-A day is written as rows (`{"rows": [[date, first, last, lastDuration, glucose (9),
-minutes (9), records (9), variance, min, max], ...]}`, times in epoch ms, CGM only with
-minutes), which decode without a key per field or a time to parse; days written before as
-`{"buckets": [Bucket.to_dict(), ...]}` are read as they are until they are next written.
+A day is written as rows (`{"rows": [Bucket.to_row(), ...]}`), which decode without a key
+per field or a time to parse; days written before as `{"buckets": [Bucket.to_dict(), ...]}`
+are read as they are until they are next written.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from tidewater.domain.summary import CGM, HOUR_MS, RANGES, Bucket, Buckets
+from tidewater.domain.summary import HOUR_MS, Bucket, Buckets
 from tidewater.domain.summary.buckets import utc_text
 from tidewater.store import keys
 from tidewater.store.batch import BatchWriter
@@ -76,9 +75,8 @@ class BucketsRepository:
             by_day[hour - hour % DAY_MS].append(buckets.hours[hour])
         days = {_day(day): day_buckets for day, day_buckets in by_day.items()}
         read = stored.read if isinstance(stored, StoredDays) else {}
-        cgm = buckets.kind == CGM
         wanted: dict[str, bytes] = {
-            day: _pack({"rows": [_row(b, cgm) for b in day_buckets]})
+            day: _pack({"rows": [b.to_row() for b in day_buckets]})
             for day, day_buckets in days.items()
             if not _same(read.get(day), day_buckets)
         }
@@ -105,33 +103,11 @@ class BucketsRepository:
         return len(found)
 
 
-def _row(bucket: Bucket, cgm: bool) -> list[Any]:
-    minutes = list(bucket.minutes) if cgm else []
-    return [
-        bucket.date, bucket.first_time, bucket.last_time, bucket.last_duration,
-        *bucket.glucose, *minutes, *bucket.records, bucket.variance, bucket.minimum,
-        bucket.maximum,
-    ]  # fmt: skip
-
-
-_N = len(RANGES)
-_NO_MINUTES = (0,) * _N
-
-
 def _buckets_of(kind: str, payload: dict[str, Any]) -> list[Bucket]:
     """A stored day's buckets, from rows or (written before rows) from bucket dicts."""
-    if "rows" not in payload:
-        return [Bucket.from_dict(entry) for entry in payload["buckets"]]
-    made = []
-    if kind == CGM:
-        for r in payload["rows"]:
-            made.append(Bucket(kind, r[0], r[1], r[2], r[3], tuple(r[4:13]), tuple(r[13:22]),
-                               tuple(r[22:31]), r[31], r[32], r[33]))  # fmt: skip
-    else:
-        for r in payload["rows"]:
-            made.append(Bucket(kind, r[0], r[1], r[2], r[3], tuple(r[4:13]), _NO_MINUTES,
-                               tuple(r[13:22]), r[22], r[23], r[24]))  # fmt: skip
-    return made
+    if "rows" in payload:
+        return [Bucket.from_row(kind, row) for row in payload["rows"]]
+    return [Bucket.from_dict(entry) for entry in payload["buckets"]]
 
 
 class StoredDays(dict[str, str]):

@@ -99,13 +99,16 @@ class DatumsRepository:
             sleep=sleep,
             jitter=jitter,
         )
+        self._decoding: Any = None  # the client `_decoded_query` is registered on
 
     @property
     def client(self) -> Any:
         client = self.writer.client
-        events = client.meta.events
-        # Registered once per client (botocore keeps one handler per unique id).
-        events.register("before-parse.dynamodb.Query", _decoded_query, unique_id=_DECODED)
+        if client is not self._decoding:  # the handler, once per client
+            client.meta.events.register(
+                "before-parse.dynamodb.Query", _decoded_query, unique_id=_DECODED
+            )
+            self._decoding = client
         return client
 
     @property

@@ -9,7 +9,7 @@ incremental update (which never sees older data) reproduces a full recompute exa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
@@ -109,6 +109,24 @@ class Bucket:
             out[name] = stats
         out["total"].update(variance=self.variance, min=self.minimum, max=self.maximum)
         return out
+
+    def to_row(self) -> list[Any]:
+        """The bucket as the store packs it: `[date, first, last, lastDuration, glucose (9),
+        minutes (9, CGM only), records (9), variance, min, max]`, times in epoch ms. Rows
+        decode without a key per field or a time to parse."""
+        minutes = self.minutes if self.kind == CGM else ()
+        return [
+            self.date, self.first_time, self.last_time, self.last_duration, *self.glucose,
+            *minutes, *self.records, self.variance, self.minimum, self.maximum,
+        ]  # fmt: skip
+
+    @classmethod
+    def from_row(cls, kind: str, row: Sequence[Any]) -> Bucket:
+        n = len(RANGES)
+        g = 4 + n  # where the glucose sums end
+        minutes, r = (tuple(row[g : g + n]), g + n) if kind == CGM else (_NO_MINUTES, g)
+        return cls(kind, row[0], row[1], row[2], row[3], tuple(row[4:g]), minutes,
+                   tuple(row[r : r + n]), row[r + n], row[r + n + 1], row[r + n + 2])  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Bucket:

@@ -190,6 +190,64 @@ def test_buckets_stored_as_rows_read_back_as_they_were_and_old_days_still_read(
     assert repo.save("u-rows", again[kind], stored[kind]) == 0  # nothing changed, nothing written
 
 
+def test_buckets_are_read_in_one_decode_page_by_page_as_botocore_reads_them(
+    aws, monkeypatch
+) -> None:
+    """The buckets' Query answers are decoded in one `json.loads` each, not walked by
+    botocore's parser item by item: both kinds read back bucket for bucket, every page of
+    them (pages of 3 items here), with the same chunks and packed bytes as botocore's own
+    parse of the table gives."""
+    import botocore.parsers
+    import botocore.session
+
+    from tidewater.store.models import BucketsModel
+
+    repo = repositories().buckets
+    made = {kind: _built(kind) for kind in ("cgm", "bgm")}
+    for buckets in made.values():
+        repo.save("u-decoded", buckets, {})
+    client = repo.writer.client
+    asked: list[dict[str, Any]] = []
+
+    class ThreeAPage:
+        meta = client.meta
+
+        def query(self, **query: Any) -> Any:
+            asked.append(query)
+            return client.query(**query, Limit=3)
+
+    monkeypatch.setattr(repo.writer, "_client", ThreeAPage())
+    walked: list[str] = []
+    real = botocore.parsers.BaseJSONParser._handle_structure
+
+    def counted(parser: Any, shape: Any, value: Any) -> Any:
+        walked.append(shape.name)
+        return real(parser, shape, value)
+
+    monkeypatch.setattr(botocore.parsers.BaseJSONParser, "_handle_structure", counted)
+    loaded, stored = repo.load("u-decoded")
+    assert loaded == made
+    assert set(walked) == {"QueryOutput"}  # botocore read empty answers only
+    plain = botocore.session.get_session().create_client("dynamodb", "us-east-1")
+    items = plain.query(
+        TableName=BucketsModel.Meta.table_name,
+        KeyConditionExpression="userId = :u",
+        ExpressionAttributeValues={":u": {"S": "u-decoded"}},
+    )["Items"]
+    assert len(asked) == -(-len(items) // 3) >= 3  # every page, and no more
+    chunks = {f"{kind}#{day}" for kind, days in stored.items() for day in days}
+    assert chunks == {item["chunk"]["S"] for item in items}
+    for item in items:
+        kind, _, day = item["chunk"]["S"].partition("#")
+        assert stored[kind][day] == store_fingerprint(item["packed"]["B"])
+
+
+def store_fingerprint(packed: bytes) -> str:
+    from tidewater.store.buckets import _fingerprint
+
+    return _fingerprint(packed)
+
+
 def test_clinic_rows_are_all_stored_once_through_throttling(aws, sleeps) -> None:
     repo = repositories().clinics
     stormy(repo.writer, sleeps)

@@ -12,6 +12,7 @@ client simply sends the same request again). Nothing is dropped.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections import defaultdict
@@ -57,6 +58,35 @@ def dynamodb_client(model: type[Model]) -> Any:
             "dynamodb", connection.region, endpoint_url=connection.host, config=client_config()
         )
     return _clients[connection]
+
+
+def _decoded_query(response_dict: dict[str, Any], customized_response_dict: dict[str, Any],
+                   **_: Any) -> None:  # fmt: skip
+    """A Query answer read by `json.loads` in one call rather than by botocore's parser
+    attribute by attribute (a page of 1,000 datums took it some 10 ms); an error is left to
+    botocore. Strings and numbers come out as botocore gives them (`{"S": ...}`,
+    `{"N": "..."}`); binary stays the wire's base64 text (`{"B": "..."}`), for the reader."""
+    if response_dict["status_code"] == 200:
+        customized_response_dict.update(json.loads(response_dict["body"]))
+        response_dict["body"] = b"{}"
+
+
+class QueryDecoding:
+    """`_decoded_query` on a repository's client, registered once per client (a client is
+    made again when PynamoDB's connection is)."""
+
+    _ID: Final = "tidewater-query-decoded"
+
+    def __init__(self) -> None:
+        self._client: Any = None
+
+    def on(self, client: Any) -> Any:
+        if client is not self._client:
+            client.meta.events.register(
+                "before-parse.dynamodb.Query", _decoded_query, unique_id=self._ID
+            )
+            self._client = client
+        return client
 
 
 class BatchWriter:

@@ -7,16 +7,17 @@ are read as they are until they are next written.
 
 from __future__ import annotations
 
+import base64
 import json
 import zlib
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from tidewater.domain.summary import HOUR_MS, Bucket, Buckets
 from tidewater.domain.summary.buckets import utc_text
 from tidewater.store import keys
-from tidewater.store.batch import BatchWriter
+from tidewater.store.batch import BatchWriter, QueryDecoding
 from tidewater.store.models import BucketsModel
 from tidewater.store.overload import unavailable_when_busy
 
@@ -24,6 +25,9 @@ DAY_MS = 24 * HOUR_MS
 # A day's buckets outlive their use (60 days) by as much again: then TTL removes them.
 KEEP_MS = 120 * DAY_MS
 META = "meta"
+_USER = BucketsModel.user_id.attr_name
+_CHUNK = BucketsModel.chunk.attr_name
+_PACKED = BucketsModel.packed.attr_name
 
 
 def _pack(payload: dict[str, Any]) -> bytes:
@@ -43,18 +47,20 @@ def _day(day_ms: int) -> str:
 class BucketsRepository:
     def __init__(self, writer: BatchWriter | None = None) -> None:
         self.writer = writer or BatchWriter(BucketsModel)
+        self._queries = QueryDecoding()
 
     def load(self, user_id: str) -> tuple[dict[str, Buckets], dict[str, StoredDays]]:
-        """Both kinds' buckets (one Query, paginated past 1 MB) and, per kind, each stored
-        chunk's fingerprint and the buckets it was read as, so that `save` writes only the
-        days that changed (and packs only the days whose buckets are not the ones read)."""
+        """Both kinds' buckets (one Query, paginated past 1 MB: `_chunks`) and, per kind,
+        each stored chunk's fingerprint and the buckets it was read as, so that `save` writes
+        only the days that changed (and packs only the days whose buckets are not the ones
+        read)."""
         hours: dict[str, dict[int, Bucket]] = defaultdict(dict)
         last: dict[str, int | None] = {}
         stored: dict[str, StoredDays] = defaultdict(StoredDays)
-        for item in BucketsModel.query(user_id):
-            kind, _, day = item.chunk.partition("#")
-            payload = _unpack(item.packed)
-            stored[kind][day] = _fingerprint(item.packed)
+        for chunk, packed in self._chunks(user_id):
+            kind, _, day = chunk.partition("#")
+            payload = _unpack(packed)
+            stored[kind][day] = _fingerprint(packed)
             if day == META:
                 last[kind] = payload.get("lastMs")
             else:
@@ -66,6 +72,26 @@ class BucketsRepository:
             for kind in set(hours) | set(last)
         }
         return found, stored
+
+    def _chunks(self, user_id: str) -> Iterator[tuple[str, bytes]]:
+        """The user's items as (chunk, packed bytes): one Query, page by page, each answer
+        read in one decode (the packed bytes are the wire's base64, decoded here), not
+        attribute by attribute into a model object per item."""
+        client = self._queries.on(self.writer.client)
+        query: dict[str, Any] = {
+            "TableName": BucketsModel.Meta.table_name,
+            "KeyConditionExpression": "#u = :u",
+            "ProjectionExpression": "#c, #p",
+            "ExpressionAttributeNames": {"#u": _USER, "#c": _CHUNK, "#p": _PACKED},
+            "ExpressionAttributeValues": {":u": {"S": user_id}},
+        }
+        while True:
+            answer = client.query(**query)
+            for item in answer.get("Items", ()):
+                yield item[_CHUNK]["S"], base64.b64decode(item[_PACKED]["B"])
+            if "LastEvaluatedKey" not in answer:
+                return
+            query["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def save(self, user_id: str, buckets: Buckets, stored: Mapping[str, str]) -> int:
         """Write the days whose buckets changed, delete the days that left; returns the

@@ -22,7 +22,7 @@ from tidewater.domain.datums.checks import VALUE_OUT_OF_RANGE, Datum
 from tidewater.domain.errors import InvalidData, Problem
 from tidewater.domain.paging import Page, Position
 from tidewater.store import keys
-from tidewater.store.batch import BatchWriter
+from tidewater.store.batch import BatchWriter, QueryDecoding
 from tidewater.store.models import DatumModel
 from tidewater.store.overload import unavailable_when_busy
 
@@ -64,20 +64,6 @@ def _s(value: str) -> dict[str, str]:
     return {"S": value}
 
 
-_DECODED: Final = "tidewater-datums-query-decoded"
-
-
-def _decoded_query(response_dict: dict[str, Any], customized_response_dict: dict[str, Any],
-                   **_: Any) -> None:  # fmt: skip
-    """A Query answer of the datums table, read by `json.loads` in one call rather than by
-    botocore's parser attribute by attribute (a page of 1,000 datums took it some 10 ms).
-    The table's attributes are strings and one number, which the wire format and botocore's
-    parse give alike (`{"S": ...}`, `{"N": "..."}`); an error is left to botocore."""
-    if response_dict["status_code"] == 200:
-        customized_response_dict.update(json.loads(response_dict["body"]))
-        response_dict["body"] = b"{}"
-
-
 @unavailable_when_busy
 class DatumsRepository:
     def __init__(
@@ -99,17 +85,14 @@ class DatumsRepository:
             sleep=sleep,
             jitter=jitter,
         )
-        self._decoding: Any = None  # the client `_decoded_query` is registered on
+        self._queries = QueryDecoding()
 
     @property
     def client(self) -> Any:
-        client = self.writer.client
-        if client is not self._decoding:  # the handler, once per client
-            client.meta.events.register(
-                "before-parse.dynamodb.Query", _decoded_query, unique_id=_DECODED
-            )
-            self._decoding = client
-        return client
+        """The writer's client, its Query answers read in one decode (`QueryDecoding`): the
+        table's attributes are strings and one number, which the wire format and botocore's
+        parse give alike (`{"S": ...}`, `{"N": "..."}`)."""
+        return self._queries.on(self.writer.client)
 
     @property
     def max_delay(self) -> float:

@@ -73,6 +73,37 @@ def test_a_day_of_cgm_is_summarised_by_the_next_iteration(aws) -> None:
     assert summary["bgm"] == {"dates": {}, "periods": {}}
 
 
+def test_a_summarised_account_s_updates_never_send_its_summary_back(aws) -> None:
+    """The lease is taken and the summary stored in one UpdateItem each. Storing the summary
+    asks for nothing back: the summariser has just computed it (PynamoDB's `update` asks for
+    the whole item, the summary in it, and decodes all of it). The summary stored is the
+    second day's."""
+    from tidewater.store.models import AccountModel
+
+    patient = _patient("pat")
+    _upload(patient, _day_of_cgm(START))
+    summarizer.run_iteration(repositories())  # the first summary is stored
+    _upload(patient, _day_of_cgm(START + timedelta(days=1)))
+    client = AccountModel._get_connection().connection.client
+    answers: list[dict[str, Any]] = []
+
+    def seen(parsed: dict[str, Any], **_: Any) -> None:
+        answers.append(parsed)
+
+    client.meta.events.register("after-call.dynamodb.UpdateItem", seen)
+    try:
+        result = summarizer.run_iteration(repositories())
+    finally:
+        client.meta.events.unregister("after-call.dynamodb.UpdateItem", seen)
+    assert (result.summarized, result.failed) == (1, 0)
+    assert len(answers) == 2  # the lease, then the summary stored
+    assert "Attributes" in answers[0]  # the lease reads the work from the item
+    assert answers[1].get("Attributes") is None
+    summary = get_summary(patient, patient.user_id, repositories())
+    assert summary["cgm"]["periods"]["1d"]["total"]["records"] == 288
+    assert summary["dates"]["lastData"] == format_utc(START + timedelta(days=1, minutes=5 * 287))
+
+
 def test_incremental_summary_equals_a_full_recompute(aws) -> None:
     patient = _patient("pat")
     first = _day_of_cgm(START, 6.0)

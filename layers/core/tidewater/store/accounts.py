@@ -220,21 +220,26 @@ class AccountsRepository:
     def begin_summary(self, user_id: str, now_ms: int, lease_ms: int) -> SummaryWork | None:
         """Take the account's summary lease and read what the summariser needs, in one
         UpdateItem; None when another summariser holds it or the account is up to date."""
-        loaded = AccountModel(user_id)
         try:
-            loaded.update(
-                actions=[AccountModel.summary_lease.set(now_ms + lease_ms)],
+            answer = _update(
+                user_id,
+                [AccountModel.summary_lease.set(now_ms + lease_ms)],
                 condition=AccountModel.outdated_since.exists()
                 & AccountModel.account_state.does_not_exist()  # an account being deleted
                 & (
                     AccountModel.summary_lease.does_not_exist()
                     | (AccountModel.summary_lease < now_ms)
                 ),
+                returned="ALL_NEW",
             )
         except UpdateError as error:
             if condition_failed(error):
                 return None
             raise
+        # Only what the work needs is read into the model: the stored summary, most of the
+        # item, comes back too and is left as botocore parsed it.
+        loaded = AccountModel(user_id)
+        loaded.deserialize({k: v for k, v in answer["Attributes"].items() if k in _WORK})
         profile = loaded.profile.as_dict() if loaded.profile else {}
         return SummaryWork(
             user_id=user_id,
@@ -272,7 +277,7 @@ class AccountsRepository:
             AccountModel.touched_all.remove(),
         ]
         try:
-            AccountModel(work.user_id).update(actions=[*done, *clear], condition=mine & unchanged)
+            _update(work.user_id, [*done, *clear], mine & unchanged)
             return Finished.UP_TO_DATE
         except UpdateError as error:
             if not condition_failed(error):
@@ -280,7 +285,7 @@ class AccountsRepository:
         # Marked meanwhile: the touched periods stay as they are (an upload may have touched a
         # period already in the set, which a set union cannot show), to be read again.
         try:
-            AccountModel(work.user_id).update(actions=done, condition=mine)
+            _update(work.user_id, done, mine)
         except UpdateError as error:
             if not condition_failed(error):
                 raise
@@ -336,3 +341,29 @@ class AccountsRepository:
         ]
         merged = heapq.merge(*per_shard, key=lambda a: (a.outdated_since, a.user_id))
         return list(merged)[:limit]
+
+
+# What `begin_summary` reads of the account it leases.
+_WORK = frozenset(
+    a.attr_name
+    for a in (
+        AccountModel.user_id,
+        AccountModel.profile,
+        AccountModel.outdated_version,
+        AccountModel.touched,
+        AccountModel.touched_all,
+        AccountModel.clinic_ids,
+    )
+)
+
+
+def _update(
+    user_id: str, actions: list[Action], condition: Any, returned: str = "NONE"
+) -> dict[str, Any]:
+    """An account's UpdateItem on PynamoDB's connection, answering only `returned` (NONE by
+    default): `Model.update` always asks for the whole item back and reads all of it into
+    the model, the summary map too (some 1.5 ms an account in the summariser)."""
+    answer: dict[str, Any] = AccountModel._get_connection().update_item(
+        user_id, actions=actions, condition=condition, return_values=returned
+    )
+    return answer

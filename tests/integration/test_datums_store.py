@@ -292,3 +292,37 @@ def test_query_answers_read_in_one_decode_equal_botocores_own_parse(aws, monkeyp
     everything = repo.client.query(**{**query, "Limit": 100})["Items"]
     assert {"N": "1900000000"} in [item.get("expiresAt") for item in everything]
     assert kept["note"] in [json.loads(item["body"]["S"]).get("note") for item in everything]
+
+
+def test_a_page_s_bodies_decoded_at_once_are_each_datum_as_stored(aws, monkeypatch) -> None:
+    """`between` and `every` decode a page's bodies in one call: across pages (7 a page
+    here) every datum reads back exactly as it was stored and as its own body decodes,
+    strings with quotes, backslashes, U+2028 and non-ASCII, floats to the last bit."""
+    import botocore.session
+
+    from tidewater.store import datums as store
+
+    repo = repositories().datums
+    tricky = dict(prepared([cbg(format_utc(NOW), 120)])[0])
+    tricky["note"] = 'naïve ☃ \u2028 "quoted" \\ slash, {"not": "json"}]'
+    tricky["value"] = 0.1 + 0.2  # 0.30000000000000004
+    written = [tricky, *prepared(readings(30))]
+    repo.put_many(written)
+    monkeypatch.setattr(store, "QUERY_PAGE_MAX", 7)
+    ours = list(repo.between(ALICE.user_id, "cbg", "0000", "9999"))
+    everything = list(repo.every(ALICE.user_id, page_size=7))
+    plain = botocore.session.get_session().create_client("dynamodb", "us-east-1")
+    items = plain.query(
+        TableName=repo.table,
+        KeyConditionExpression="userId = :u",
+        ExpressionAttributeValues={":u": {"S": ALICE.user_id}},
+    )["Items"]
+    one_by_one = [json.loads(item["body"]["S"]) for item in items]
+    assert len(ours) == len(written) == len(one_by_one) > 4 * 7
+    assert ours == everything == one_by_one
+    assert ours == sorted(
+        ({k: v for k, v in d.items() if k != "dedupKey"} for d in written),
+        key=lambda d: d["time"],
+    )
+    assert tricky["note"] in [d.get("note") for d in ours]
+    assert 0.30000000000000004 in [d["value"] for d in ours]

@@ -268,6 +268,25 @@ def from_datums(cgm: list[Sample], bgm: list[Sample]) -> float:
     return ms["per_datum"] - ours
 
 
+def decoding(cgm: list[Sample], bgm: list[Sample]) -> None:
+    """The stored bodies of the 60 days decoded as the datums store decodes a Query page
+    (`store.datums._bodies`: the page's bodies in one `json.loads`), against a call per
+    body, 1,000 a page as the store reads them."""
+    from tidewater.store.datums import QUERY_PAGE_MAX, _bodies
+
+    items = [
+        {"body": {"S": json.dumps(stored(s, i), separators=(",", ":"))}}
+        for i, s in enumerate(cgm + bgm)
+    ]
+    pages = [items[i : i + QUERY_PAGE_MAX] for i in range(0, len(items), QUERY_PAGE_MAX)]
+    assert [d for p in pages for d in _bodies(p)] == [json.loads(i["body"]["S"]) for i in items]
+    ms = cpu_ms({
+        "ours": lambda: [_bodies(p) for p in pages],
+        "one_call_per_body": lambda: [[json.loads(i["body"]["S"]) for i in p] for p in pages],
+    })  # fmt: skip
+    show("decode_stored_bodies_60d", ms.pop("ours"), ms)
+
+
 def per_datum_summary(datums: list[dict[str, Any]]) -> None:
     samples = [s for s in map(sample_from_datum, datums) if s is not None]
     for kind in (CGM, BGM):
@@ -399,6 +418,7 @@ def main() -> None:
     if optional_iglu()[0] is None:
         print("summary.iglu: not installed, its anchors skipped")
     saved = from_datums(cgm, bgm)
+    decoding(cgm, bgm)
     from_buckets(cgm, bgm)
     incremental()
     numpy_import(saved)

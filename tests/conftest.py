@@ -254,6 +254,31 @@ def faults(aws):  # type: ignore[no-untyped-def]
         yield injected_faults
 
 
+@pytest.fixture
+def parser_walks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The structures botocore's JSON parser walks from now on, a shape name each: a Query
+    answer our handler decoded itself walks only the empty `QueryOutput`."""
+    import botocore.parsers
+
+    walked: list[str] = []
+    real = botocore.parsers.BaseJSONParser._handle_structure
+
+    def counted(parser: Any, shape: Any, value: Any) -> Any:
+        walked.append(shape.name)
+        return real(parser, shape, value)
+
+    monkeypatch.setattr(botocore.parsers.BaseJSONParser, "_handle_structure", counted)
+    return walked
+
+
+def plain_dynamodb() -> Any:
+    """A DynamoDB client of botocore's own, without the stores' handlers: what the table
+    holds as botocore parses it."""
+    import botocore.session
+
+    return botocore.session.get_session().create_client("dynamodb", "us-east-1")
+
+
 def _environment(patch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
         patch.delenv(name, raising=False)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import plain_dynamodb
 from tests.integration.ingest_support import ALICE, CLIENT, cbg, event
 from tidewater.domain import clinic
 from tidewater.domain.datums.pipeline import prepare_batch
@@ -191,15 +192,13 @@ def test_buckets_stored_as_rows_read_back_as_they_were_and_old_days_still_read(
 
 
 def test_buckets_are_read_in_one_decode_page_by_page_as_botocore_reads_them(
-    aws, monkeypatch
+    aws, monkeypatch, parser_walks
 ) -> None:
     """The buckets' Query answers are decoded in one `json.loads` each, not walked by
     botocore's parser item by item: both kinds read back bucket for bucket, every page of
     them (pages of 3 items here), with the same chunks and packed bytes as botocore's own
     parse of the table gives."""
-    import botocore.parsers
-    import botocore.session
-
+    from tidewater.store.buckets import _fingerprint
     from tidewater.store.models import BucketsModel
 
     repo = repositories().buckets
@@ -217,19 +216,11 @@ def test_buckets_are_read_in_one_decode_page_by_page_as_botocore_reads_them(
             return client.query(**query, Limit=3)
 
     monkeypatch.setattr(repo.writer, "_client", ThreeAPage())
-    walked: list[str] = []
-    real = botocore.parsers.BaseJSONParser._handle_structure
-
-    def counted(parser: Any, shape: Any, value: Any) -> Any:
-        walked.append(shape.name)
-        return real(parser, shape, value)
-
-    monkeypatch.setattr(botocore.parsers.BaseJSONParser, "_handle_structure", counted)
+    parser_walks.clear()
     loaded, stored = repo.load("u-decoded")
     assert loaded == made
-    assert set(walked) == {"QueryOutput"}  # botocore read empty answers only
-    plain = botocore.session.get_session().create_client("dynamodb", "us-east-1")
-    items = plain.query(
+    assert set(parser_walks) == {"QueryOutput"}  # botocore read empty answers only
+    items = plain_dynamodb().query(
         TableName=BucketsModel.Meta.table_name,
         KeyConditionExpression="userId = :u",
         ExpressionAttributeValues={":u": {"S": "u-decoded"}},
@@ -239,13 +230,7 @@ def test_buckets_are_read_in_one_decode_page_by_page_as_botocore_reads_them(
     assert chunks == {item["chunk"]["S"] for item in items}
     for item in items:
         kind, _, day = item["chunk"]["S"].partition("#")
-        assert stored[kind][day] == store_fingerprint(item["packed"]["B"])
-
-
-def store_fingerprint(packed: bytes) -> str:
-    from tidewater.store.buckets import _fingerprint
-
-    return _fingerprint(packed)
+        assert stored[kind][day] == _fingerprint(item["packed"]["B"])
 
 
 def test_clinic_rows_are_all_stored_once_through_throttling(aws, sleeps) -> None:

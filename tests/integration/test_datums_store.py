@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import plain_dynamodb
 from tests.integration.ingest_support import (
     ALICE,
     BOLUS,
@@ -255,36 +256,26 @@ def test_any_permutation_of_a_legacy_batch_stores_the_same_items(
     assert len(reference) == 9
 
 
-def test_query_answers_read_in_one_decode_equal_botocores_own_parse(aws, monkeypatch) -> None:
+def test_query_answers_read_in_one_decode_equal_botocores_own_parse(aws, parser_walks) -> None:
     """The datums client decodes a Query's answer itself (json.loads, not botocore's parser
     walking every attribute): the items, the counts and the page's last key are exactly
     what botocore's own parse of the same answer gives, strings, numbers and all."""
-    import botocore.parsers
-    import botocore.session
-
     repo = repositories().datums
     kept = dict(prepared([cbg(format_utc(NOW), 120)])[0], expiresAt=1_900_000_000)
     kept["note"] = 'naïve ☃ \u2028 "quoted" \\ slash'
     repo.put_many([kept, *prepared(readings(30))])
-    plain = botocore.session.get_session().create_client("dynamodb", "us-east-1")
+    plain = plain_dynamodb()
     query = {
         "TableName": repo.table,
         "KeyConditionExpression": "userId = :u",
         "ExpressionAttributeValues": {":u": {"S": ALICE.user_id}},
         "Limit": 7,
     }
-    walked: list[str] = []
-    real = botocore.parsers.BaseJSONParser._handle_structure
-
-    def counted(parser: Any, shape: Any, value: Any) -> Any:
-        walked.append(shape.name)
-        return real(parser, shape, value)
-
-    monkeypatch.setattr(botocore.parsers.BaseJSONParser, "_handle_structure", counted)
+    parser_walks.clear()
     ours = repo.client.query(**query)
-    assert walked == ["QueryOutput"]  # botocore's parser read an empty answer only
+    assert parser_walks == ["QueryOutput"]  # botocore's parser read an empty answer only
     botocores = plain.query(**query)
-    assert len(walked) > 7 * 2  # its own parse walks every item and attribute
+    assert len(parser_walks) > 7 * 2  # its own parse walks every item and attribute
     for answer in (ours, botocores):
         answer.pop("ResponseMetadata")
     assert ours == botocores
@@ -298,8 +289,6 @@ def test_a_page_s_bodies_decoded_at_once_are_each_datum_as_stored(aws, monkeypat
     """`between` and `every` decode a page's bodies in one call: across pages (7 a page
     here) every datum reads back exactly as it was stored and as its own body decodes,
     strings with quotes, backslashes, U+2028 and non-ASCII, floats to the last bit."""
-    import botocore.session
-
     from tidewater.store import datums as store
 
     repo = repositories().datums
@@ -311,8 +300,7 @@ def test_a_page_s_bodies_decoded_at_once_are_each_datum_as_stored(aws, monkeypat
     monkeypatch.setattr(store, "QUERY_PAGE_MAX", 7)
     ours = list(repo.between(ALICE.user_id, "cbg", "0000", "9999"))
     everything = list(repo.every(ALICE.user_id, page_size=7))
-    plain = botocore.session.get_session().create_client("dynamodb", "us-east-1")
-    items = plain.query(
+    items = plain_dynamodb().query(
         TableName=repo.table,
         KeyConditionExpression="userId = :u",
         ExpressionAttributeValues={":u": {"S": ALICE.user_id}},

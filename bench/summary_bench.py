@@ -21,7 +21,9 @@ after another that read them would read them warm.
 
 from __future__ import annotations
 
+import base64
 import bisect
+import gc
 import json
 import random
 import statistics
@@ -39,10 +41,14 @@ from tidewater.domain.summary import (
     HOUR_MS,
     Buckets,
     Sample,
+    buckets_from_packed,
     build_buckets,
     compute_periods,
+    packed_sample,
     sample_from_datum,
+    samples_from_packed,
     summarize,
+    summarize_buckets,
     update_buckets,
 )
 from tidewater.domain.summary.fold import accumulate, window_start
@@ -93,6 +99,45 @@ def stored(s: Sample, i: int) -> dict[str, Any]:
         "deviceId": s.device_id,
         "createdTime": "2024-04-01T00:00:00.000Z",
     }
+
+
+def sample_items(samples: list[Sample]) -> list[str]:
+    """The samples' datum items as a Query that reads the packed sample answers them
+    (`sample` alone, base64 on the wire), one JSON text each, in the store's order."""
+    items = []
+    for i, s in sorted(enumerate(samples), key=lambda pair: pair[1].time_ms):
+        sample = base64.b64encode(packed_sample(stored(s, i)) or b"").decode()
+        items.append(json.dumps({"sample": {"B": sample}}, separators=(",", ":")))
+    return items
+
+
+def answers(items: list[str]) -> list[bytes]:
+    """Query answers of those items, 1,000 a page (`QUERY_PAGE_MAX`), as the wire sends them."""
+    from tidewater.store.datums import QUERY_PAGE_MAX
+
+    pages = [items[i : i + QUERY_PAGE_MAX] for i in range(0, len(items), QUERY_PAGE_MAX)]
+    return [
+        f'{{"Count":{len(p)},"Items":[{",".join(p)}],"ScannedCount":{len(p)}}}'.encode()
+        for p in pages
+    ]
+
+
+def from_answers(pages: list[bytes], kind: str) -> Buckets:
+    """The summariser's first summary of one type from the wire: the Query answers decoded
+    as the store decodes them (`QueryDecoding`'s one json.loads), then `from_items`."""
+    return from_items([json.loads(page)["Items"] for page in pages], kind)
+
+
+def from_items(pages: list[list[dict[str, Any]]], kind: str) -> Buckets:
+    """The buckets of one type from the decoded Query items of its packed samples, as the
+    summariser makes them (`samples_between`'s `packed_samples`, `buckets_from_packed`)."""
+    from tidewater.store.datums import packed_samples
+
+    packed = packed_samples(pages)
+    assert packed is not None
+    built = buckets_from_packed(packed, kind)
+    assert built is not None
+    return built
 
 
 def as_read(samples: list[Sample]) -> list[dict[str, Any]]:
@@ -251,9 +296,33 @@ def largest_difference(*sets: list[dict[str, float]]) -> float:
 
 
 def from_datums(cgm: list[Sample], bgm: list[Sample]) -> float:
+    """A first summary of the 60 days, every case from what a Query of the store hands it,
+    decoded (as `QueryDecoding` decodes an answer): ours as the summariser makes it, from
+    the packed samples (`sample` alone read: the buckets, with their Bucket objects to
+    store, and the summary); ours from the datums (`summarize`, no Bucket objects made); the
+    anchors from the datums. A third figure of ours adds the decoding of the samples' Query
+    answers from the wire's bytes (the datums' decoding is not counted for any case: it is
+    `decode_stored_bodies_60d`)."""
     datums = as_read(cgm + bgm)
+    groups = ((cgm, CGM), (bgm, BGM))
+    wire = [(answers(sample_items(group)), kind) for group, kind in groups]
+    decoded = [([json.loads(p)["Items"] for p in pages], kind) for pages, kind in wire]
+
+    def from_samples() -> dict[str, Any]:
+        return {kind: summarize_buckets(from_items(p, kind)) for p, kind in decoded}
+
+    def from_the_wire() -> dict[str, Any]:
+        return {kind: summarize_buckets(from_answers(p, kind)) for p, kind in wire}
+
+    assert from_samples() == from_the_wire() == summarize(datums)
+    # The inputs of every case (the datums above all, 17,000 dicts) are not the collector's
+    # to walk again and again, as no summariser holds them all: they are frozen out of it.
+    gc.collect()
+    gc.freeze()
     cases: dict[str, Callable[[], object]] = {
         "ours": lambda: summarize(datums),
+        "ours_from_samples": from_samples,
+        "ours_from_the_wire": from_the_wire,
         "numpy": lambda: numpy_reference(datums),
         # The per-datum path (every datum parsed alone, the sample-by-sample fold): what the
         # engine costs without numpy's columns; numpy's import is repaid against it.
@@ -264,7 +333,11 @@ def from_datums(cgm: list[Sample], bgm: list[Sample]) -> float:
         cases["iglu_series"] = lambda: iglu_from_datums(iglu, pd, datums)
     ms = cpu_ms(cases, flush=True)
     ours = ms.pop("ours")
+    samples, wired = ms.pop("ours_from_samples"), ms.pop("ours_from_the_wire")
+    show("from_stored_samples_60d", samples, ms)
+    show("from_stored_samples_60d_wire_decoded", wired, ms)
     show("from_stored_datums_60d", ours, ms)
+    gc.unfreeze()
     return ms["per_datum"] - ours
 
 
@@ -341,13 +414,15 @@ def from_buckets(cgm: list[Sample], bgm: list[Sample]) -> None:
 
 def incremental() -> None:
     """One new hour appended to 1, 7, 14, 30 and 60 days of history: update + periods, against
-    a full summary of the same history from its datums.
+    a full summary of the same history. Both read what the summariser reads: the Query
+    answers of the packed samples (the update's loader, decoded from the wire's bytes as the
+    store decodes them), the full one all of the window's.
 
     Interleaved, each update runs right after a full summary, which has read the history's
-    datums and so emptied the caches of more the longer the history (code and data: a 1-day
-    summary run in between gives back a third of it). The second line runs each case in its
-    own loop, the caches holding what the case itself last read, as a summariser updating
-    account after account does (for the code). The third starts, in its own loop, from the
+    samples and so emptied the caches of more the longer the history. The second line runs
+    each case in its own loop, the caches holding what the case itself last read, as a
+    summariser updating account after account does (for the code). The third starts, in its
+    own loop, from the
     buckets as the store hands them (no columns or day sums made yet): what the summariser
     does for each account, the decoding of the stored items apart.
     """
@@ -358,8 +433,11 @@ def incremental() -> None:
 
 
 def one_hour(days: int) -> tuple[str, str, str]:
+    from tidewater.store.datums import packed_samples
+
     cgm, _ = readings(days)
-    datums = as_read(cgm)
+    items = sample_items(cgm)
+    pages = answers(items)
     times = [s.time_ms for s in cgm]
     hour = window_start(times[-1]) + 1439 * HOUR_MS
     before = build_buckets([s for s in cgm if s.time_ms < hour], CGM)
@@ -367,9 +445,16 @@ def one_hour(days: int) -> tuple[str, str, str]:
     # and day sums are made, and the update hands them on.
     compute_periods(before)
 
-    def load(a: int, b: int) -> list[dict[str, Any]]:
-        # The loader's contract: the stored datums with a <= time < b.
-        return datums[bisect.bisect_left(times, a) : bisect.bisect_left(times, b)]
+    def load(a: int, b: int) -> list[Sample]:
+        # The loader's contract: the stored samples with a <= time < b, here as the
+        # summariser's loader reads them (`summarizer._samples`): one Query answer.
+        (page,) = answers(items[bisect.bisect_left(times, a) : bisect.bisect_left(times, b)])
+        found = samples_from_packed(packed_samples([json.loads(page)["Items"]]) or b"", CGM)
+        assert found is not None
+        return found
+
+    def full() -> None:
+        summarize_buckets(from_answers(pages, CGM))
 
     def update() -> None:
         compute_periods(update_buckets(before, [(hour, hour + HOUR_MS)], load))
@@ -383,8 +468,8 @@ def one_hour(days: int) -> tuple[str, str, str]:
     def figure(ms: dict[str, float]) -> str:
         return f"{days}d {ms['ours']:.3f} ms ({ms['full'] / ms['ours']:.1f}x full)"
 
-    interleaved = cpu_ms({"ours": update, "full": lambda: summarize(datums)})
-    alone = {**cpu_ms({"ours": update}), **cpu_ms({"full": lambda: summarize(datums)})}
+    interleaved = cpu_ms({"ours": update, "full": full})
+    alone = {**cpu_ms({"ours": update}), **cpu_ms({"full": full})}
     as_stored = {**alone, **cpu_ms({"ours": update_as_stored})}
     return figure(interleaved), figure(alone), figure(as_stored)
 

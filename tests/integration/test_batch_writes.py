@@ -158,9 +158,10 @@ def _built(kind: str) -> Buckets:
 def test_buckets_stored_as_rows_read_back_as_they_were_and_old_days_still_read(
     aws, kind: str
 ) -> None:
-    """Days are written as rows; they read back bucket for bucket, bit for bit. A day
-    written before rows (bucket dicts) reads as it did, and is rewritten as rows only when
-    its buckets change."""
+    """Days are written as rows; they read back bucket for bucket, bit for bit. Buckets
+    built afresh are written from their columns, byte for byte as from Bucket objects. A
+    day written before rows (bucket dicts) reads as it did, and is rewritten as rows only
+    when its buckets change."""
     import json
     import zlib
 
@@ -169,8 +170,11 @@ def test_buckets_stored_as_rows_read_back_as_they_were_and_old_days_still_read(
 
     repo = repositories().buckets
     made = _built(kind)
+    assert made.columns_only  # no Bucket object made yet
     repo.save("u-rows", made, {})
     loaded, stored = repo.load("u-rows")
+    repo.save("u-objects", Buckets(kind, dict(made.hours), made.last_ms), {})
+    assert dict(repo.load("u-objects")[1][kind]) == dict(stored[kind])  # the same bytes
     assert loaded[kind] == made
     assert [b.variance for b in loaded[kind].hours.values()] == [
         b.variance for b in made.hours.values()

@@ -4,6 +4,7 @@ any order."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import uuid
@@ -278,6 +279,10 @@ def test_query_answers_read_in_one_decode_equal_botocores_own_parse(aws, parser_
     assert len(parser_walks) > 7 * 2  # its own parse walks every item and attribute
     for answer in (ours, botocores):
         answer.pop("ResponseMetadata")
+    # The packed samples stay the wire's base64 text; botocore's parse decodes them.
+    assert all(type(item["sample"]["B"]) is str for item in ours["Items"])
+    for item in ours["Items"]:
+        item["sample"] = {"B": base64.b64decode(item["sample"]["B"])}
     assert ours == botocores
     assert len(ours["Items"]) == 7 and "LastEvaluatedKey" in ours
     everything = repo.client.query(**{**query, "Limit": 100})["Items"]
@@ -314,3 +319,36 @@ def test_a_page_s_bodies_decoded_at_once_are_each_datum_as_stored(aws, monkeypat
     )
     assert tricky["note"] in [d.get("note") for d in ours]
     assert 0.30000000000000004 in [d["value"] for d in ours]
+
+
+def test_the_packed_samples_of_a_range_are_its_datums_samples_in_time_order(
+    aws, monkeypatch
+) -> None:
+    """`samples_between` reads `sample` alone, page by page (7 here), and joins what it
+    reads: each cbg datum's sample in time order, no other type's; one datum stored without
+    one (before samples were packed) and the range is left to the bodies (None)."""
+    from tidewater.domain.samples import packed_sample, samples_from_packed
+    from tidewater.domain.summary import CGM, sample_from_datum
+    from tidewater.store import datums as store
+
+    repo = repositories().datums
+    written = prepared(
+        [*readings(30), smbg(format_utc(NOW - timedelta(days=3))), basal(format_utc(NOW))]
+    )
+    repo.put_many(written)
+    monkeypatch.setattr(store, "QUERY_PAGE_MAX", 7)
+    packed = repo.samples_between(ALICE.user_id, "cbg", "0000", "9999")
+    assert packed is not None
+    cgm = sorted((d for d in written if d["type"] == "cbg"), key=lambda d: d["time"])
+    assert len(cgm) == 30 > 4 * 7
+    assert samples_from_packed(packed, CGM) == [
+        sample_from_datum(d)._replace(device_id="")
+        for d in cgm  # type: ignore[union-attr]
+    ]
+    part = repo.samples_between(ALICE.user_id, "cbg", cgm[3]["time"], cgm[9]["time"])
+    assert part == b"".join(packed_sample(d) or b"" for d in cgm[3:10])
+
+    monkeypatch.setattr(store, "packed_sample", lambda datum: None)
+    repo.put_many([dict(cgm[12], value=9.9)])  # the same key, written as before
+    assert repo.samples_between(ALICE.user_id, "cbg", "0000", "9999") is None
+    assert repo.samples_between(ALICE.user_id, "cbg", cgm[13]["time"], "9999") is not None

@@ -128,6 +128,54 @@ def test_incremental_summary_equals_a_full_recompute(aws) -> None:
     assert stored["bgm"] == expected["bgm"]
 
 
+@pytest.mark.parametrize("stored_as", ["packed", "before_samples_were_packed", "sharing_a_time"])
+def test_the_summariser_reads_packed_samples_and_the_bodies_only_where_it_must(
+    aws, monkeypatch, stored_as: str
+) -> None:
+    """A first summary and an update, of CGM and BGM, equal a full recompute in memory
+    however the datums were stored. Packed, no body is read but the newest datum's (the
+    window's end); stored before samples were packed (no `sample`), or two at one time (only
+    the bodies say which comes first), the bodies are read."""
+    from tidewater.store import datums as store
+
+    if stored_as == "before_samples_were_packed":
+        monkeypatch.setattr(store, "packed_sample", lambda datum: None)
+    patient = _patient("pat")
+    first = _day_of_cgm(START, 6.0)
+    if stored_as == "sharing_a_time":
+        first.append({**_cbg(START + timedelta(hours=5), 11.0), "deviceId": "DexG7_2"})
+    _upload(patient, first)
+    client = repositories().datums.client
+    bodies_read: list[int] = []
+
+    def query(params: dict[str, Any], **_: Any) -> None:
+        if "body" in params.get("ExpressionAttributeNames", {}).values():
+            bodies_read.append(params["Limit"])
+
+    client.meta.events.register("provide-client-params.dynamodb.Query", query)
+    try:
+        assert summarizer.run_iteration(repositories()).summarized == 1
+        later = [_cbg(START + timedelta(days=1, minutes=5 * n), 9.0 + n % 7) for n in range(30)]
+        meter = [
+            {"type": "smbg", "units": "mg/dL", "value": 140 + h, "deviceId": "meter",
+             "time": format_utc(START + timedelta(hours=h))}
+            for h in (3, 9, 20)
+        ]  # fmt: skip
+        _upload(patient, later + meter)
+        assert summarizer.run_iteration(repositories()).summarized == 1
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.Query", query)
+    stored = get_summary(patient, patient.user_id, repositories())
+    expected = summarize(first + later + meter)
+    assert (stored["cgm"], stored["bgm"]) == (expected["cgm"], expected["bgm"])
+    if stored_as == "sharing_a_time":  # the second sensor's reading is masked by the first's
+        assert stored["cgm"] == summarize(first[:-1] + later)["cgm"]
+    if stored_as == "packed":
+        assert bodies_read and set(bodies_read) == {1}  # the newest datum, for the window
+    else:
+        assert 1000 in bodies_read
+
+
 def test_oldest_outdated_first_and_at_most_batches_times_size(aws, monkeypatch) -> None:
     patients = [_patient(f"p{n}") for n in range(5)]
     for patient in patients:  # marked one after the other: p0 is the oldest

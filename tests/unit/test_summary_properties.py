@@ -1,5 +1,6 @@
-"""Properties: percentages add up, means lie in range, order never matters, and an incremental
-update equals a full recompute, bucket for bucket and bit for bit."""
+"""Properties: percentages add up, means lie in range, order never matters, an incremental
+update equals a full recompute, bucket for bucket and bit for bit, and the packed samples
+the store keeps give the buckets their datums give."""
 
 from __future__ import annotations
 
@@ -8,22 +9,23 @@ import math
 import random
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from tidewater.domain.samples import cgm_duration, packed_sample, samples_from_packed
 from tidewater.domain.summary import (
     BGM,
     CGM,
     HOUR_MS,
     Buckets,
     Sample,
+    buckets_from_packed,
     build_buckets,
     compute_periods,
     summarize,
     update_buckets,
     vector,
 )
-from tidewater.domain.summary.samples import cgm_duration
 from tidewater.domain.timeutil import format_utc, from_epoch_ms
 
 BASE = 1_704_067_200_000  # 2024-01-01T00:00:00Z
@@ -258,3 +260,41 @@ def test_percentages_sum_to_one_and_means_lie_between_min_and_max(
                 assert lo * (1 - 1e-12) <= mean <= hi * (1 + 1e-12)
                 assert period["standardDeviation"] <= (hi - lo) / 2 * (1 + 1e-9) + 1e-12
             assert 0 <= period["total"]["percent"] <= 1
+
+
+def packed(samples: list[Sample]) -> bytes:
+    """The samples' datums packed as the store keeps them, in the store's order (time)."""
+    datums = sorted((as_datum(s) for s in samples), key=lambda d: d["time"])
+    return b"".join(p for p in map(packed_sample, datums) if p is not None)
+
+
+def shares_a_time(samples: list[Sample]) -> bool:
+    return len({s.time_ms for s in samples}) < len(samples)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([CGM, BGM]), st.data())
+def test_packed_samples_build_and_update_the_buckets_their_datums_do(
+    kind: str, data: st.DataObject
+) -> None:
+    """What the summariser reads instead of the bodies gives the same buckets, built in full
+    or loaded by an update (no device ids: a tie in time goes back to the datums)."""
+    old = data.draw(series(kind))
+    built = buckets_from_packed(packed(old), kind)
+    event(f"shares a time: {shares_a_time(old)}")
+    if shares_a_time(old):
+        assert built is None
+    else:
+        assert built == build_buckets(old, kind)
+        assert built is not None and compute_periods(built) == compute_periods(
+            build_buckets(old, kind)
+        )
+    ranges, new = data.draw(change(old, kind))
+
+    def load(lo: int, hi: int) -> list[Sample]:
+        found = [s for s in new if lo <= s.time_ms < hi]
+        again = samples_from_packed(packed(found), kind)
+        assert (again is None) == shares_a_time(found)
+        return found if again is None else again
+
+    assert update_buckets(build_buckets(old, kind), ranges, load) == build_buckets(new, kind)

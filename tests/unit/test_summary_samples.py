@@ -1,7 +1,9 @@
-"""Datums become Samples: units, reported values, durations, and the range table."""
+"""Datums become Samples: units, reported values, durations, the range table, and the packed
+form the store keeps beside each datum."""
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -10,8 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tidewater.domain.samples import (
+    PACKED,
+    cgm_duration,
+    packed_sample,
+    parse_time_ms,
+    samples_from_packed,
+)
 from tidewater.domain.summary import BGM, CGM, RANGES, Sample, build_buckets, sample_from_datum
-from tidewater.domain.summary.samples import cgm_duration, parse_time_ms
 from tidewater.domain.timeutil import parse_rfc3339, to_epoch_ms
 
 # The spec's bands; VeryHigh is counted apart from ExtremeHigh here, as the table lists them.
@@ -218,3 +226,56 @@ def test_times_the_fast_path_cannot_read_go_the_general_way(text: str) -> None:
             parse_time_ms(text)
     else:
         assert parse_time_ms(text) == expected
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"units": "mmol/L", "value": 6.2},
+        {"units": "mmol/L", "value": 0.1 + 0.2, "originalUnits": "mg/dL", "originalValue": 5.4},
+        {"units": "mmol/L", "value": 6.6, "originalUnits": "mg/dL", "originalValue": 119},
+        {"deviceId": "AbbottFreeStyleLibre-abc"},
+        {"sampleInterval": 60_000},
+        {"sampleInterval": 3_600_000 * 24 * 40},
+        {"type": "smbg", "value": Decimal("97")},
+        {"time": "2024-01-01T01:02:03.456+02:00"},
+    ],
+)
+def test_a_packed_sample_reads_back_as_its_datum_s_sample(fields: dict[str, Any]) -> None:
+    """Every number as `sample_from_datum` makes it (the float's last bit, the minutes a
+    sampleInterval or a brand gives); only the device id is left out."""
+    stored = datum(**fields)
+    packed = packed_sample(stored)
+    assert packed is not None and len(packed) == PACKED.size == 27
+    # No base64 padding: a page's values joined are the base64 of all of them.
+    assert len(base64.b64encode(packed)) == 36
+    want = sample_from_datum(stored)
+    assert want is not None
+    assert samples_from_packed(packed, want.kind) == [want._replace(device_id="")]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"type": "basal"},
+        {"units": "mg"},
+        {"value": None},
+        {"sampleInterval": 0},
+        {"sampleInterval": 3_600_000 * 24 * 46},  # more minutes than two bytes hold
+    ],
+)
+def test_what_has_no_sample_to_pack_is_left_to_its_body(fields: dict[str, Any]) -> None:
+    assert packed_sample(datum(**fields)) is None
+
+
+def test_packed_samples_sharing_a_time_are_left_to_their_bodies() -> None:
+    """Only the bodies (device ids) say which of two at one time comes first, and whether
+    a BGM reading repeats another."""
+    one = packed_sample(datum(type="smbg", deviceId="meter-a"))
+    other = packed_sample(datum(type="smbg", deviceId="meter-b"))
+    later = packed_sample(datum(type="smbg", time="2024-01-01T00:00:00.001Z"))
+    assert one is not None and other is not None and later is not None
+    assert samples_from_packed(one + other, BGM) is None
+    assert samples_from_packed(later + one, BGM) is None  # not in time order either
+    assert [s.time_ms for s in samples_from_packed(one + later, BGM) or []] == [T_MS, T_MS + 1]

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from tidewater.domain.limits import AGP_MAX_DAYS
-from tidewater.domain.summary.samples import parse_time_ms
+from tidewater.domain.samples import parse_time_ms
 
 BIN_MINUTES: Final = 15
 PERCENTILES: Final = (5, 25, 50, 75, 95)

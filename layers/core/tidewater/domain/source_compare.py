@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from tidewater.domain.limits import COMPARE_MAX_DAYS
-from tidewater.domain.summary.samples import parse_time_ms
+from tidewater.domain.samples import parse_time_ms
 from tidewater.domain.timeutil import format_utc, from_epoch_ms
 from tidewater.domain.units import MGDL, MGDL_PER_MMOLL, canonical_units
 

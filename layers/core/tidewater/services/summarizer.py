@@ -107,29 +107,44 @@ def _changed_ranges(work: SummaryWork) -> dict[str, list[tuple[int, int]]]:
 
 
 def _loader(repos: Repositories, user_id: str, datum_type: str) -> summary.Loader:
-    return lambda start_ms, end_ms: _datums(repos, user_id, datum_type, start_ms, end_ms)
+    return lambda start_ms, end_ms: _samples(repos, user_id, datum_type, start_ms, end_ms)
 
 
-def _datums(
+def _samples(
     repos: Repositories, user_id: str, datum_type: str, start_ms: int, end_ms: int
-) -> list[dict[str, Any]]:
-    """The stored datums of one type with start_ms <= time < end_ms."""
+) -> list[summary.Sample] | list[dict[str, Any]]:
+    """The samples of the stored datums of one type with start_ms <= time < end_ms, from
+    their packed form; their datums where one has none or two share a time."""
     if end_ms <= start_ms:
         return []
-    start = format_utc(from_epoch_ms(max(0, start_ms)))
-    end = format_utc(from_epoch_ms(end_ms - 1))
-    return list(repos.datums.between(user_id, datum_type, start, end))
+    start, end = _text_range(start_ms, end_ms)
+    packed = repos.datums.samples_between(user_id, datum_type, start, end)
+    found = None if packed is None else summary.samples_from_packed(packed, KINDS[datum_type])
+    if found is None:
+        return list(repos.datums.between(user_id, datum_type, start, end))
+    return found
+
+
+def _text_range(start_ms: int, end_ms: int) -> tuple[str, str]:
+    """[start_ms, end_ms) as the first and last stored times it holds."""
+    return format_utc(from_epoch_ms(max(0, start_ms))), format_utc(from_epoch_ms(end_ms - 1))
 
 
 def _rebuild(repos: Repositories, user_id: str, datum_type: str, kind: str) -> summary.Buckets:
-    """All buckets of a kind from the datums: the newest sample, then its 60-day window."""
+    """All buckets of a kind from the datums: the newest sample, then its 60-day window,
+    from the packed samples (the bodies where one has none or two share a time)."""
     newest = repos.datums.latest(user_id, datum_type, "0000", "9999", 1)
     if not newest:
         return summary.Buckets(kind)
     last_ms = to_epoch_ms(parse_rfc3339(newest[0]["time"]))
     start = last_ms - last_ms % summary.HOUR_MS - WINDOW_MS + summary.HOUR_MS
+    first, last = _text_range(start, last_ms + 1)
+    packed = repos.datums.samples_between(user_id, datum_type, first, last)
+    built = None if packed is None else summary.buckets_from_packed(packed, kind)
+    if built is not None:
+        return built
     return summary.buckets_from_datums(
-        _datums(repos, user_id, datum_type, start, last_ms + 1), kind
+        list(repos.datums.between(user_id, datum_type, first, last)), kind
     )
 
 

@@ -96,16 +96,21 @@ class BucketsRepository:
     def save(self, user_id: str, buckets: Buckets, stored: Mapping[str, str]) -> int:
         """Write the days whose buckets changed, delete the days that left; returns the
         number of items written or deleted (one BatchWriteItem per 25)."""
-        by_day: dict[int, list[Bucket]] = defaultdict(list)
-        for hour in sorted(buckets.hours):
-            by_day[hour - hour % DAY_MS].append(buckets.hours[hour])
-        days = {_day(day): day_buckets for day, day_buckets in by_day.items()}
-        read = stored.read if isinstance(stored, StoredDays) else {}
-        wanted: dict[str, bytes] = {
-            day: _pack({"rows": [b.to_row() for b in day_buckets]})
-            for day, day_buckets in days.items()
-            if not _same(read.get(day), day_buckets)
-        }
+        if buckets.columns_only:  # made afresh from samples: no day is one read
+            rows = buckets.rows_by_day()
+            days = {_day(day) for day in rows}
+            wanted = {_day(day): _pack({"rows": day_rows}) for day, day_rows in rows.items()}
+        else:
+            by_day: dict[int, list[Bucket]] = defaultdict(list)
+            for hour in sorted(buckets.hours):
+                by_day[hour - hour % DAY_MS].append(buckets.hours[hour])
+            days = {_day(day) for day in by_day}
+            read = stored.read if isinstance(stored, StoredDays) else {}
+            wanted = {
+                _day(day): _pack({"rows": [b.to_row() for b in day_buckets]})
+                for day, day_buckets in by_day.items()
+                if not _same(read.get(_day(day)), day_buckets)
+            }
         if buckets.last_ms is not None:
             wanted[META] = _pack({"lastMs": buckets.last_ms})
         expires = ((buckets.last_ms or 0) + KEEP_MS) // 1000
@@ -118,7 +123,7 @@ class BucketsRepository:
         ]
         deletes = [
             BucketsModel(user_id, keys.bucket_chunk(buckets.kind, day))
-            for day in set(stored) - set(days) - set(wanted)
+            for day in set(stored) - days - set(wanted)
         ]
         return self.writer.save_and_delete(saves, deletes)
 

@@ -1,4 +1,5 @@
-"""Datums: a user's device events, each stored whole (`body`, JSON) under `type#time#dedupKey`.
+"""Datums: a user's device events, each stored whole (`body`, JSON) under `type#time#dedupKey`,
+cbg and smbg with their glucose sample packed beside it (`sample`) for the summariser.
 
 Writes and deletes go through the one batch writer (store/batch.py: 25 a request, what
 DynamoDB leaves unprocessed sent again with full-jitter backoff, 503 when it gives up);
@@ -11,6 +12,7 @@ not send again.
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import time
@@ -21,6 +23,7 @@ from typing import Any, Final
 from tidewater.domain.datums.checks import VALUE_OUT_OF_RANGE, Datum
 from tidewater.domain.errors import InvalidData, Problem
 from tidewater.domain.paging import Page, Position
+from tidewater.domain.samples import KIND_OF_TYPE, PACKED, packed_sample
 from tidewater.store import keys
 from tidewater.store.batch import BatchWriter, QueryDecoding
 from tidewater.store.models import DatumModel
@@ -39,6 +42,9 @@ _SK: Final = DatumModel.sk.attr_name
 _UPLOAD: Final = DatumModel.upload_id.attr_name
 _ID: Final = DatumModel.id.attr_name
 _BODY: Final = DatumModel.body.attr_name
+_SAMPLE: Final = DatumModel.sample.attr_name
+# A packed sample's base64, as the wire carries it (no padding: PACKED is 27 bytes).
+_SAMPLE_TEXT: Final = PACKED.size * 4 // 3
 _EXPIRES: Final = DatumModel.expires_at.attr_name
 _BY_UPLOAD: Final = DatumModel.by_upload.Meta.index_name
 _BY_ID: Final = DatumModel.by_id.Meta.index_name
@@ -91,7 +97,8 @@ class DatumsRepository:
     def client(self) -> Any:
         """The writer's client, its Query answers read in one decode (`QueryDecoding`): the
         table's attributes are strings and one number, which the wire format and botocore's
-        parse give alike (`{"S": ...}`, `{"N": "..."}`)."""
+        parse give alike (`{"S": ...}`, `{"N": "..."}`), and the packed sample, which stays
+        the wire's base64 text (`samples_between` decodes it)."""
         return self._queries.on(self.writer.client)
 
     @property
@@ -116,13 +123,17 @@ class DatumsRepository:
         if len(text) > MAX_BODY_BYTES:  # ASCII (ensure_ascii): characters are bytes
             detail = f"a `{item['type']}` datum is larger than {MAX_BODY_BYTES // 1000} KB"
             raise InvalidData([Problem("", VALUE_OUT_OF_RANGE, "value out of range", detail)])
-        encoded = {
+        encoded: dict[str, dict[str, Any]] = {
             _USER: _s(item["userId"]),
             _SK: _s(keys.datum_sk(item["type"], item["time"], item[DEDUP_KEY])),
             _UPLOAD: _s(item["uploadId"]),
             _ID: _s(item["id"]),
             _BODY: _s(text),
         }
+        if item["type"] in KIND_OF_TYPE:
+            packed = packed_sample(body)
+            if packed is not None:
+                encoded[_SAMPLE] = {"B": packed}
         if type(item.get(_EXPIRES)) is int:  # kept for a while only (Nightscout's device status)
             encoded[_EXPIRES] = {"N": str(item[_EXPIRES])}
         return encoded
@@ -304,6 +315,18 @@ class DatumsRepository:
         ):
             yield from _bodies(page)
 
+    def samples_between(self, user_id: str, kind: str, start: str, end: str) -> bytes | None:
+        """The packed samples (`domain.samples.PACKED`) of the user's datums of one type with
+        start <= time <= end, in time order: a Query that reads `sample` alone, each page's
+        values decoded at once. None as soon as one lacks it (stored before samples were
+        packed, or with nothing to pack): the caller reads the bodies (`between`)."""
+        lo, hi = keys.datum_sk_range(kind, start, end)
+        return packed_samples(
+            self._range_pages(
+                user_id, lo, hi, forward=True, after="", page_size=QUERY_PAGE_MAX, read=_SAMPLE
+            )
+        )
+
     def every(self, user_id: str, page_size: int = QUERY_PAGE_MAX) -> Iterator[Datum]:
         """Every datum of the user, type by type (the sort key's order), each in time order:
         one Query on the partition, page by page (the personal export reads it this way)."""
@@ -326,12 +349,20 @@ class DatumsRepository:
             yield from items
 
     def _range_pages(
-        self, user_id: str, lo: str, hi: str, *, forward: bool, after: str, page_size: int
+        self,
+        user_id: str,
+        lo: str,
+        hi: str,
+        *,
+        forward: bool,
+        after: str,
+        page_size: int,
+        read: str = _BODY,
     ) -> Iterator[list[dict[str, Any]]]:
         query: dict[str, Any] = {
             "KeyConditionExpression": "#u = :u AND #sk BETWEEN :lo AND :hi",
-            "ProjectionExpression": "#sk, #b",
-            "ExpressionAttributeNames": {"#u": _USER, "#sk": _SK, "#b": _BODY},
+            "ProjectionExpression": "#sk, #b" if read == _BODY else "#b",
+            "ExpressionAttributeNames": {"#u": _USER, "#sk": _SK, "#b": read},
             "ExpressionAttributeValues": {":u": _s(user_id), ":lo": _s(lo), ":hi": _s(hi)},
             "ScanIndexForward": forward,
             "Limit": page_size,
@@ -357,3 +388,18 @@ def _bodies(items: list[dict[str, Any]]) -> list[Datum]:
     store wrote (`_encode`), so the joined text is exactly the array of them."""
     decoded: list[Datum] = json.loads("[" + ",".join([item[_BODY]["S"] for item in items]) + "]")
     return decoded
+
+
+def packed_samples(pages: Iterable[list[dict[str, Any]]]) -> bytes | None:
+    """The packed samples of Query pages' items (`sample` as the wire's base64 text), all
+    decoded at once; None as soon as an item has none (`samples_between`)."""
+    texts: list[str] = []
+    for items in pages:
+        try:
+            texts += [item[_SAMPLE]["B"] for item in items]
+        except KeyError:
+            return None
+    joined = "".join(texts)
+    if len(joined) != _SAMPLE_TEXT * len(texts):
+        return None
+    return base64.b64decode(joined)

@@ -57,6 +57,9 @@ class DatumModel(Model):
     upload_id = UnicodeAttribute(attr_name="uploadId")
     id = UnicodeAttribute()
     body = JSONAttribute()
+    # cbg/smbg: the datum's glucose sample packed (`domain.samples.packed_sample`), which the
+    # summariser reads instead of the body.
+    sample = BinaryAttribute(null=True, legacy_encoding=False)
     expires_at = NumberAttribute(null=True, attr_name="expiresAt")  # TTL, epoch seconds
     by_upload = DatumByUpload()
     by_id = DatumById()

@@ -3,7 +3,7 @@
 No I/O. Importing this package loads the standard library only (cold starts matter);
 numpy is imported by the functions that compute (`summarize`, `build_buckets`,
 `update_buckets`, `compute_periods`, `summarize_buckets`), so only the summariser pays for it.
-Modules: `samples` (datums → Sample), `buckets` (the hourly bucket model and its JSON codec),
+Modules: `buckets` (the hourly bucket model and its JSON codec),
 `fold` (the sample-by-sample loop the incremental update folds hours with, and a full build),
 `vector` (numpy: canonical datums read as columns, whole windows folded, the periods' sums),
 `incremental` (the update from changed ranges), `periods` (buckets → 1/7/14/30-day
@@ -15,9 +15,13 @@ Public API
 - ``summarize(datums) -> {"cgm": {"dates", "periods"}, "bgm": {...}}``: the full summary of
   an iterable of datum dicts (cbg → cgm, smbg → bgm, other types ignored).
 - ``Sample`` (a NamedTuple: time_ms, mmol, units, value, duration, device_id, kind) and
-  ``sample_from_datum(datum) -> Sample | None`` for raw or stored datums.
+  ``sample_from_datum(datum) -> Sample | None`` for raw or stored datums (`domain/samples.py`,
+  outside this package: the upload packs each stored datum's sample, ``packed_sample``);
+  ``samples_from_packed(packed, kind)``: those samples again, without device ids.
 - ``build_buckets(samples, kind) -> Buckets``: the 60-day hourly buckets of one type;
-  ``buckets_from_datums(datums, kind)``: the same of one type's datums (column by column).
+  ``buckets_from_datums(datums, kind)``: the same of one type's datums (column by column);
+  ``buckets_from_packed(packed, kind)``: the same of their packed samples (None on a tie in
+  time, which only the datums can break).
 - ``update_buckets(buckets, changed, load) -> Buckets``: the same after the samples with
   times in the ``changed`` ranges ``[(start_ms, end_ms), ...]`` changed (added, replaced or
   deleted); ``load(a, b)`` returns the samples (or stored datums) with a <= time < b, and is
@@ -60,9 +64,18 @@ Decisions where the specs are silent
 - ``dates.firstData`` is the oldest sample counted in the window, ``lastData`` the newest.
 """
 
+from tidewater.domain.samples import (
+    BGM,
+    CGM,
+    Sample,
+    packed_sample,
+    sample_from_datum,
+    samples_from_packed,
+)
 from tidewater.domain.summary.buckets import HOUR_MS, RANGES, Bucket, Buckets
 from tidewater.domain.summary.document import (
     buckets_from_datums,
+    buckets_from_packed,
     last_data,
     summarize,
     summarize_buckets,
@@ -70,7 +83,6 @@ from tidewater.domain.summary.document import (
 from tidewater.domain.summary.fold import build_buckets
 from tidewater.domain.summary.incremental import Loader, update_buckets
 from tidewater.domain.summary.periods import compute_periods, glucose_management_indicator
-from tidewater.domain.summary.samples import BGM, CGM, Sample, sample_from_datum
 
 __all__ = [
     "BGM",
@@ -82,11 +94,14 @@ __all__ = [
     "Loader",
     "Sample",
     "buckets_from_datums",
+    "buckets_from_packed",
     "build_buckets",
     "compute_periods",
     "glucose_management_indicator",
     "last_data",
+    "packed_sample",
     "sample_from_datum",
+    "samples_from_packed",
     "summarize",
     "summarize_buckets",
     "update_buckets",

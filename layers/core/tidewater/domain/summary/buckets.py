@@ -10,12 +10,12 @@ incremental update (which never sees older data) reproduces a full recompute exa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from tidewater.domain.summary.samples import CGM, MINUTE_MS, parse_time_ms
+from tidewater.domain.samples import CGM, MINUTE_MS, parse_time_ms
 from tidewater.domain.timeutil import EPOCH, format_utc, from_epoch_ms
 
 HOUR_MS = 3_600_000
@@ -149,20 +149,69 @@ class Bucket:
         )
 
 
-@dataclass
 class Buckets:
     """The buckets of one type, keyed by hour start (epoch ms), and its newest sample.
 
     `last_ms` is the newest sample of the type, counted or masked: the window and the periods
     end at its hour. It is None exactly when there is no data. `columns` is the engine's
     columnar copy of `hours` (`vector.BucketColumns`), made on first use and handed on by
-    the incremental update; `hours` is never changed in place.
+    the incremental update; `hours` is never changed in place. Buckets built from samples
+    (`build_buckets`, `buckets_from_packed`, ...) are their columns alone: `hours`, a Bucket
+    object an hour, is made from them only when read (a first summary's periods and its
+    store read the columns: `summarize_buckets`, `rows_by_day`).
     """
 
-    kind: str
-    hours: dict[int, Bucket] = field(default_factory=dict)
-    last_ms: int | None = None
-    columns: Any = field(default=None, compare=False, repr=False)
+    __slots__ = ("_hours", "columns", "kind", "last_ms")
+
+    def __init__(
+        self,
+        kind: str,
+        hours: dict[int, Bucket] | None = None,
+        last_ms: int | None = None,
+        columns: Any = None,
+    ) -> None:
+        self.kind = kind
+        self._hours = {} if hours is None and columns is None else hours
+        self.last_ms = last_ms
+        self.columns = columns
+
+    @property
+    def hours(self) -> dict[int, Bucket]:
+        if self._hours is None:
+            from tidewater.domain.summary import vector  # (columns are numpy's)
+
+            self._hours = vector.to_buckets(self.columns, self.kind)
+        return self._hours
+
+    @property
+    def columns_only(self) -> bool:
+        """Whether the hours are the columns' alone (no Bucket objects made yet)."""
+        return self._hours is None
+
+    def __len__(self) -> int:
+        """The number of hours with a bucket."""
+        return len(self.columns.hour) if self._hours is None else len(self._hours)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Buckets):
+            return NotImplemented
+        return (self.kind, self.last_ms, self.hours) == (other.kind, other.last_ms, other.hours)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Buckets(kind={self.kind!r}, hours={self.hours!r}, last_ms={self.last_ms!r})"
+
+    def rows_by_day(self) -> dict[int, list[list[Any]]]:
+        """Day start → its buckets as the store packs them (`Bucket.to_row`), in hour order."""
+        if self._hours is None:
+            from tidewater.domain.summary import vector
+
+            return vector.rows_by_day(self.columns, self.kind == CGM)
+        by_day: dict[int, list[list[Any]]] = {}
+        for hour in sorted(self._hours):
+            by_day.setdefault(hour - hour % _DAY_MS, []).append(self._hours[hour].to_row())
+        return by_day
 
     def to_dict(self) -> dict[str, Any]:
         last = None if self.last_ms is None else utc_text(self.last_ms)

@@ -8,14 +8,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import compress, repeat
 from typing import TYPE_CHECKING, Any
 
+from tidewater.domain.samples import BGM, CGM, KIND_OF_TYPE, sample_from_datum
 from tidewater.domain.summary.buckets import Buckets
 from tidewater.domain.summary.fold import build_buckets, window_start
 from tidewater.domain.summary.periods import periods_of
-from tidewater.domain.summary.samples import BGM, CGM, KIND_OF_TYPE, sample_from_datum
 from tidewater.domain.timeutil import format_utc, from_epoch_ms
 
 if TYPE_CHECKING:
-    from tidewater.domain.summary.vector import BucketColumns
+    from tidewater.domain.summary.vector import BucketColumns, SampleColumns
 
 
 def summarize(datums: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -57,10 +57,22 @@ def buckets_from_datums(datums: Sequence[Mapping[str, Any]], kind: str) -> Bucke
     folded = _fold(datums, kind)
     if folded is None:
         return build_buckets([s for s in map(sample_from_datum, datums) if s is not None], kind)
+    made, last = folded
+    return Buckets(kind, None, last, made)
+
+
+def buckets_from_packed(packed: bytes, kind: str) -> Buckets | None:
+    """`build_buckets` of one type's packed samples (`samples.packed_sample`, in time order
+    as the store keeps them), or None when they need the datums (two share a time)."""
+    if not packed:
+        return Buckets(kind)
     from tidewater.domain.summary import vector
 
-    made, last = folded
-    return Buckets(kind, vector.to_buckets(made, kind), last, made)
+    cols = vector.columns_from_packed(packed)
+    if cols is None:
+        return None
+    made, last = _fold_window(cols)
+    return Buckets(kind, None, last, made)
 
 
 def _fold(datums: Sequence[Mapping[str, Any]], kind: str) -> tuple[BucketColumns, int] | None:
@@ -69,8 +81,13 @@ def _fold(datums: Sequence[Mapping[str, Any]], kind: str) -> tuple[BucketColumns
     from tidewater.domain.summary import vector
 
     cols = vector.columns_from_datums(datums, kind == CGM)
-    if cols is None:
-        return None
+    return None if cols is None else _fold_window(cols)
+
+
+def _fold_window(cols: SampleColumns) -> tuple[BucketColumns, int]:
+    """The buckets of the window that ends with the newest of samples in time order."""
+    from tidewater.domain.summary import vector
+
     last = int(cols.time[-1])
     first = int(vector.np.searchsorted(cols.time, window_start(last)))
     window = vector.SampleColumns(*(getattr(cols, f)[first:] for f in cols.__slots__))
@@ -82,7 +99,7 @@ def summarize_buckets(buckets: Buckets) -> dict[str, Any]:
 
     firstData is the oldest sample counted in the 60-day window, lastData the newest sample.
     """
-    if buckets.last_ms is None or not buckets.hours:
+    if buckets.last_ms is None or not len(buckets):
         return {"dates": {}, "periods": {}}
     from tidewater.domain.summary import vector
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Sequence
 
+from tidewater.domain.samples import BGM, CGM, MINUTE_MS, Sample
 from tidewater.domain.summary.buckets import (
     HOUR_MS,
     NO_MASK,
@@ -16,7 +17,6 @@ from tidewater.domain.summary.buckets import (
     Buckets,
     hour_of,
 )
-from tidewater.domain.summary.samples import BGM, CGM, MINUTE_MS, Sample
 from tidewater.domain.units import MGDL, MMOLL
 
 
@@ -31,7 +31,7 @@ def build_buckets(samples: Iterable[Sample], kind: str) -> Buckets:
     last = ordered[-1].time_ms
     first = bisect.bisect_left(ordered, window_start(last), key=sample_time)
     made = vector.fold(vector.columns_from_samples(dedup(ordered[first:], kind)))
-    return Buckets(kind, vector.to_buckets(made, kind), last, made)
+    return Buckets(kind, None, last, made)
 
 
 def window_start(last_ms: int) -> int:

@@ -7,6 +7,7 @@ import bisect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from tidewater.domain.samples import CGM, Sample, coerce_sample
 from tidewater.domain.summary.buckets import (
     HOUR_MS,
     NO_MASK,
@@ -16,7 +17,6 @@ from tidewater.domain.summary.buckets import (
     hour_of,
 )
 from tidewater.domain.summary.fold import accumulate, build_buckets, dedup, sample_time
-from tidewater.domain.summary.samples import CGM, Sample, coerce_sample
 
 # The loader is never asked for anything older (1970-01-01).
 EARLIEST_MS = 0

@@ -8,8 +8,8 @@ from itertools import islice
 from operator import add
 from typing import TYPE_CHECKING, Any
 
+from tidewater.domain.samples import CGM
 from tidewater.domain.summary.buckets import HOUR_MS, RANGES, WINDOW_HOURS, Buckets, hour_of
-from tidewater.domain.summary.samples import CGM
 
 if TYPE_CHECKING:
     from tidewater.domain.summary.vector import BucketColumns, SegmentSums

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tidewater.domain.samples import MINUTE_MS, Sample, cgm_duration
 from tidewater.domain.summary.buckets import (
     HOUR_MS,
     TOLERANCE_MS,
@@ -30,7 +31,6 @@ from tidewater.domain.summary.buckets import (
     Bucket,
     Buckets,
 )
-from tidewater.domain.summary.samples import MINUTE_MS, Sample, cgm_duration
 from tidewater.domain.units import MGDL, MGDL_PER_MMOLL, canonical_units
 
 Ints = npt.NDArray[np.int64]
@@ -151,6 +151,33 @@ def columns_from_samples(ordered: Sequence[Sample]) -> SampleColumns:
         np.fromiter(value, np.float64, n),
         np.fromiter((u == MGDL for u in units), np.bool_, n),
         np.fromiter(duration, np.int64, n),
+    )
+
+
+# `samples.PACKED` as a record (27 bytes, unaligned): a Query's packed samples in one call.
+_PACKED = np.dtype(
+    [("time", "<i8"), ("mmol", "<f8"), ("value", "<f8"), ("mgdl", "?"), ("duration", "<u2")]
+)
+
+
+def columns_from_packed(packed: bytes) -> SampleColumns | None:
+    """Columns of packed samples (`samples.packed_sample`) in time order, as the store
+    hands them (`samples_between`), at least one; None when two share a time (the bodies
+    break the tie: the per-datum path)."""
+    rows = np.frombuffer(packed, _PACKED)
+    time = rows["time"].astype(np.int64)
+    if not bool((time[1:] > time[:-1]).all()):
+        order = np.argsort(time, kind="stable")
+        time = time[order]
+        if not bool((time[1:] > time[:-1]).all()):
+            return None
+        rows = rows[order]
+    return SampleColumns(
+        time,
+        rows["mmol"].astype(np.float64),
+        rows["value"].astype(np.float64),
+        rows["mgdl"].astype(np.bool_),
+        rows["duration"].astype(np.int64),
     )
 
 
@@ -504,9 +531,23 @@ def _floats(b: Bucket) -> list[float]:
     return [*b.glucose, b.variance, b.minimum, b.maximum]
 
 
+def rows_by_day(cols: BucketColumns, cgm: bool) -> dict[int, list[list[Any]]]:
+    """`Buckets.rows_by_day` of columns: each row `Bucket.to_row` of its bucket, the same
+    numbers (ints as ints, floats as floats), without a Bucket made."""
+    hours, ints, floats = cols.hour.tolist(), cols.ints.tolist(), cols.floats.tolist()
+    counts = slice(3, 21) if cgm else slice(12, 21)  # BGM rows have no minutes
+    by_day: dict[int, list[list[Any]]] = {}
+    for hour, i, f in zip(hours, ints, floats, strict=True):
+        row = [hour, *i[:3], *f[:9], *i[counts], *f[9:]]
+        by_day.setdefault(hour - hour % DAY_MS, []).append(row)
+    return by_day
+
+
 def columns_of(buckets: Buckets) -> BucketColumns:
     """The buckets' columns, made once per Buckets (its hours are never changed in place)."""
     cached = buckets.columns
+    if buckets.columns_only:
+        return cached
     if cached is None or len(cached.hour) != len(buckets.hours):
         cached = from_buckets([buckets.hours[h] for h in sorted(buckets.hours)])
         buckets.columns = cached

@@ -1,15 +1,19 @@
-"""Glucose samples: the one small shape the summary engine computes with."""
+"""Glucose samples: the one small shape the summary engine computes with, and the packed
+form the store keeps beside each cbg/smbg datum so that the summariser need not decode the
+datum (standard library only: the upload packs them)."""
 
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any, NamedTuple
 
 from tidewater.domain.timeutil import parse_rfc3339, to_epoch_ms
-from tidewater.domain.units import MGDL, MGDL_PER_MMOLL, canonical_units
+from tidewater.domain.units import MGDL, MGDL_PER_MMOLL, MMOLL, canonical_units
 
 CGM = "cgm"
 BGM = "bgm"
@@ -97,3 +101,37 @@ def _number(raw: Any, name: str) -> float:
     if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
         raise ValueError(f"{name} must be a finite number")
     return raw
+
+
+# A sample packed (the datum item's `sample`): time in epoch ms, mmol/L, the reading as
+# reported, reported in mg/dL or not, minutes covered. 27 bytes, so its base64 (the wire's)
+# is 36 characters without padding: a page's values joined are the base64 of them all.
+PACKED = struct.Struct("<qdd?H")
+
+
+def packed_sample(datum: Mapping[str, Any]) -> bytes | None:
+    """The sample of a stored cbg/smbg datum, packed; None for other types, and for a datum
+    without a sample or one too long to pack (the summariser then reads its body, and says
+    what is wrong with it). The device id is left out: only a tie in time needs it (to
+    order and deduplicate), and `samples_from_packed` refuses ties."""
+    try:
+        sample = sample_from_datum(datum)
+    except ValueError:
+        return None
+    if sample is None or not 0 <= sample.duration <= 0xFFFF:
+        return None
+    return PACKED.pack(
+        sample.time_ms, sample.mmol, sample.value, sample.units == MGDL, sample.duration
+    )
+
+
+def samples_from_packed(packed: bytes, kind: str) -> list[Sample] | None:
+    """The samples of packed ones (in time order, as stored: `samples_between`), or None when
+    two share a time (the bodies say which comes first, and whether one repeats the other)."""
+    out = [
+        Sample(t, mmol, MGDL if mgdl else MMOLL, value, duration, "", kind)
+        for t, mmol, value, mgdl, duration in PACKED.iter_unpack(packed)
+    ]
+    if any(a.time_ms >= b.time_ms for a, b in pairwise(out)):
+        return None
+    return out

@@ -116,24 +116,28 @@ def answers(items: list[str]) -> list[bytes]:
     from tidewater.store.datums import QUERY_PAGE_MAX
 
     pages = [items[i : i + QUERY_PAGE_MAX] for i in range(0, len(items), QUERY_PAGE_MAX)]
+    # Every page but the last says where the next starts.
+    last = json.dumps({"userId": {"S": "0" * 32}, "sk": {"S": "cbg#" + "0" * 41}})
+    more = f',"LastEvaluatedKey":{last}'
     return [
-        f'{{"Count":{len(p)},"Items":[{",".join(p)}],"ScannedCount":{len(p)}}}'.encode()
-        for p in pages
+        f'{{"Count":{len(p)},"Items":[{",".join(p)}],"ScannedCount":{len(p)}'
+        f"{more if n < len(pages) - 1 else ''}}}".encode()
+        for n, p in enumerate(pages)
     ]
 
 
 def from_answers(pages: list[bytes], kind: str) -> Buckets:
-    """The summariser's first summary of one type from the wire: the Query answers decoded
-    as the store decodes them (`QueryDecoding`'s one json.loads), then `from_items`."""
-    return from_items([json.loads(page)["Items"] for page in pages], kind)
+    """The summariser's first summary of one type, from the wire's bytes: the Query answers
+    read as the store reads them (`samples_between`: `sample_page`, the values decoded at
+    once), then the buckets (`buckets_from_packed`)."""
+    from tidewater.store.datums import _decoded, sample_page
 
-
-def from_items(pages: list[list[dict[str, Any]]], kind: str) -> Buckets:
-    """The buckets of one type from the decoded Query items of its packed samples, as the
-    summariser makes them (`samples_between`'s `packed_samples`, `buckets_from_packed`)."""
-    from tidewater.store.datums import packed_samples
-
-    packed = packed_samples(pages)
+    found: list[bytes] = []
+    for answer in pages:
+        page = sample_page(answer)
+        assert page is not None
+        found.append(page.text)
+    packed = _decoded(found)
     assert packed is not None
     built = buckets_from_packed(packed, kind)
     assert built is not None
@@ -296,25 +300,17 @@ def largest_difference(*sets: list[dict[str, float]]) -> float:
 
 
 def from_datums(cgm: list[Sample], bgm: list[Sample]) -> float:
-    """A first summary of the 60 days, every case from what a Query of the store hands it,
-    decoded (as `QueryDecoding` decodes an answer): ours as the summariser makes it, from
-    the packed samples (`sample` alone read: the buckets, with their Bucket objects to
-    store, and the summary); ours from the datums (`summarize`, no Bucket objects made); the
-    anchors from the datums. A third figure of ours adds the decoding of the samples' Query
-    answers from the wire's bytes (the datums' decoding is not counted for any case: it is
-    `decode_stored_bodies_60d`)."""
+    """A first summary of the 60 days. Ours as the summariser makes it: from the Query
+    answers of the packed samples as they come off the wire (bytes: their reading counted),
+    to the buckets and the summary. Ours from the datums (`summarize`) and the anchors are
+    handed the datums decoded (their decoding not counted: `decode_stored_bodies_60d`)."""
     datums = as_read(cgm + bgm)
-    groups = ((cgm, CGM), (bgm, BGM))
-    wire = [(answers(sample_items(group)), kind) for group, kind in groups]
-    decoded = [([json.loads(p)["Items"] for p in pages], kind) for pages, kind in wire]
+    wire = [(answers(sample_items(group)), kind) for group, kind in ((cgm, CGM), (bgm, BGM))]
 
     def from_samples() -> dict[str, Any]:
-        return {kind: summarize_buckets(from_items(p, kind)) for p, kind in decoded}
+        return {kind: summarize_buckets(from_answers(pages, kind)) for pages, kind in wire}
 
-    def from_the_wire() -> dict[str, Any]:
-        return {kind: summarize_buckets(from_answers(p, kind)) for p, kind in wire}
-
-    assert from_samples() == from_the_wire() == summarize(datums)
+    assert from_samples() == summarize(datums)
     # The inputs of every case (the datums above all, 17,000 dicts) are not the collector's
     # to walk again and again, as no summariser holds them all: they are frozen out of it.
     gc.collect()
@@ -322,7 +318,6 @@ def from_datums(cgm: list[Sample], bgm: list[Sample]) -> float:
     cases: dict[str, Callable[[], object]] = {
         "ours": lambda: summarize(datums),
         "ours_from_samples": from_samples,
-        "ours_from_the_wire": from_the_wire,
         "numpy": lambda: numpy_reference(datums),
         # The per-datum path (every datum parsed alone, the sample-by-sample fold): what the
         # engine costs without numpy's columns; numpy's import is repaid against it.
@@ -333,9 +328,7 @@ def from_datums(cgm: list[Sample], bgm: list[Sample]) -> float:
         cases["iglu_series"] = lambda: iglu_from_datums(iglu, pd, datums)
     ms = cpu_ms(cases, flush=True)
     ours = ms.pop("ours")
-    samples, wired = ms.pop("ours_from_samples"), ms.pop("ours_from_the_wire")
-    show("from_stored_samples_60d", samples, ms)
-    show("from_stored_samples_60d_wire_decoded", wired, ms)
+    show("from_stored_samples_60d", ms.pop("ours_from_samples"), ms)
     show("from_stored_datums_60d", ours, ms)
     gc.unfreeze()
     return ms["per_datum"] - ours
@@ -433,7 +426,7 @@ def incremental() -> None:
 
 
 def one_hour(days: int) -> tuple[str, str, str]:
-    from tidewater.store.datums import packed_samples
+    from tidewater.store.datums import _decoded, sample_page
 
     cgm, _ = readings(days)
     items = sample_items(cgm)
@@ -447,9 +440,11 @@ def one_hour(days: int) -> tuple[str, str, str]:
 
     def load(a: int, b: int) -> list[Sample]:
         # The loader's contract: the stored samples with a <= time < b, here as the
-        # summariser's loader reads them (`summarizer._samples`): one Query answer.
-        (page,) = answers(items[bisect.bisect_left(times, a) : bisect.bisect_left(times, b)])
-        found = samples_from_packed(packed_samples([json.loads(page)["Items"]]) or b"", CGM)
+        # summariser's loader reads them (`summarizer._samples`): one Query answer's bytes.
+        (answer,) = answers(items[bisect.bisect_left(times, a) : bisect.bisect_left(times, b)])
+        page = sample_page(answer)
+        assert page is not None
+        found = samples_from_packed(_decoded([page.text]) or b"", CGM)
         assert found is not None
         return found
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Final, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -60,14 +62,22 @@ def dynamodb_client(model: type[Model]) -> Any:
     return _clients[connection]
 
 
+# Set by `QueryDecoding.unparsed` for the Queries its thread makes within it.
+_unparsed = threading.local()
+
+
 def _decoded_query(response_dict: dict[str, Any], customized_response_dict: dict[str, Any],
                    **_: Any) -> None:  # fmt: skip
     """A Query answer read by `json.loads` in one call rather than by botocore's parser
     attribute by attribute (a page of 1,000 datums took it some 10 ms); an error is left to
     botocore. Strings and numbers come out as botocore gives them (`{"S": ...}`,
-    `{"N": "..."}`); binary stays the wire's base64 text (`{"B": "..."}`), for the reader."""
+    `{"N": "..."}`); binary stays the wire's base64 text (`{"B": "..."}`), for the reader.
+    Within `QueryDecoding.unparsed`, the answer is handed on as its bytes (`{"Body": ...}`)."""
     if response_dict["status_code"] == 200:
-        customized_response_dict.update(json.loads(response_dict["body"]))
+        if getattr(_unparsed, "on", False):
+            customized_response_dict["Body"] = response_dict["body"]
+        else:
+            customized_response_dict.update(json.loads(response_dict["body"]))
         response_dict["body"] = b"{}"
 
 
@@ -87,6 +97,18 @@ class QueryDecoding:
             )
             self._client = client
         return client
+
+    @staticmethod
+    @contextmanager
+    def unparsed() -> Iterator[None]:
+        """Within it, the Query answers this thread receives come back as their bytes
+        (`{"Body": b"..."}`, errors raised as ever), for a reader that needs one attribute of
+        each item and knows the answer's form (`datums.samples_between`)."""
+        _unparsed.on = True
+        try:
+            yield
+        finally:
+            _unparsed.on = False
 
 
 class BatchWriter:

@@ -12,9 +12,10 @@ not send again.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -97,8 +98,8 @@ class DatumsRepository:
     def client(self) -> Any:
         """The writer's client, its Query answers read in one decode (`QueryDecoding`): the
         table's attributes are strings and one number, which the wire format and botocore's
-        parse give alike (`{"S": ...}`, `{"N": "..."}`), and the packed sample, which stays
-        the wire's base64 text (`samples_between` decodes it)."""
+        parse give alike (`{"S": ...}`, `{"N": "..."}`); `samples_between` reads its answers
+        as bytes."""
         return self._queries.on(self.writer.client)
 
     @property
@@ -317,15 +318,30 @@ class DatumsRepository:
 
     def samples_between(self, user_id: str, kind: str, start: str, end: str) -> bytes | None:
         """The packed samples (`domain.samples.PACKED`) of the user's datums of one type with
-        start <= time <= end, in time order: a Query that reads `sample` alone, each page's
-        values decoded at once. None as soon as one lacks it (stored before samples were
-        packed, or with nothing to pack): the caller reads the bodies (`between`)."""
+        start <= time <= end, in time order: a Query that reads `sample` alone, its answers
+        read as bytes (`sample_page`), every page's values decoded at once. None as soon as
+        one lacks it (stored before samples were packed, or with nothing to pack): the
+        caller reads the bodies (`between`)."""
         lo, hi = keys.datum_sk_range(kind, start, end)
-        return packed_samples(
-            self._range_pages(
-                user_id, lo, hi, forward=True, after="", page_size=QUERY_PAGE_MAX, read=_SAMPLE
-            )
-        )
+        query: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "#u = :u AND #sk BETWEEN :lo AND :hi",
+            "ProjectionExpression": "#s",
+            "ExpressionAttributeNames": {"#u": _USER, "#sk": _SK, "#s": _SAMPLE},
+            "ExpressionAttributeValues": {":u": _s(user_id), ":lo": _s(lo), ":hi": _s(hi)},
+            "Limit": QUERY_PAGE_MAX,
+        }
+        found: list[bytes] = []
+        client = self.client
+        with self._queries.unparsed():
+            while True:
+                page = sample_page(client.query(**query)["Body"])
+                if page is None:
+                    return None
+                found.append(page.text)
+                if not page.last:
+                    return _decoded(found)
+                query["ExclusiveStartKey"] = page.last
 
     def every(self, user_id: str, page_size: int = QUERY_PAGE_MAX) -> Iterator[Datum]:
         """Every datum of the user, type by type (the sort key's order), each in time order:
@@ -349,20 +365,12 @@ class DatumsRepository:
             yield from items
 
     def _range_pages(
-        self,
-        user_id: str,
-        lo: str,
-        hi: str,
-        *,
-        forward: bool,
-        after: str,
-        page_size: int,
-        read: str = _BODY,
+        self, user_id: str, lo: str, hi: str, *, forward: bool, after: str, page_size: int
     ) -> Iterator[list[dict[str, Any]]]:
         query: dict[str, Any] = {
             "KeyConditionExpression": "#u = :u AND #sk BETWEEN :lo AND :hi",
-            "ProjectionExpression": "#sk, #b" if read == _BODY else "#b",
-            "ExpressionAttributeNames": {"#u": _USER, "#sk": _SK, "#b": read},
+            "ProjectionExpression": "#sk, #b",
+            "ExpressionAttributeNames": {"#u": _USER, "#sk": _SK, "#b": _BODY},
             "ExpressionAttributeValues": {":u": _s(user_id), ":lo": _s(lo), ":hi": _s(hi)},
             "ScanIndexForward": forward,
             "Limit": page_size,
@@ -390,16 +398,66 @@ def _bodies(items: list[dict[str, Any]]) -> list[Datum]:
     return decoded
 
 
-def packed_samples(pages: Iterable[list[dict[str, Any]]]) -> bytes | None:
-    """The packed samples of Query pages' items (`sample` as the wire's base64 text), all
-    decoded at once; None as soon as an item has none (`samples_between`)."""
-    texts: list[str] = []
-    for items in pages:
-        try:
-            texts += [item[_SAMPLE]["B"] for item in items]
-        except KeyError:
-            return None
-    joined = "".join(texts)
-    if len(joined) != _SAMPLE_TEXT * len(texts):
+def _decoded(texts: list[bytes]) -> bytes | None:
+    """The packed samples of pages' base64 texts (36 characters a sample, no padding); None
+    if one is not base64."""
+    try:
+        return binascii.a2b_base64(b"".join(texts), strict_mode=True)
+    except binascii.Error:
         return None
-    return base64.b64decode(joined)
+
+
+@dataclass(frozen=True, slots=True)
+class SamplePage:
+    text: bytes  # the items' samples, the wire's base64 of their 27 bytes each, joined
+    last: dict[str, Any] | None  # LastEvaluatedKey
+
+
+# An answer's `Items` array. The Query reads `sample` alone, so each item is
+# `{"sample": {"B": "<36 characters of base64>"}}` (or `{}`, without one), which the service
+# writes compact and moto with spaces: no `]` inside the array.
+_ITEMS: Final = re.compile(rb'"Items"\s*:\s*\[')
+_ITEM_FORMS: Final = [
+    (b'{"sample":{"B":"', b'"}},{"sample":{"B":"', b'"}}'),
+    (b'{"sample": {"B": "', b'"}}, {"sample": {"B": "', b'"}}'),
+]
+
+
+def sample_page(answer: bytes) -> SamplePage | None:
+    """The samples of a Query answer (its bytes) that projects `sample` alone, its items
+    read by splitting the array, not decoded as JSON (an object each: some 6 ms for
+    17,000); the rest of the answer is decoded as JSON. None unless every item has one in
+    one of the forms above (the caller then reads the bodies)."""
+    items = _ITEMS.search(answer)
+    if items is None:
+        return None
+    a = items.end()
+    z = answer.index(b"]", a)
+    rest = json.loads(answer[:a] + answer[z:])
+    count = rest.get("Count")
+    if rest.get("Items") != [] or type(count) is not int:
+        return None
+    array = answer[a:z].strip()
+    if not count:
+        return SamplePage(b"", rest.get("LastEvaluatedKey")) if not array else None
+    for first, between, last in _ITEM_FORMS:
+        stride = _SAMPLE_TEXT + len(between)
+        if (
+            len(array) == len(first) + count * stride - len(between) + len(last)
+            and array.startswith(first)
+            and array.endswith(last)
+        ):
+            return _values(array[len(first) :] + between[len(last) :], between, count, rest)
+    return None
+
+
+def _values(rows: bytes, between: bytes, count: int, rest: dict[str, Any]) -> SamplePage | None:
+    """The values of `count` items laid side by side (each its 36 characters and then the
+    bytes to the next value), when every item is so: rows of a fixed width, the values
+    their first 36 bytes (numpy, which only the summariser, the caller, loads)."""
+    import numpy as np
+
+    grid = np.frombuffer(rows, np.uint8).reshape(count, -1)
+    if not bool((grid[:, _SAMPLE_TEXT:] == np.frombuffer(between, np.uint8)).all()):
+        return None
+    return SamplePage(grid[:, :_SAMPLE_TEXT].tobytes(), rest.get("LastEvaluatedKey"))

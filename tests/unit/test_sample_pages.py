@@ -78,3 +78,10 @@ def test_a_count_that_is_not_the_items_leaves_the_page_to_the_bodies() -> None:
 def test_a_value_that_is_not_base64_is_no_sample() -> None:
     page = sample_page(answer([{"sample": {"B": "A" * 35 + "*"}}], True))
     assert page is not None and _decoded([page.text]) is None
+
+
+@pytest.mark.parametrize(
+    "broken", [b"", b'{"Count": 1, "Items": [', b'{"Count": 1, "Items": [{"sample": ]}', b"[]"]
+)
+def test_an_answer_that_is_not_one_is_left_to_the_bodies(broken: bytes) -> None:
+    assert sample_page(broken) is None

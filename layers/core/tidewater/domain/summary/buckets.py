@@ -203,15 +203,11 @@ class Buckets:
         return f"Buckets(kind={self.kind!r}, hours={self.hours!r}, last_ms={self.last_ms!r})"
 
     def rows_by_day(self) -> dict[int, list[list[Any]]]:
-        """Day start → its buckets as the store packs them (`Bucket.to_row`), in hour order."""
-        if self._hours is None:
-            from tidewater.domain.summary import vector
+        """Day start → its buckets as the store packs them (`Bucket.to_row`), in hour order,
+        from the columns (no Bucket object made)."""
+        from tidewater.domain.summary import vector
 
-            return vector.rows_by_day(self.columns, self.kind == CGM)
-        by_day: dict[int, list[list[Any]]] = {}
-        for hour in sorted(self._hours):
-            by_day.setdefault(hour - hour % _DAY_MS, []).append(self._hours[hour].to_row())
-        return by_day
+        return vector.rows_by_day(vector.columns_of(self), self.kind == CGM)
 
     def to_dict(self) -> dict[str, Any]:
         last = None if self.last_ms is None else utc_text(self.last_ms)

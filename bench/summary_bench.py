@@ -11,10 +11,12 @@ values, cut by `searchsorted` and `iloc` (no boolean masks), computing the same 
 (mean, time in ranges, SD, GMI, CV). All three agree: the largest relative difference of
 means, SDs and range percentages is printed.
 
-Datums are handed to every case (ours, numpy, iglu, per_datum, the incremental loader) as the
-store hands them: each one `json.loads` of its own stored body (`store.datums.between`), so no
-two share a string object (equal strings built once and shared would flatter identity
-comparisons and hashing that a real read never sees). From datums, every run of every case
+Datums are handed to every case that reads datums (ours from datums, numpy, iglu, per_datum)
+as the store hands them: each one `json.loads` of its own stored body (`store.datums.between`),
+so no two share a string object (equal strings built once and shared would flatter identity
+comparisons and hashing that a real read never sees). Ours as the summariser reads (a first
+summary, the incremental loader) starts from the bytes of the Query answers of the packed
+samples (`store.datums.samples_between`), their reading counted. From datums, every run of every case
 starts with the caches emptied (`evict`): the datums do not fit in them, and a case run right
 after another that read them would read them warm.
 """

@@ -140,9 +140,9 @@ def _login(person: Person, email: str = EMAIL) -> int:
 
 
 def _unpacked(value: Any) -> str:
-    """A binary attribute as text (the buckets' are zlib-packed JSON)."""
+    """A binary attribute as text (the buckets' are zlib-packed: JSON, or columns)."""
     try:
-        return zlib.decompress(value).decode()
+        return zlib.decompress(value).decode(errors="replace")
     except zlib.error:
         return bytes(value).decode(errors="replace")
 

@@ -130,12 +130,12 @@ def test_saving_buckets_packs_and_writes_only_the_days_that_changed(aws, monkeyp
     repo.save("u-days", Buckets("cgm", hours, max(hours)), {})
     loaded, stored = repo.load("u-days")
     packed: list[Any] = []
-    real = store._pack
-    monkeypatch.setattr(store, "_pack", lambda payload: packed.append(payload) or real(payload))
+    real = store._pack_day
+    monkeypatch.setattr(store, "_pack_day", lambda cols: packed.append(cols) or real(cols))
     newest = max(hours) + HOUR_MS
     update = {**loaded["cgm"].hours, newest: bucket(newest, 7.0)}
     assert repo.save("u-days", Buckets("cgm", update, newest), stored["cgm"]) == 2
-    assert len(packed) == 2  # the new hour's day and the meta chunk, not the three kept days
+    assert len(packed) == 1  # the new hour's day (and the meta chunk), not the three kept days
     again, _ = repo.load("u-days")
     assert again["cgm"] == Buckets("cgm", update, newest)
 
@@ -155,14 +155,12 @@ def _built(kind: str) -> Buckets:
 
 
 @pytest.mark.parametrize("kind", ["cgm", "bgm"])
-def test_buckets_stored_as_rows_read_back_as_they_were_and_old_days_still_read(
+def test_buckets_stored_as_columns_read_back_as_they_were_and_older_days_still_read(
     aws, kind: str
 ) -> None:
-    """Days are written as rows; they read back bucket for bucket, bit for bit. Buckets
-    built afresh are written from their columns, byte for byte as from Bucket objects. A
-    day written before rows (bucket dicts) reads as it did, and is rewritten as rows only
-    when its buckets change."""
-    import json
+    """Days are written as their columns; they read back as columns (no Bucket made), bit
+    for bit. Days written before, as rows or as bucket dicts, read beside them as they did,
+    and a save of what was read writes nothing."""
     import zlib
 
     from tidewater.store import buckets as store
@@ -170,29 +168,38 @@ def test_buckets_stored_as_rows_read_back_as_they_were_and_old_days_still_read(
 
     repo = repositories().buckets
     made = _built(kind)
-    assert made.columns_only  # no Bucket object made yet
-    repo.save("u-rows", made, {})
-    loaded, stored = repo.load("u-rows")
-    repo.save("u-objects", Buckets(kind, dict(made.hours), made.last_ms), {})
-    assert dict(repo.load("u-objects")[1][kind]) == dict(stored[kind])  # the same bytes
+    repo.save("u-days", made, {})
+    loaded, stored = repo.load("u-days")
+    assert loaded[kind].columns_only
+    assert_same_columns(loaded[kind].columns, made.columns)
     assert loaded[kind] == made
-    assert [b.variance for b in loaded[kind].hours.values()] == [
-        b.variance for b in made.hours.values()
-    ]
-    items = {i.chunk: json.loads(zlib.decompress(i.packed)) for i in BucketsModel.query("u-rows")}
-    days = [v for k, v in items.items() if not k.endswith(store.META)]
-    assert len(days) == 3 and all(set(day) == {"rows"} for day in days)  # two days from 11:00
-    # A day as it was written before rows: read the same, kept as it is by a save.
-    first = min(k for k in items if not k.endswith(store.META))
-    old = [
-        b.to_dict()
-        for b in made.hours.values()
-        if store._day(b.date - b.date % store.DAY_MS) == first.split("#")[1]
-    ]
-    BucketsModel("u-rows", first, packed=store._pack({"buckets": old})).save()
-    again, stored = repo.load("u-rows")
+    items = {i.chunk: zlib.decompress(i.packed) for i in BucketsModel.query("u-days")}
+    days = sorted(k for k in items if not k.endswith(store.META))
+    assert len(days) == 3  # two days from 11:00
+    assert all(items[day].startswith(store._COLUMNS) for day in days)
+
+    def of_day(chunk: str) -> list[Bucket]:
+        day = chunk.split("#")[1]
+        return [b for b in made.hours.values() if store._day(b.date - b.date % store.DAY_MS) == day]
+
+    rows, dicts = days[0], days[1]
+    BucketsModel(
+        "u-days", rows, packed=store._pack({"rows": [b.to_row() for b in of_day(rows)]})
+    ).save()
+    BucketsModel(
+        "u-days", dicts, packed=store._pack({"buckets": [b.to_dict() for b in of_day(dicts)]})
+    ).save()
+    again, stored = repo.load("u-days")
+    assert_same_columns(again[kind].columns, made.columns)
     assert again[kind] == made
-    assert repo.save("u-rows", again[kind], stored[kind]) == 0  # nothing changed, nothing written
+    assert repo.save("u-days", again[kind], stored[kind]) == 0  # nothing changed, nothing written
+
+
+def assert_same_columns(got: Any, want: Any) -> None:
+    """Bucket columns equal bit for bit: the same dtypes, shapes and bytes."""
+    for name in ("hour", "ints", "floats"):
+        a, b = getattr(got, name), getattr(want, name)
+        assert (a.dtype, a.shape, a.tobytes()) == (b.dtype, b.shape, b.tobytes()), name
 
 
 def test_buckets_are_read_in_one_decode_page_by_page_as_botocore_reads_them(

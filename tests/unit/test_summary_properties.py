@@ -286,13 +286,7 @@ def test_packed_samples_build_and_update_the_buckets_their_datums_do(
         assert built is None
     else:
         assert built is not None and built.columns_only == bool(old)
-        # Stored from the columns: each row is its bucket's `to_row`, day by day.
-        rows = built.rows_by_day()
         assert built == build_buckets(old, kind)
-        assert rows == {
-            day: [b.to_row() for h, b in sorted(built.hours.items()) if h - h % DAY == day]
-            for day in {h - h % DAY for h in built.hours}
-        }
         assert compute_periods(built) == compute_periods(build_buckets(old, kind))
     ranges, new = data.draw(change(old, kind))
 

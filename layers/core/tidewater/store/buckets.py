@@ -1,7 +1,8 @@
 """A user's hourly summary buckets, one packed item per day and kind (docs/data-model.md).
 
-A day is written as rows (`{"rows": [Bucket.to_row(), ...]}`), which decode without a key
-per field or a time to parse; days written before as `{"buckets": [Bucket.to_dict(), ...]}`
+A day is written as its columns (`_pack_day`: the engine's arrays, field by field), which
+decode into the engine's columns without a number parsed or a Bucket made; days written
+before as rows (`{"rows": [Bucket.to_row(), ...]}`) or bucket dicts (`{"buckets": [...]}`)
 are read as they are until they are next written.
 """
 
@@ -12,7 +13,7 @@ import json
 import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tidewater.domain.summary import HOUR_MS, Bucket, Buckets
 from tidewater.domain.summary.buckets import utc_text
@@ -20,6 +21,9 @@ from tidewater.store import keys
 from tidewater.store.batch import BatchWriter, QueryDecoding
 from tidewater.store.models import BucketsModel
 from tidewater.store.overload import unavailable_when_busy
+
+if TYPE_CHECKING:
+    from tidewater.domain.summary.vector import BucketColumns
 
 DAY_MS = 24 * HOUR_MS
 # A day's buckets outlive their use (60 days) by as much again: then TTL removes them.
@@ -34,11 +38,6 @@ def _pack(payload: dict[str, Any]) -> bytes:
     return zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 6)
 
 
-def _unpack(packed: bytes) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(zlib.decompress(packed))
-    return loaded
-
-
 def _day(day_ms: int) -> str:
     return utc_text(day_ms)[:10]
 
@@ -51,26 +50,33 @@ class BucketsRepository:
 
     def load(self, user_id: str) -> tuple[dict[str, Buckets], dict[str, StoredDays]]:
         """Both kinds' buckets (one Query, paginated past 1 MB: `_chunks`) and, per kind,
-        each stored chunk's fingerprint and the buckets it was read as, so that `save` writes
-        only the days that changed (and packs only the days whose buckets are not the ones
-        read)."""
-        hours: dict[str, dict[int, Bucket]] = defaultdict(dict)
+        each stored chunk's fingerprint, so that `save` writes only the days that changed.
+        Days stored as columns are read as columns (no Bucket object is made until the
+        hours are read); days stored before, as rows or bucket dicts, through buckets."""
+        from tidewater.domain.summary import vector  # numpy: the summariser's alone
+
+        days: dict[str, list[tuple[str, Any]]] = defaultdict(list)
         last: dict[str, int | None] = {}
         stored: dict[str, StoredDays] = defaultdict(StoredDays)
         for chunk, packed in self._chunks(user_id):
             kind, _, day = chunk.partition("#")
-            payload = _unpack(packed)
             stored[kind][day] = _fingerprint(packed)
+            raw = zlib.decompress(packed)
             if day == META:
-                last[kind] = payload.get("lastMs")
+                last[kind] = json.loads(raw).get("lastMs")
+            elif raw.startswith(_COLUMNS):
+                days[kind].append((day, _day_columns(raw)))
             else:
-                read = _buckets_of(kind, payload)
-                stored[kind].read[day] = read
-                hours[kind].update((bucket.date, bucket) for bucket in read)
-        found = {
-            kind: Buckets(kind, hours.get(kind, {}), last.get(kind))
-            for kind in set(hours) | set(last)
-        }
+                days[kind].append((day, vector.from_buckets(_buckets_of(kind, json.loads(raw)))))
+        found: dict[str, Buckets] = {}
+        for kind in set(days) | set(last):
+            pieces = [cols for _, cols in sorted(days.get(kind, []), key=_first)]
+            found[kind] = (
+                Buckets(kind, None, last.get(kind), vector.joined(pieces))
+                if pieces
+                else Buckets(kind, {}, last.get(kind))
+            )
+            stored[kind].loaded = found[kind]
         return found, stored
 
     def _chunks(self, user_id: str) -> Iterator[tuple[str, bytes]]:
@@ -94,23 +100,26 @@ class BucketsRepository:
             query["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def save(self, user_id: str, buckets: Buckets, stored: Mapping[str, str]) -> int:
-        """Write the days whose buckets changed, delete the days that left; returns the
-        number of items written or deleted (one BatchWriteItem per 25)."""
-        if buckets.columns_only:  # made afresh from samples: no day is one read
-            rows = buckets.rows_by_day()
-            days = {_day(day) for day in rows}
-            wanted = {_day(day): _pack({"rows": day_rows}) for day, day_rows in rows.items()}
+        """Write the days whose buckets changed (as columns), delete the days that left;
+        returns the number of items written or deleted (one BatchWriteItem per 25). A day is
+        packed only when its buckets are not the very ones read (`StoredDays.read`)."""
+        from tidewater.domain.summary import vector
+
+        cols = vector.columns_of(buckets)
+        spans = vector.day_spans(cols)
+        days = {_day(day) for day in spans}
+        loaded = stored.loaded if isinstance(stored, StoredDays) else None
+        if buckets is loaded:
+            changed: set[int] = set()
+        elif buckets.columns_only:  # made afresh from samples: no day is one read
+            changed = set(spans)
         else:
+            read = stored.read if isinstance(stored, StoredDays) else {}
             by_day: dict[int, list[Bucket]] = defaultdict(list)
             for hour in sorted(buckets.hours):
                 by_day[hour - hour % DAY_MS].append(buckets.hours[hour])
-            days = {_day(day) for day in by_day}
-            read = stored.read if isinstance(stored, StoredDays) else {}
-            wanted = {
-                _day(day): _pack({"rows": [b.to_row() for b in day_buckets]})
-                for day, day_buckets in by_day.items()
-                if not _same(read.get(_day(day)), day_buckets)
-            }
+            changed = {day for day, held in by_day.items() if not _same(read.get(day), held)}
+        wanted = {_day(day): _pack_day(cols.rows(*spans[day])) for day in sorted(changed)}
         if buckets.last_ms is not None:
             wanted[META] = _pack({"lastMs": buckets.last_ms})
         expires = ((buckets.last_ms or 0) + KEEP_MS) // 1000
@@ -135,18 +144,59 @@ class BucketsRepository:
 
 
 def _buckets_of(kind: str, payload: dict[str, Any]) -> list[Bucket]:
-    """A stored day's buckets, from rows or (written before rows) from bucket dicts."""
+    """A day stored before columns: its buckets, from rows or (before rows) bucket dicts."""
     if "rows" in payload:
         return [Bucket.from_row(kind, row) for row in payload["rows"]]
     return [Bucket.from_dict(entry) for entry in payload["buckets"]]
 
 
+# A day stored as columns: this mark (JSON days begin with "{"), then its hours (int64),
+# the ints' columns (21 x int64) and the floats' columns (12 x float64), little-endian,
+# field by field (the same field's values side by side compress best).
+_COLUMNS = b"\x00C1"
+_WIDTH = 8 * (1 + 21 + 12)  # bytes a bucket
+
+
+def _pack_day(cols: BucketColumns) -> bytes:
+    parts = (cols.hour, cols.ints.T, cols.floats.T)
+    body = b"".join(part.astype(part.dtype.newbyteorder("<")).tobytes() for part in parts)
+    return zlib.compress(_COLUMNS + body, 6)
+
+
+def _day_columns(raw: bytes) -> BucketColumns:
+    from tidewater.domain.summary import vector
+
+    n = (len(raw) - len(_COLUMNS)) // _WIDTH
+    ints = vector.np.frombuffer(raw, "<i8", 22 * n, len(_COLUMNS))
+    floats = vector.np.frombuffer(raw, "<f8", 12 * n, len(_COLUMNS) + 8 * 22 * n)
+    return vector.BucketColumns(
+        ints[:n].astype(vector.np.int64),
+        ints[n:].reshape(21, n).T.astype(vector.np.int64),
+        floats.reshape(12, n).T.astype(vector.np.float64),
+    )
+
+
+def _first(day: tuple[str, Any]) -> str:
+    return day[0]
+
+
 class StoredDays(dict[str, str]):
-    """A kind's stored days (and `meta`) → fingerprint, and the buckets each day was read as."""
+    """A kind's stored days (and `meta`) → fingerprint, and the buckets they were read as."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.read: dict[str, list[Bucket]] = {}
+        self.loaded: Buckets | None = None
+
+    @property
+    def read(self) -> dict[int, list[Bucket]]:
+        """Day start → the Bucket objects of the buckets read, in hour order, when they
+        were made (an update reads them); {} when they were not (no bucket then is one)."""
+        if self.loaded is None or self.loaded.columns_only:
+            return {}
+        by_day: dict[int, list[Bucket]] = defaultdict(list)
+        for hour in sorted(self.loaded.hours):
+            by_day[hour - hour % DAY_MS].append(self.loaded.hours[hour])
+        return by_day
 
 
 def _same(read: list[Bucket] | None, buckets: list[Bucket]) -> bool:

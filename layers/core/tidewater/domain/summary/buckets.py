@@ -158,7 +158,7 @@ class Buckets:
     the incremental update; `hours` is never changed in place. Buckets built from samples
     (`build_buckets`, `buckets_from_packed`, ...) are their columns alone: `hours`, a Bucket
     object an hour, is made from them only when read (a first summary's periods and its
-    store read the columns: `summarize_buckets`, `rows_by_day`).
+    store read the columns alone).
     """
 
     __slots__ = ("_hours", "columns", "kind", "last_ms")
@@ -201,13 +201,6 @@ class Buckets:
 
     def __repr__(self) -> str:
         return f"Buckets(kind={self.kind!r}, hours={self.hours!r}, last_ms={self.last_ms!r})"
-
-    def rows_by_day(self) -> dict[int, list[list[Any]]]:
-        """Day start → its buckets as the store packs them (`Bucket.to_row`), in hour order,
-        from the columns (no Bucket object made)."""
-        from tidewater.domain.summary import vector
-
-        return vector.rows_by_day(vector.columns_of(self), self.kind == CGM)
 
     def to_dict(self) -> dict[str, Any]:
         last = None if self.last_ms is None else utc_text(self.last_ms)

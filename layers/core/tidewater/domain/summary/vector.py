@@ -531,18 +531,6 @@ def _floats(b: Bucket) -> list[float]:
     return [*b.glucose, b.variance, b.minimum, b.maximum]
 
 
-def rows_by_day(cols: BucketColumns, cgm: bool) -> dict[int, list[list[Any]]]:
-    """`Buckets.rows_by_day` of columns: each row `Bucket.to_row` of its bucket, the same
-    numbers (ints as ints, floats as floats), without a Bucket made."""
-    hours, ints, floats = cols.hour.tolist(), cols.ints.tolist(), cols.floats.tolist()
-    counts = slice(3, 21) if cgm else slice(12, 21)  # BGM rows have no minutes
-    by_day: dict[int, list[list[Any]]] = {}
-    for hour, i, f in zip(hours, ints, floats, strict=True):
-        row = [hour, *i[:3], *f[:9], *i[counts], *f[9:]]
-        by_day.setdefault(hour - hour % DAY_MS, []).append(row)
-    return by_day
-
-
 def columns_of(buckets: Buckets) -> BucketColumns:
     """The buckets' columns, made once per Buckets (its hours are never changed in place)."""
     cached = buckets.columns
@@ -570,6 +558,11 @@ def replace_rows(
             pieces.append(from_buckets(made[made_at : made_at + count]))
             made_at += count
         pos = b
+    return joined(pieces)
+
+
+def joined(pieces: Sequence[BucketColumns]) -> BucketColumns:
+    """Columns of rows one after the other (each piece's hours after the previous')."""
     if len(pieces) == 1:
         return pieces[0]
     return BucketColumns(
@@ -577,6 +570,16 @@ def replace_rows(
         np.concatenate([p.ints for p in pieces]),
         np.concatenate([p.floats for p in pieces]),
     )
+
+
+def day_spans(cols: BucketColumns) -> dict[int, tuple[int, int]]:
+    """Day start → the rows [lo, hi) of its buckets."""
+    n = len(cols.hour)
+    if not n:
+        return {}
+    day = cols.hour - cols.hour % DAY_MS
+    bounds = [*np.flatnonzero(np.concatenate(([True], day[1:] != day[:-1]))).tolist(), n]
+    return {int(day[a]): (a, b) for a, b in pairwise(bounds)}
 
 
 def _date(bucket: Bucket) -> int:

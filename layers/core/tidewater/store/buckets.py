@@ -115,10 +115,11 @@ class BucketsRepository:
             changed = set(spans)
         else:
             read = stored.read if isinstance(stored, StoredDays) else {}
-            by_day: dict[int, list[Bucket]] = defaultdict(list)
-            for hour in sorted(buckets.hours):
-                by_day[hour - hour % DAY_MS].append(buckets.hours[hour])
-            changed = {day for day, held in by_day.items() if not _same(read.get(day), held)}
+            changed = {
+                day
+                for day, held in _by_day(buckets.hours).items()
+                if not _same(read.get(day), held)
+            }
         wanted = {_day(day): _pack_day(cols.rows(*spans[day])) for day in sorted(changed)}
         if buckets.last_ms is not None:
             wanted[META] = _pack({"lastMs": buckets.last_ms})
@@ -193,10 +194,15 @@ class StoredDays(dict[str, str]):
         were made (an update reads them); {} when they were not (no bucket then is one)."""
         if self.loaded is None or self.loaded.columns_only:
             return {}
-        by_day: dict[int, list[Bucket]] = defaultdict(list)
-        for hour in sorted(self.loaded.hours):
-            by_day[hour - hour % DAY_MS].append(self.loaded.hours[hour])
-        return by_day
+        return _by_day(self.loaded.hours)
+
+
+def _by_day(hours: dict[int, Bucket]) -> dict[int, list[Bucket]]:
+    """Day start → the day's buckets, in hour order."""
+    by_day: dict[int, list[Bucket]] = defaultdict(list)
+    for hour in sorted(hours):
+        by_day[hour - hour % DAY_MS].append(hours[hour])
+    return by_day
 
 
 def _same(read: list[Bucket] | None, buckets: list[Bucket]) -> bool:

@@ -302,3 +302,41 @@ def test_past_the_limit_an_upload_is_a_503_with_retry_after(aws, lambda_context,
     assert response["statusCode"] == 503
     assert response["headers"]["Retry-After"] == "2"
     assert '"unavailable"' in response["body"]
+
+
+def test_an_update_of_buckets_read_makes_no_bucket_of_the_others_and_writes_one_day(
+    aws, monkeypatch
+) -> None:
+    """Read as columns, updated with a new hour and saved, the buckets of the hours kept are
+    never made into Bucket objects, and only the new hour's day (and the meta) is packed and
+    written; what is read again is a full build of all the samples."""
+    from tidewater.domain.summary import CGM, Sample, build_buckets, update_buckets, vector
+    from tidewater.store import buckets as store
+
+    repo = repositories().buckets
+    samples = [
+        Sample(START_MS + i * 300_000 + (i * 7919) % 4000, v / 18.01559, "mg/dL", v, 5, "d", CGM)
+        for i in range(600)
+        for v in [40 + (i * 37) % 360]
+    ]
+    hour = (START_MS + 599 * 300_000) // HOUR_MS * HOUR_MS
+    repo.save("u-update", build_buckets([s for s in samples if s.time_ms < hour], CGM), {})
+    loaded, stored = repo.load("u-update")
+    made: list[int] = []
+    real = vector.to_buckets
+    monkeypatch.setattr(vector, "to_buckets", lambda c, k: made.append(len(c.hour)) or real(c, k))
+    packed: list[Any] = []
+    real_pack = store._pack_day
+    monkeypatch.setattr(store, "_pack_day", lambda cols: packed.append(cols) or real_pack(cols))
+
+    def load(a: int, b: int) -> list[Sample]:
+        return [s for s in samples if a <= s.time_ms < b]
+
+    updated = update_buckets(loaded["cgm"], [(hour, hour + HOUR_MS)], load)
+    assert repo.save("u-update", updated, stored["cgm"]) == 2
+    assert made == [] and len(packed) == 1
+    assert list(packed[0].hour) == [
+        h for h in updated.hours if h // 86_400_000 == hour // 86_400_000
+    ]
+    again, _ = repo.load("u-update")
+    assert again["cgm"] == build_buckets(samples, CGM)

@@ -102,15 +102,21 @@ class BucketsRepository:
     def save(self, user_id: str, buckets: Buckets, stored: Mapping[str, str]) -> int:
         """Write the days whose buckets changed (as columns), delete the days that left;
         returns the number of items written or deleted (one BatchWriteItem per 25). A day is
-        packed only when its buckets are not the very ones read (`StoredDays.read`)."""
+        packed only when its buckets may not be the ones read: an update of what was read
+        says where it changed them (`Buckets.derived`); else the very Bucket objects read
+        (`StoredDays.read`) are the same."""
         from tidewater.domain.summary import vector
 
         cols = vector.columns_of(buckets)
         spans = vector.day_spans(cols)
         days = {_day(day) for day in spans}
         loaded = stored.loaded if isinstance(stored, StoredDays) else None
+        derived = buckets.derived
         if buckets is loaded:
             changed: set[int] = set()
+        elif derived is not None and derived[0] is loaded and loaded is not None:
+            # Updated from what was read: the days the update changed (or that it filled).
+            changed = {day for day in spans if _touches(day, derived[1])}
         elif buckets.columns_only:  # made afresh from samples: no day is one read
             changed = set(spans)
         else:
@@ -195,6 +201,10 @@ class StoredDays(dict[str, str]):
         if self.loaded is None or self.loaded.columns_only:
             return {}
         return _by_day(self.loaded.hours)
+
+
+def _touches(day: int, ranges: list[tuple[int, int]]) -> bool:
+    return any(a < day + DAY_MS and day < b for a, b in ranges)
 
 
 def _by_day(hours: dict[int, Bucket]) -> dict[int, list[Bucket]]:

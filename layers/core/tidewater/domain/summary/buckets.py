@@ -161,7 +161,7 @@ class Buckets:
     store read the columns alone).
     """
 
-    __slots__ = ("_hours", "columns", "kind", "last_ms")
+    __slots__ = ("_hours", "columns", "derived", "kind", "last_ms")
 
     def __init__(
         self,
@@ -169,11 +169,15 @@ class Buckets:
         hours: dict[int, Bucket] | None = None,
         last_ms: int | None = None,
         columns: Any = None,
+        derived: tuple[Buckets, list[tuple[int, int]]] | None = None,
     ) -> None:
         self.kind = kind
         self._hours = {} if hours is None and columns is None else hours
         self.last_ms = last_ms
         self.columns = columns
+        # Made by an update: the buckets it updated, and the hour ranges [a, b) outside
+        # which every bucket is the same as theirs (the store writes only those days).
+        self.derived = derived
 
     @property
     def hours(self) -> dict[int, Bucket]:

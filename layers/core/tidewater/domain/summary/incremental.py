@@ -7,10 +7,11 @@ import bisect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from tidewater.domain.samples import CGM, Sample, coerce_sample
+from tidewater.domain.samples import CGM, MINUTE_MS, Sample, coerce_sample
 from tidewater.domain.summary.buckets import (
     HOUR_MS,
     NO_MASK,
+    TOLERANCE_MS,
     WINDOW_HOURS,
     Bucket,
     Buckets,
@@ -55,11 +56,20 @@ def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: L
     if last is None:
         return Buckets(kind)
 
-    old = current.hours
     cols = current.columns
+    columns_only = current.columns_only  # (no Bucket object is made of the old hours then)
+    old: dict[int, Bucket] = {} if columns_only else current.hours
     # The columns hold the hours in order already (when they are the hours' columns).
-    in_step = cols is not None and len(cols.hour) == len(old)
+    in_step = cols is not None and len(cols.hour) == len(current)
     old_hours: Sequence[int] = cols.hour if in_step else sorted(old)
+
+    def mask_of(k: int) -> int:
+        """The blackout the old hour old_hours[k]'s last counted sample casts."""
+        if columns_only:
+            row = cols.ints[k]
+            return int(row[1]) + int(row[2]) * MINUTE_MS - TOLERANCE_MS
+        return old[int(old_hours[k])].mask
+
     end = hour_of(last) + HOUR_MS
     start = end - WINDOW_HOURS * HOUR_MS
     old_start = hour_of(old_last) + HOUR_MS - WINDOW_HOURS * HOUR_MS
@@ -83,22 +93,30 @@ def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: L
             continue
         stop = end if span is None else span[0]
         i = bisect.bisect_left(old_hours, pos)
-        carried = old[int(old_hours[i - 1])].mask if i else NO_MASK
+        carried = mask_of(i - 1) if i else NO_MASK
         if _effective(mask, pos) == _effective(carried, pos):
             # In step with the stored chain: its buckets up to the next forced span hold.
             j = bisect.bisect_left(old_hours, stop, lo=i)
             if j > i:
                 runs.append((i, j))
-                mask = old[int(old_hours[j - 1])].mask
+                mask = mask_of(j - 1)
             pos = stop
         else:
             made, mask = accumulate(source.get(pos, pos + HOUR_MS), mask)
             new.update((b.date, b) for b in made)
             redone.append((pos, pos + HOUR_MS))
             pos += HOUR_MS
+    # Buckets differ from the old ones only where they were made afresh and where the window
+    # moved.
+    old_end = hour_of(old_last) + HOUR_MS
+    moved = [(min(old_start, start), max(old_start, start)), (min(old_end, end), max(old_end, end))]
+    differ = [(a, b) for a, b in [*redone, *moved] if a < b]
+    made_cols = _columns(current, new, start, end, redone, differ)
+    if columns_only:
+        return Buckets(kind, None, last, made_cols, (current, differ))
     kept = _kept(old, old_hours, runs)
     kept.update(new)
-    return Buckets(kind, kept, last, _columns(current, kept, start, end, redone))
+    return Buckets(kind, kept, last, made_cols, (current, differ))
 
 
 def _kept(
@@ -124,27 +142,25 @@ def _ints(hours: Sequence[int]) -> list[int]:
 
 
 def _columns(
-    current: Buckets, new: dict[int, Bucket], start: int, end: int, redone: list[tuple[int, int]]
+    current: Buckets,
+    new: dict[int, Bucket],
+    start: int,
+    end: int,
+    redone: list[tuple[int, int]],
+    differ: list[tuple[int, int]],
 ) -> Any:
-    """The new buckets' columns from the old ones (kept rows) and the buckets made afresh,
-    so that the periods of an update never read every bucket again; None without old ones."""
-    if current.columns is None or len(current.columns.hour) != len(current.hours):
+    """The new buckets' columns from the old ones (kept rows) and the buckets made afresh
+    (`new`, in the `redone` ranges), so that the periods of an update never read every
+    bucket again; None without old ones. The buckets differ only in the `differ` ranges."""
+    if current.columns is None or len(current.columns.hour) != len(current):
         return None
     from tidewater.domain.summary import vector  # numpy: only where summaries are computed
 
     made = [new[h] for a, b in redone for h in range(a, b, HOUR_MS) if h in new]
     cols = vector.replace_rows(current.columns, start, end, redone, made)
     days = current.columns.days
-    if days is not None and current.last_ms is not None:
-        # Buckets differ only where they were made afresh and where the window moved.
-        old_end = hour_of(current.last_ms) + HOUR_MS
-        old_start = old_end - WINDOW_HOURS * HOUR_MS
-        moved = [
-            (min(old_start, start), max(old_start, start)),
-            (min(old_end, end), max(old_end, end)),
-        ]
-        changed = [(a, b) for a, b in [*redone, *moved] if a < b]
-        cols.days = vector.replace_days(days, cols, changed, current.kind == CGM, end)
+    if days is not None:
+        cols.days = vector.replace_days(days, cols, differ, current.kind == CGM, end)
     return cols
 
 

@@ -225,4 +225,9 @@ def test_a_window_moving_on_drops_the_old_hours_and_keeps_the_others_as_they_are
     newest = cgm(T0 + 1441 * HOUR_MS)  # the window now starts at hour 2
     updated = update_buckets(stored, [(newest.time_ms, newest.time_ms + 1)], lambda a, b: [newest])
     assert sorted(updated.hours) == [T0 + 2 * HOUR_MS, T0 + 1441 * HOUR_MS]
-    assert updated.hours[T0 + 2 * HOUR_MS] is stored.hours[T0 + 2 * HOUR_MS]
+    assert updated.hours[T0 + 2 * HOUR_MS] == stored.hours[T0 + 2 * HOUR_MS]
+    # Buckets held as Bucket objects keep the very objects (the store then packs no day of
+    # them); held as columns, they are equal (above).
+    held = Buckets(CGM, dict(stored.hours), stored.last_ms)
+    again = update_buckets(held, [(newest.time_ms, newest.time_ms + 1)], lambda a, b: [newest])
+    assert again.hours[T0 + 2 * HOUR_MS] is held.hours[T0 + 2 * HOUR_MS]

@@ -16,9 +16,9 @@ as the store hands them: each one `json.loads` of its own stored body (`store.da
 so no two share a string object (equal strings built once and shared would flatter identity
 comparisons and hashing that a real read never sees). Ours as the summariser reads (a first
 summary, the incremental loader) starts from the bytes of the Query answers of the packed
-samples (`store.datums.samples_between`), their reading counted. From datums, every run of every case
-starts with the caches emptied (`evict`): the datums do not fit in them, and a case run right
-after another that read them would read them warm.
+samples (`store.datums.samples_between`), their reading counted. From datums, every run of
+every case starts with the caches emptied (`evict`): the datums do not fit in them, and a
+case run right after another that read them would read them warm.
 """
 
 from __future__ import annotations

@@ -53,6 +53,7 @@ from tidewater.domain.summary import (
     summarize,
     summarize_buckets,
     update_buckets,
+    vector,
 )
 from tidewater.domain.summary.fold import accumulate, window_start
 from tidewater.domain.summary.periods import MIN_CGM_USE, PERIOD_DAYS
@@ -419,8 +420,8 @@ def incremental() -> None:
     each case in its own loop, the caches holding what the case itself last read, as a
     summariser updating account after account does (for the code). The third starts, in its
     own loop, from the
-    buckets as the store hands them (no columns or day sums made yet): what the summariser
-    does for each account, the decoding of the stored items apart.
+    buckets as the store hands them (columns, no Bucket objects or day sums made yet): what
+    the summariser does for each account, the decoding of the stored items apart.
     """
     figures = [one_hour(days) for days in (1, 7, 14, 30, 60)]
     print(f"summary.incremental_one_hour: {' | '.join(f[0] for f in figures)}")
@@ -461,8 +462,12 @@ def one_hour(days: int) -> tuple[str, str, str]:
     def update() -> None:
         compute_periods(update_buckets(before, [(hour, hour + HOUR_MS)], load))
 
+    held = before.columns
+
     def update_as_stored() -> None:
-        stored = Buckets(CGM, before.hours, before.last_ms)
+        # As the store hands them: columns, no Bucket objects and no day sums yet.
+        columns = vector.BucketColumns(held.hour, held.ints, held.floats)
+        stored = Buckets(CGM, None, before.last_ms, columns)
         compute_periods(update_buckets(stored, [(hour, hour + HOUR_MS)], load))
 
     assert update_buckets(before, [(hour, hour + HOUR_MS)], load) == build_buckets(cgm, CGM)

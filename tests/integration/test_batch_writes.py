@@ -117,9 +117,7 @@ def test_buckets_are_all_stored_once_through_throttling(aws, sleeps) -> None:
     assert len(fingerprints["cgm"]) == 41 and sleeps
 
 
-def test_saving_buckets_packs_and_writes_only_the_days_that_changed(aws, monkeypatch) -> None:
-    from tidewater.store import buckets as store
-
+def test_saving_buckets_writes_only_the_days_that_changed(aws) -> None:
     repo = repositories().buckets
     n = len(RANGES)
 
@@ -129,13 +127,10 @@ def test_saving_buckets_packs_and_writes_only_the_days_that_changed(aws, monkeyp
     hours = {h: bucket(h) for h in range(START_MS, START_MS + 72 * HOUR_MS, HOUR_MS)}
     repo.save("u-days", Buckets("cgm", hours, max(hours)), {})
     loaded, stored = repo.load("u-days")
-    packed: list[Any] = []
-    real = store._pack_day
-    monkeypatch.setattr(store, "_pack_day", lambda cols: packed.append(cols) or real(cols))
     newest = max(hours) + HOUR_MS
     update = {**loaded["cgm"].hours, newest: bucket(newest, 7.0)}
+    # The new hour's day and the meta chunk, not the three kept days.
     assert repo.save("u-days", Buckets("cgm", update, newest), stored["cgm"]) == 2
-    assert len(packed) == 1  # the new hour's day (and the meta chunk), not the three kept days
     again, _ = repo.load("u-days")
     assert again["cgm"] == Buckets("cgm", update, newest)
 

@@ -101,10 +101,8 @@ class BucketsRepository:
 
     def save(self, user_id: str, buckets: Buckets, stored: Mapping[str, str]) -> int:
         """Write the days whose buckets changed (as columns), delete the days that left;
-        returns the number of items written or deleted (one BatchWriteItem per 25). A day is
-        packed only when its buckets may not be the ones read: an update of what was read
-        says where it changed them (`Buckets.derived`); else the very Bucket objects read
-        (`StoredDays.read`) are the same."""
+        returns the number of items written or deleted (one BatchWriteItem per 25). Of an
+        update of what was read, only the days it changed are packed (`Buckets.derived`)."""
         from tidewater.domain.summary import vector
 
         cols = vector.columns_of(buckets)
@@ -117,15 +115,8 @@ class BucketsRepository:
         elif derived is not None and derived[0] is loaded and loaded is not None:
             # Updated from what was read: the days the update changed (or that it filled).
             changed = {day for day in spans if _touches(day, derived[1])}
-        elif buckets.columns_only:  # made afresh from samples: no day is one read
+        else:  # made afresh (or by hand): every day is packed, the unchanged not written
             changed = set(spans)
-        else:
-            read = stored.read if isinstance(stored, StoredDays) else {}
-            changed = {
-                day
-                for day, held in _by_day(buckets.hours).items()
-                if not _same(read.get(day), held)
-            }
         wanted = {_day(day): _pack_day(cols.rows(*spans[day])) for day in sorted(changed)}
         if buckets.last_ms is not None:
             wanted[META] = _pack({"lastMs": buckets.last_ms})
@@ -178,8 +169,8 @@ def _day_columns(raw: bytes) -> BucketColumns:
     floats = vector.np.frombuffer(raw, "<f8", 12 * n, len(_COLUMNS) + 8 * 22 * n)
     return vector.BucketColumns(
         ints[:n].astype(vector.np.int64),
-        ints[n:].reshape(21, n).T.astype(vector.np.int64),
-        floats.reshape(12, n).T.astype(vector.np.float64),
+        ints[n:].reshape(21, n).T.astype(vector.np.int64, order="C"),
+        floats.reshape(12, n).T.astype(vector.np.float64, order="C"),
     )
 
 
@@ -188,40 +179,15 @@ def _first(day: tuple[str, Any]) -> str:
 
 
 class StoredDays(dict[str, str]):
-    """A kind's stored days (and `meta`) → fingerprint, and the buckets they were read as."""
+    """A kind's stored days (and `meta`) → fingerprint, and the buckets read from them."""
 
     def __init__(self) -> None:
         super().__init__()
         self.loaded: Buckets | None = None
 
-    @property
-    def read(self) -> dict[int, list[Bucket]]:
-        """Day start → the Bucket objects of the buckets read, in hour order, when they
-        were made (an update reads them); {} when they were not (no bucket then is one)."""
-        if self.loaded is None or self.loaded.columns_only:
-            return {}
-        return _by_day(self.loaded.hours)
-
 
 def _touches(day: int, ranges: list[tuple[int, int]]) -> bool:
     return any(a < day + DAY_MS and day < b for a, b in ranges)
-
-
-def _by_day(hours: dict[int, Bucket]) -> dict[int, list[Bucket]]:
-    """Day start → the day's buckets, in hour order."""
-    by_day: dict[int, list[Bucket]] = defaultdict(list)
-    for hour in sorted(hours):
-        by_day[hour - hour % DAY_MS].append(hours[hour])
-    return by_day
-
-
-def _same(read: list[Bucket] | None, buckets: list[Bucket]) -> bool:
-    """The very buckets read (never changed in place: Buckets says so): nothing to write."""
-    return (
-        read is not None
-        and len(read) == len(buckets)
-        and all(a is b for a, b in zip(read, buckets, strict=True))
-    )
 
 
 def _fingerprint(packed: bytes) -> str:

@@ -33,7 +33,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -156,17 +157,22 @@ def as_read(samples: list[Sample]) -> list[dict[str, Any]]:
 
 
 def cpu_ms(
-    cases: dict[str, Callable[[], object]], runs: int = RUNS, flush: bool = False
+    cases: Mapping[str, Callable[[], object] | tuple[Callable[[], Any], Callable[[Any], object]]],
+    runs: int = RUNS,
+    flush: bool = False,
 ) -> dict[str, float]:
     """Median CPU ms of each case, the cases interleaved run by run; with `flush`, each run
-    starts with the caches emptied (of data larger than them: see `evict`)."""
+    starts with the caches emptied (of data larger than them: see `evict`). A case given as
+    (prepare, run) is handed what `prepare` made afresh for that run, untimed."""
     times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(runs):
-        for name, run in cases.items():
+        for name, case in cases.items():
+            prepare, run = case if isinstance(case, tuple) else (None, case)
+            made = () if prepare is None else (prepare(),)
             if flush:
                 evict()
             begin = time.process_time()
-            run()
+            run(*made)
             times[name].append(time.process_time() - begin)
     return {name: statistics.median(t) * 1000 for name, t in times.items()}
 
@@ -415,21 +421,27 @@ def incremental() -> None:
     answers of the packed samples (the update's loader, decoded from the wire's bytes as the
     store decodes them), the full one all of the window's.
 
-    Interleaved, each update runs right after a full summary, which has read the history's
-    samples and so emptied the caches of more the longer the history. The second line runs
-    each case in its own loop, the caches holding what the case itself last read, as a
-    summariser updating account after account does (for the code). The third starts, in its
-    own loop, from the
-    buckets as the store hands them (columns, no Bucket objects or day sums made yet): what
-    the summariser does for each account, the decoding of the stored items apart.
+    The update starts from the buckets as the store hands them (`store.buckets.
+    stored_buckets`: the days' columns joined in arrays with room for the hours appended,
+    and the whole days' sums as stored beside them), made afresh for each run, untimed: the
+    store's reading is the scale bench's. The first line runs it interleaved with the full
+    summary, which has read the history's samples and so emptied the caches of more the
+    longer the history; the second in its own loop, the caches holding what the case itself
+    last read, as a summariser updating account after account does (for the code). The
+    third updates, in its own loop, the Buckets object of the previous summary held in
+    memory (its arrays have no spare rows: the update copies them).
+
+    The hour appended is the last of a UTC day: the update pools that day (the dearest of
+    the day's 24 hours).
     """
     figures = [one_hour(days) for days in (1, 7, 14, 30, 60)]
     print(f"summary.incremental_one_hour: {' | '.join(f[0] for f in figures)}")
     print(f"summary.incremental_one_hour_own_loop: {' | '.join(f[1] for f in figures)}")
-    print(f"summary.incremental_one_hour_as_stored: {' | '.join(f[2] for f in figures)}")
+    print(f"summary.incremental_one_hour_in_memory: {' | '.join(f[2] for f in figures)}")
 
 
 def one_hour(days: int) -> tuple[str, str, str]:
+    from tidewater.store.buckets import _day, _day_columns, _pack_day, stored_buckets
     from tidewater.store.datums import _decoded, sample_page
 
     cgm, _ = readings(days)
@@ -441,6 +453,16 @@ def one_hour(days: int) -> tuple[str, str, str]:
     # The periods of the history were computed before (the previous summary): its columns
     # and day sums are made, and the update hands them on.
     compute_periods(before)
+    # The previous summary's days as the store keeps them (`BucketsRepository.save`).
+    spans = vector.day_spans(before.columns)
+    records = vector.day_records(before.columns, list(spans), True)
+    kept = [
+        (_day(day), zlib.decompress(_pack_day(before.columns.rows(*spans[day]), record)))
+        for day, record in zip(spans, records, strict=True)
+    ]
+
+    def as_stored() -> Buckets:
+        return stored_buckets(CGM, [(d, *_day_columns(raw)) for d, raw in kept], before.last_ms)
 
     @functools.cache
     def answer(i: int, j: int) -> bytes:  # (the store's answer, made once: not ours to time)
@@ -459,26 +481,26 @@ def one_hour(days: int) -> tuple[str, str, str]:
     def full() -> None:
         summarize_buckets(from_answers(pages, CGM))
 
-    def update() -> None:
-        compute_periods(update_buckets(before, [(hour, hour + HOUR_MS)], load))
-
-    held = before.columns
-
-    def update_as_stored() -> None:
-        # As the store hands them: columns, no Bucket objects and no day sums yet.
-        columns = vector.BucketColumns(held.hour, held.ints, held.floats)
-        stored = Buckets(CGM, None, before.last_ms, columns)
+    def update(stored: Buckets) -> None:
         compute_periods(update_buckets(stored, [(hour, hour + HOUR_MS)], load))
 
+    stored = as_stored()
+    assert stored == before and stored.columns.days is not None
+    assert update_buckets(stored, [(hour, hour + HOUR_MS)], load) == build_buckets(cgm, CGM)
     assert update_buckets(before, [(hour, hour + HOUR_MS)], load) == build_buckets(cgm, CGM)
 
     def figure(ms: dict[str, float]) -> str:
         return f"{days}d {ms['ours']:.3f} ms ({ms['full'] / ms['ours']:.1f}x full)"
 
-    interleaved = cpu_ms({"ours": update, "full": full})
-    alone = {**cpu_ms({"ours": update}), **cpu_ms({"full": full})}
-    as_stored = {**alone, **cpu_ms({"ours": update_as_stored})}
-    return figure(interleaved), figure(alone), figure(as_stored)
+    # The history's samples, items and answers are the bench's (the store's, in production):
+    # frozen out of the collector, as in the figures from datums.
+    gc.collect()
+    gc.freeze()
+    interleaved = cpu_ms({"ours": (as_stored, update), "full": full}, runs=41)
+    alone = {**cpu_ms({"ours": (as_stored, update)}, runs=41), **cpu_ms({"full": full})}
+    in_memory = {**alone, **cpu_ms({"ours": lambda: update(before)}, runs=41)}
+    gc.unfreeze()
+    return figure(interleaved), figure(alone), figure(in_memory)
 
 
 def numpy_import(saved_ms: float) -> None:

@@ -190,6 +190,48 @@ def test_buckets_stored_as_columns_read_back_as_they_were_and_older_days_still_r
     assert repo.save("u-days", again[kind], stored[kind]) == 0  # nothing changed, nothing written
 
 
+@pytest.mark.parametrize("kind", ["cgm", "bgm"])
+def test_the_whole_days_sums_are_stored_beside_their_buckets_and_read_as_they_were(
+    aws, kind: str
+) -> None:
+    """Each day is stored with its sums: read back, the window's whole days' sums are
+    those the periods would pool again, bit for bit, and the periods are a full build's.
+    A day stored without them (as columns before sums were, or as rows) leaves the sums to
+    be pooled again, with the same periods."""
+    import zlib
+
+    from tidewater.domain.summary import compute_periods, vector
+    from tidewater.store import buckets as store
+    from tidewater.store.models import BucketsModel
+
+    repo = repositories().buckets
+    made = _built(kind)
+    periods = compute_periods(made)
+    repo.save("u-sums", made, {})
+    loaded, _ = repo.load("u-sums")
+    read = loaded[kind].columns
+    assert made.last_ms is not None and read.days is not None
+    end = made.last_ms - made.last_ms % HOUR_MS + HOUR_MS
+    want = vector.day_sums(made.columns, kind == "cgm", end)
+    assert len(want.day) == 2  # the two whole days of three (the newest has 11 hours)
+    for name in want.__slots__:
+        got, wanted = getattr(read.days, name), getattr(want, name)
+        assert (got.dtype, got.shape, got.tobytes()) == (
+            wanted.dtype,
+            wanted.shape,
+            wanted.tobytes(),
+        )
+    assert compute_periods(loaded[kind]) == periods
+
+    items = {i.chunk: zlib.decompress(i.packed) for i in BucketsModel.query("u-sums")}
+    first = sorted(k for k in items if not k.endswith(store.META))[0]
+    without = b"\x00C1" + items[first][3 : -vector.DAY_RECORD.itemsize]
+    BucketsModel("u-sums", first, packed=zlib.compress(without)).save()
+    again, _ = repo.load("u-sums")
+    assert again[kind] == made and again[kind].columns.days is None
+    assert compute_periods(again[kind]) == periods
+
+
 def assert_same_columns(got: Any, want: Any) -> None:
     """Bucket columns equal bit for bit: the same dtypes, shapes and bytes."""
     for name in ("hour", "ints", "floats"):
@@ -322,7 +364,9 @@ def test_an_update_of_buckets_read_makes_no_bucket_of_the_others_and_writes_one_
     monkeypatch.setattr(vector, "to_buckets", lambda c, k: made.append(len(c.hour)) or real(c, k))
     packed: list[Any] = []
     real_pack = store._pack_day
-    monkeypatch.setattr(store, "_pack_day", lambda cols: packed.append(cols) or real_pack(cols))
+    monkeypatch.setattr(
+        store, "_pack_day", lambda cols, sums: packed.append(cols) or real_pack(cols, sums)
+    )
 
     def load(a: int, b: int) -> list[Sample]:
         return [s for s in samples if a <= s.time_ms < b]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import zlib
 from typing import Any
 
 from hypothesis import HealthCheck, event, given, settings
@@ -142,12 +143,58 @@ def incremental_equals_full(
         assert_same_columns(carried.columns.days, vector.day_sums(fresh, kind == CGM, end))
     assert compute_periods(carried) == compute_periods(full)
 
+    # As the store hands them: the days' columns in arrays with spare rows, the whole days'
+    # sums as stored beside them. What was read keeps what it held after the update has
+    # appended into its spare rows, and a second update of it (which finds them taken) is
+    # right too.
+    read = as_the_store_hands_them(held)
+    if read.columns is not None and read.columns.days is not None:
+        assert read.last_ms is not None
+        end = read.last_ms - read.last_ms % HOUR_MS + HOUR_MS
+        assert_same_columns(read.columns.days, vector.day_sums(read.columns, kind == CGM, end))
+    before = (
+        []
+        if read.columns is None
+        else [a.copy() for a in (read.columns.hour, read.columns.ints, read.columns.floats)]
+    )
+    first = update_buckets(read, ranges, load)
+    assert first == full
+    assert compute_periods(first) == compute_periods(full)
+    if first.columns is not None and first.columns.days is not None:
+        fresh = vector.from_buckets([full.hours[h] for h in sorted(full.hours)])
+        assert_same_columns(first.columns, fresh)
+        assert full.last_ms is not None
+        end = full.last_ms - full.last_ms % HOUR_MS + HOUR_MS
+        assert_same_columns(first.columns.days, vector.day_sums(fresh, kind == CGM, end))
+    if read.columns is not None:
+        held_now = (read.columns.hour, read.columns.ints, read.columns.floats)
+        assert all(a.tobytes() == b.tobytes() for a, b in zip(held_now, before, strict=True))
+    assert update_buckets(read, ranges, load) == full
+    assert first == full
+
+
+def as_the_store_hands_them(buckets: Buckets) -> Buckets:
+    """Packed day by day as the store writes them, and read back (`store.buckets`)."""
+    from tidewater.store import buckets as store
+
+    cols = vector.columns_of(buckets)
+    spans = vector.day_spans(cols)
+    records = vector.day_records(cols, list(spans), buckets.kind == CGM)
+    days = [
+        (
+            store._day(day),
+            *store._day_columns(zlib.decompress(store._pack_day(cols.rows(*spans[day]), record))),
+        )
+        for day, record in zip(spans, records, strict=True)
+    ]
+    return store.stored_buckets(buckets.kind, days, buckets.last_ms)
+
 
 def assert_same_columns(got: Any, want: Any) -> None:
     """Every field equal bit for bit (the same dtype, shape and bytes)."""
     for name in want.__slots__:
         a, b = getattr(got, name), getattr(want, name)
-        if name == "days":
+        if name in ("days", "room", "stop"):  # (what the rows are kept in, not what they are)
             continue
         assert a.dtype == b.dtype and a.shape == b.shape, name
         assert a.tobytes() == b.tobytes(), name
@@ -167,6 +214,39 @@ def test_incremental_update_equals_full_recompute_bgm(data: st.DataObject) -> No
     old = data.draw(series(BGM))
     ranges, new = data.draw(change(old, BGM))
     incremental_equals_full(old, ranges, new, BGM)
+
+
+def test_an_hour_appended_to_buckets_read_goes_into_their_spare_rows_and_leaves_them_be() -> None:
+    """Read as the store hands them, buckets take an appended hour into their arrays' spare
+    rows (no row copied); what was read still holds what it did, and a second, different
+    update of it (the spare rows taken) copies, leaving the first update as it was."""
+    samples = [
+        Sample(
+            BASE + i * 300 * SEC, 4 + (i % 50) / 7, "mmol/L", 4 + (i % 50) / 7, 5, "DexG6-1", CGM
+        )
+        for i in range(600)
+    ]
+    hour = samples[-12].time_ms
+    other = [
+        s._replace(mmol=s.mmol + 1, value=s.value + 1) if s.time_ms >= hour else s for s in samples
+    ]
+    held = build_buckets(samples[:-12], CGM)
+    compute_periods(held)
+    read = as_the_store_hands_them(held)
+    was = read.columns.ints.copy()
+
+    def loader(source: list[Sample]) -> Any:
+        return lambda lo, hi: [s for s in source if lo <= s.time_ms < hi]
+
+    first = update_buckets(read, [(hour, hour + HOUR_MS)], loader(samples))
+    assert vector.np.shares_memory(first.columns.ints, read.columns.ints)
+    second = update_buckets(read, [(hour, hour + HOUR_MS)], loader(other))
+    assert not vector.np.shares_memory(second.columns.ints, first.columns.ints)
+    assert read.columns.ints.tobytes() == was.tobytes()
+    assert first == build_buckets(samples, CGM)
+    assert second == build_buckets(other, CGM)
+    assert compute_periods(first) == compute_periods(build_buckets(samples, CGM))
+    assert compute_periods(second) == compute_periods(build_buckets(other, CGM))
 
 
 def test_appending_an_hour_loads_only_that_hour() -> None:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from tidewater.domain.summary import HOUR_MS, Bucket, Buckets
+from tidewater.domain.summary import CGM, HOUR_MS, Bucket, Buckets
 from tidewater.domain.summary.buckets import utc_text
 from tidewater.store import keys
 from tidewater.store.batch import BatchWriter, QueryDecoding
@@ -55,7 +55,7 @@ class BucketsRepository:
         hours are read); days stored before, as rows or bucket dicts, through buckets."""
         from tidewater.domain.summary import vector  # numpy: the summariser's alone
 
-        days: dict[str, list[tuple[str, Any]]] = defaultdict(list)
+        days: dict[str, list[tuple[str, BucketColumns, bytes | None]]] = defaultdict(list)
         last: dict[str, int | None] = {}
         stored: dict[str, StoredDays] = defaultdict(StoredDays)
         for chunk, packed in self._chunks(user_id):
@@ -65,17 +65,13 @@ class BucketsRepository:
             if day == META:
                 last[kind] = json.loads(raw).get("lastMs")
             elif raw.startswith(_COLUMNS):
-                days[kind].append((day, _day_columns(raw)))
+                days[kind].append((day, *_day_columns(raw)))
             else:
-                days[kind].append((day, vector.from_buckets(_buckets_of(kind, json.loads(raw)))))
+                cols = vector.from_buckets(_buckets_of(kind, json.loads(raw)))
+                days[kind].append((day, cols, None))
         found: dict[str, Buckets] = {}
         for kind in set(days) | set(last):
-            pieces = [cols for _, cols in sorted(days.get(kind, []), key=_first)]
-            found[kind] = (
-                Buckets(kind, None, last.get(kind), vector.joined(pieces))
-                if pieces
-                else Buckets(kind, {}, last.get(kind))
-            )
+            found[kind] = stored_buckets(kind, days.get(kind, []), last.get(kind))
             stored[kind].loaded = found[kind]
         return found, stored
 
@@ -117,7 +113,12 @@ class BucketsRepository:
             changed = {day for day in spans if _touches(day, derived[1])}
         else:  # made afresh (or by hand): every day is packed, the unchanged not written
             changed = set(spans)
-        wanted = {_day(day): _pack_day(cols.rows(*spans[day])) for day in sorted(changed)}
+        packing = sorted(changed)
+        records = vector.day_records(cols, packing, buckets.kind == CGM)
+        wanted = {
+            _day(day): _pack_day(cols.rows(*spans[day]), record)
+            for day, record in zip(packing, records, strict=True)
+        }
         if buckets.last_ms is not None:
             wanted[META] = _pack({"lastMs": buckets.last_ms})
         expires = ((buckets.last_ms or 0) + KEEP_MS) // 1000
@@ -148,33 +149,66 @@ def _buckets_of(kind: str, payload: dict[str, Any]) -> list[Bucket]:
     return [Bucket.from_dict(entry) for entry in payload["buckets"]]
 
 
+def stored_buckets(
+    kind: str, days: list[tuple[str, BucketColumns, bytes | None]], last_ms: int | None
+) -> Buckets:
+    """A kind's buckets from its stored days (day, columns, the day's sums or None), in
+    arrays with room for the hours an update appends (`vector.with_room`). The day sums of the
+    window's whole days are handed on as stored when every one of them has its own (days
+    stored before sums were have none: the periods then pool them again)."""
+    from tidewater.domain.summary import vector
+
+    if not days:
+        return Buckets(kind, {}, last_ms)
+    days = sorted(days, key=_first)
+    cols = vector.with_room([piece for _, piece, _ in days])
+    if last_ms is not None:
+        first, stop = vector.whole_days(last_ms - last_ms % HOUR_MS + HOUR_MS)
+        starts = [int(piece.hour[0]) // DAY_MS * DAY_MS for _, piece, _ in days]
+        inside = [k for k, start in enumerate(starts) if first <= start < stop]
+        records = [days[k][2] for k in inside]
+        if all(record is not None for record in records):
+            joined_records = b"".join(record for record in records if record is not None)
+            cols.days = vector.stored_day_sums([starts[k] for k in inside], joined_records)
+    return Buckets(kind, None, last_ms, cols)
+
+
 # A day stored as columns: this mark (JSON days begin with "{"), then its hours (int64),
 # the ints' columns (21 x int64) and the floats' columns (12 x float64), little-endian,
-# field by field (the same field's values side by side compress best).
-_COLUMNS = b"\x00C1"
+# field by field (the same field's values side by side compress best); then (from mark
+# "C2") the day's sums (`vector.DAY_RECORD`, 22 numbers).
+_COLUMNS = b"\x00C"
+_WITH_SUMS = b"\x00C2"
+_MARK = len(_WITH_SUMS)
 _WIDTH = 8 * (1 + 21 + 12)  # bytes a bucket
 
 
-def _pack_day(cols: BucketColumns) -> bytes:
+def _pack_day(cols: BucketColumns, record: bytes) -> bytes:
     parts = (cols.hour, cols.ints.T, cols.floats.T)
     body = b"".join(part.astype(part.dtype.newbyteorder("<")).tobytes() for part in parts)
-    return zlib.compress(_COLUMNS + body, 6)
+    return zlib.compress(_WITH_SUMS + body + record, 6)
 
 
-def _day_columns(raw: bytes) -> BucketColumns:
+def _day_columns(raw: bytes) -> tuple[BucketColumns, bytes | None]:
+    """A day's columns, and its sums when stored with them."""
     from tidewater.domain.summary import vector
 
-    n = (len(raw) - len(_COLUMNS)) // _WIDTH
-    ints = vector.np.frombuffer(raw, "<i8", 22 * n, len(_COLUMNS))
-    floats = vector.np.frombuffer(raw, "<f8", 12 * n, len(_COLUMNS) + 8 * 22 * n)
-    return vector.BucketColumns(
+    record = None
+    if raw.startswith(_WITH_SUMS):
+        size = vector.DAY_RECORD.itemsize
+        raw, record = raw[:-size], raw[-size:]
+    n = (len(raw) - _MARK) // _WIDTH
+    ints = vector.np.frombuffer(raw, "<i8", 22 * n, _MARK)
+    floats = vector.np.frombuffer(raw, "<f8", 12 * n, _MARK + 8 * 22 * n)
+    cols = vector.BucketColumns(
         ints[:n].astype(vector.np.int64),
         ints[n:].reshape(21, n).T.astype(vector.np.int64, order="C"),
         floats.reshape(12, n).T.astype(vector.np.float64, order="C"),
     )
+    return cols, record
 
 
-def _first(day: tuple[str, Any]) -> str:
+def _first(day: tuple[str, BucketColumns, bytes | None]) -> str:
     return day[0]
 
 

@@ -59,9 +59,11 @@ def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: L
     cols = current.columns
     columns_only = current.columns_only  # (no Bucket object is made of the old hours then)
     old: dict[int, Bucket] = {} if columns_only else current.hours
-    # The columns hold the hours in order already (when they are the hours' columns).
+    # The columns hold the hours in order already (when they are the hours' columns); an
+    # array is searched by numpy (`bisect` would make a numpy scalar at every step).
     in_step = cols is not None and len(cols.hour) == len(current)
     old_hours: Sequence[int] = cols.hour if in_step else sorted(old)
+    find = _finder(old_hours)
 
     def mask_of(k: int) -> int:
         """The blackout the old hour old_hours[k]'s last counted sample casts."""
@@ -92,11 +94,11 @@ def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: L
             pos = span[1]
             continue
         stop = end if span is None else span[0]
-        i = bisect.bisect_left(old_hours, pos)
+        i = find(pos, 0)
         carried = mask_of(i - 1) if i else NO_MASK
         if _effective(mask, pos) == _effective(carried, pos):
             # In step with the stored chain: its buckets up to the next forced span hold.
-            j = bisect.bisect_left(old_hours, stop, lo=i)
+            j = find(stop, i)
             if j > i:
                 runs.append((i, j))
                 mask = mask_of(j - 1)
@@ -117,6 +119,13 @@ def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: L
     kept = _kept(old, old_hours, runs)
     kept.update(new)
     return Buckets(kind, kept, last, made_cols, (current, differ))
+
+
+def _finder(hours: Sequence[int]) -> Callable[[int, int], int]:
+    """bisect_left(hours, x, lo) of hours in order: numpy's for an array."""
+    if hasattr(hours, "searchsorted"):
+        return lambda x, lo: max(lo, int(hours.searchsorted(x)))
+    return lambda x, lo: bisect.bisect_left(hours, x, lo=lo)
 
 
 def _kept(

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Decimal
-from itertools import islice
-from operator import add
 from typing import TYPE_CHECKING, Any
 
 from tidewater.domain.samples import CGM
 from tidewater.domain.summary.buckets import HOUR_MS, RANGES, WINDOW_HOURS, Buckets, hour_of
 
 if TYPE_CHECKING:
-    from tidewater.domain.summary.vector import BucketColumns, SegmentSums
+    from tidewater.domain.summary.vector import BucketColumns
 
 PERIOD_DAYS = (1, 7, 14, 30)
 MINUTES_PER_DAY = 1440
@@ -40,6 +38,11 @@ def glucose_management_indicator(mean_mmol: float) -> float:
 
 def round_half_away(value: float, places: int = 1) -> float:
     """Round as people do (2.25 → 2.3), on the decimal the float prints as, not its binary."""
+    scaled = abs(value) * 10**places
+    # Far from a half, the printed decimal and the binary fall on the same side of it, and
+    # `round` gives the nearest float to the decimal rounded: the same float. (nan: False.)
+    if scaled < 1e9 and abs(scaled - math.floor(scaled) - 0.5) > 1e-6:
+        return round(value, places)
     text = repr(value)
     whole, dot, fraction = text.lstrip("-").partition(".")
     if not dot or not whole.isdigit() or not fraction.isdigit():  # exponent, inf, nan
@@ -55,41 +58,19 @@ def round_half_away(value: float, places: int = 1) -> float:
 
 
 class _Aggregate:
-    """Sums of a run of buckets and their pooled M2; runs merge by Chan's parallel formula."""
+    """What a period reports is made of: Σ mmol x weight, the weight, the mean, the pooled
+    M2, and the counts (minutes by range, records by range, buckets)."""
 
     __slots__ = ("glucose", "hours", "m2", "mean", "minutes", "records", "weight")
 
-    def __init__(self, sums: SegmentSums | None = None) -> None:
-        self.glucose = 0.0  # Σ mmol x weight: ranges report minutes and records only
-        self.minutes = [0] * len(RANGES)
-        self.records = [0] * len(RANGES)
-        self.weight = 0
-        self.mean = self.m2 = 0.0
-        self.hours = 0
-        if sums is not None:
-            self.glucose, self.weight, self.mean, self.m2 = (
-                sums.glucose,
-                sums.weight,
-                sums.mean,
-                sums.m2,
-            )
-            self.minutes, self.records, self.hours = sums.minutes, sums.records, sums.hours
+    def __init__(
+        self, glucose: float, weight: int, mean: float, m2: float, counts: list[int]
+    ) -> None:
+        self.glucose, self.weight, self.mean, self.m2 = glucose, weight, mean, m2
+        self.minutes, self.records, self.hours = counts[:9], counts[9:18], counts[18]
 
-    def merge(self, other: _Aggregate) -> None:
-        self.glucose += other.glucose
-        self.minutes = list(map(add, self.minutes, other.minutes))
-        self.records = list(map(add, self.records, other.records))
-        self.hours += other.hours
-        if not other.weight:
-            return
-        if not self.weight:
-            self.weight, self.mean, self.m2 = other.weight, other.mean, other.m2
-            return
-        total = self.weight + other.weight
-        delta = other.mean - self.mean
-        self.m2 += other.m2 + delta * delta * self.weight * other.weight / total
-        self.mean += delta * other.weight / total
-        self.weight = total
+
+_BANDS = RANGES[1:]
 
 
 def compute_periods(buckets: Buckets) -> dict[str, dict[str, Any]]:
@@ -108,88 +89,178 @@ def periods_of(cols: BucketColumns, last_ms: int, cgm: bool) -> dict[str, dict[s
 
     end = hour_of(last_ms) + HOUR_MS
     edges = [end - e * HOUR_MS for e in _HOUR_BOUNDARIES]
-    pooled = vector.days_of(cols, cgm, end)
-    segments = [_Aggregate(s) for s in vector.segment_sums(cols, pooled, edges, cgm)]
+    seg = vector.segment_sums(cols, vector.days_of(cols, cgm, end), edges, cgm)
     # Day d is the 24-hour block d days before the one ending with the newest hour.
-    present = vector.days_with_data(cols, end, edges[-1])
+    with_data = vector.days_with_data(cols, end, edges[-1])
+    write = _cgm_period if cgm else _bgm_period
     out = {}
-    # Current periods all end with the newest hour: each is the one before and more segments
-    # (merged newest first); a previous period is one segment.
-    current = _Aggregate()
+    # Current periods all end with the newest hour: each is the one before and more segments,
+    # merged newest first by Chan's parallel formula (the counts are running sums); a
+    # previous period is one segment.
+    glucose, weight, mean, m2 = 0.0, 0, 0.0, 0.0
     merged = 0
     for days in PERIOD_DAYS:
         for i in range(merged, len(_CURRENT[days])):
-            current.merge(segments[i])
+            glucose += seg.glucose[i]
+            w = seg.weight[i]
+            if not w:
+                continue
+            if not weight:
+                weight, mean, m2 = w, seg.mean[i], seg.m2[i]
+                continue
+            total = weight + w
+            delta = seg.mean[i] - mean
+            m2 += seg.m2[i] + delta * delta * weight * w / total
+            mean += delta * w / total
+            weight = total
         merged = len(_CURRENT[days])
-        (before,) = _PREVIOUS[days]
-        now = _period(current, days, sum(present[:days]), cgm)
-        previous = _period(segments[before], days, sum(present[days : 2 * days]), cgm)
-        now["delta"] = _delta(now, previous)
-        out[f"{days}d"] = now
+        (k,) = _PREVIOUS[days]
+        out[f"{days}d"] = write(
+            _Aggregate(glucose, weight, mean, m2, seg.running[merged - 1]),
+            _Aggregate(seg.glucose[k], seg.weight[k], seg.mean[k], seg.m2[k], seg.counts[k]),
+            days,
+            with_data[days],
+            with_data[2 * days] - with_data[days],
+        )
     return out
 
 
-def _period(agg: _Aggregate, days: int, days_with_data: int, cgm: bool) -> dict[str, Any]:
+# A period and its delta are written side by side: the delta is current - previous for every
+# number the current period has (a number the previous one lacks counts as 0), in the
+# current period's order; the previous period itself is not reported.
+
+
+def _cgm_period(
+    agg: _Aggregate, prev: _Aggregate, days: int, with_data: int, with_data_before: int
+) -> dict[str, Any]:
     minutes, records = agg.minutes, agg.records
+    total, p_total = minutes[0], prev.minutes[0]
+    count, p_count = records[0], prev.records[0]
+    # Readings at the window's edge may spill past it: use is capped at 100 %.
+    use = min(1.0, total / (days * MINUTES_PER_DAY))
+    p_use = min(1.0, p_total / (days * MINUTES_PER_DAY))
     out: dict[str, Any] = {
         "daysInPeriod": days,
-        "daysWithData": days_with_data,
+        "daysWithData": with_data,
         "hoursWithData": agg.hours,
-    }
-    use = 0.0
-    if cgm:
-        # Readings at the window's edge may spill past it: use is capped at 100 %.
-        total = minutes[0]
-        use = min(1.0, total / (days * MINUTES_PER_DAY))
-        out["total"] = {
+        "total": {
             "glucose": agg.glucose,
             "minutes": total,
-            "records": records[0],
+            "records": count,
             "percent": use,
             "variance": agg.m2,
-        }
-        if (use > MIN_CGM_USE) if days == 1 else total > MINUTES_PER_DAY:
-            for name, m, r in islice(zip(RANGES, minutes, records, strict=True), 1, None):
-                out[name] = {"minutes": m, "records": r, "percent": m / total}
-    else:
-        count = records[0]
-        out["total"] = {
-            "glucose": agg.glucose,
-            "records": count,
-            "percent": 1.0 if count else 0.0,
-            "variance": agg.m2,
-        }
-        if count:
-            for name, r in islice(zip(RANGES, records, strict=True), 1, None):
-                out[name] = {"records": r, "percent": r / count}
-    out["averageDailyRecords"] = records[0] / days
+        },
+    }
+    delta: dict[str, Any] = {
+        "daysInPeriod": 0,
+        "daysWithData": with_data - with_data_before,
+        "hoursWithData": agg.hours - prev.hours,
+        "total": {
+            "glucose": agg.glucose - prev.glucose,
+            "minutes": total - p_total,
+            "records": count - p_count,
+            "percent": use - p_use,
+            "variance": agg.m2 - prev.m2,
+        },
+    }
+    if _cgm_ranged(use, total, days):
+        band_minutes, band_records = minutes[1:], records[1:]
+        shares = [m / total for m in band_minutes]
+        for name, m, r, p in zip(_BANDS, band_minutes, band_records, shares, strict=True):
+            out[name] = {"minutes": m, "records": r, "percent": p}
+        if _cgm_ranged(p_use, p_total, days):
+            before = zip(prev.minutes[1:], prev.records[1:], strict=True)
+            for name, m, r, p, (pm, pr) in zip(
+                _BANDS, band_minutes, band_records, shares, before, strict=True
+            ):
+                delta[name] = {"minutes": m - pm, "records": r - pr, "percent": p - pm / p_total}
+        else:
+            for name in _BANDS:
+                delta[name] = out[name].copy()
+    out["averageDailyRecords"] = count / days
+    delta["averageDailyRecords"] = count / days - p_count / days
     if agg.weight:
         mean = agg.glucose / agg.weight
         sd = math.sqrt(max(0.0, agg.m2 / agg.weight))
+        p_mean = p_sd = 0.0
+        if prev.weight:
+            p_mean = prev.glucose / prev.weight
+            p_sd = math.sqrt(max(0.0, prev.m2 / prev.weight))
         out["averageGlucoseMmol"] = mean
-        if cgm and use > MIN_CGM_USE:
-            out["glucoseManagementIndicator"] = glucose_management_indicator(mean)
+        delta["averageGlucoseMmol"] = mean - p_mean
+        if use > MIN_CGM_USE:
+            gmi = glucose_management_indicator(mean)
+            out["glucoseManagementIndicator"] = gmi
+            # Both sides are rounded to 0.1: keep the difference free of binary noise.
+            p_gmi = (
+                glucose_management_indicator(p_mean) if prev.weight and p_use > MIN_CGM_USE else 0
+            )
+            delta["glucoseManagementIndicator"] = round_half_away(gmi - p_gmi)
         out["standardDeviation"] = sd
+        delta["standardDeviation"] = sd - p_sd
         if mean > 0:
-            out["coefficientOfVariation"] = sd / mean
-    if cgm:
-        out["timeCGMUsePercent"] = use
+            out["coefficientOfVariation"] = cv = sd / mean
+            delta["coefficientOfVariation"] = cv - (p_sd / p_mean if p_mean > 0 else 0)
+    out["timeCGMUsePercent"] = use
+    delta["timeCGMUsePercent"] = use - p_use
+    out["delta"] = delta
     return out
 
 
-def _delta(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
-    """current - previous for every number the current period has; a missing previous is 0."""
-    out: dict[str, Any] = {}
-    earlier = previous.get
-    for key, value in current.items():
-        kind = type(value)
-        if kind is dict:
-            before = earlier(key)
-            # (x - 0 is x, for ints and floats alike.)
-            out[key] = {k: v - before[k] for k, v in value.items()} if before else value.copy()
-        elif kind is float or kind is int:
-            out[key] = value - earlier(key, 0)
-    if "glucoseManagementIndicator" in out:
-        # Both sides are rounded to 0.1: keep the difference free of binary noise (7.6 - 7.5).
-        out["glucoseManagementIndicator"] = round_half_away(out["glucoseManagementIndicator"])
+def _cgm_ranged(use: float, total: int, days: int) -> bool:
+    """Ranges are reported with more than 70 % use of a day, or more than a day's minutes."""
+    return use > MIN_CGM_USE if days == 1 else total > MINUTES_PER_DAY
+
+
+def _bgm_period(
+    agg: _Aggregate, prev: _Aggregate, days: int, with_data: int, with_data_before: int
+) -> dict[str, Any]:
+    records = agg.records
+    count, p_count = records[0], prev.records[0]
+    percent = 1.0 if count else 0.0
+    out: dict[str, Any] = {
+        "daysInPeriod": days,
+        "daysWithData": with_data,
+        "hoursWithData": agg.hours,
+        "total": {"glucose": agg.glucose, "records": count, "percent": percent, "variance": agg.m2},
+    }
+    delta: dict[str, Any] = {
+        "daysInPeriod": 0,
+        "daysWithData": with_data - with_data_before,
+        "hoursWithData": agg.hours - prev.hours,
+        "total": {
+            "glucose": agg.glucose - prev.glucose,
+            "records": count - p_count,
+            "percent": percent - (1.0 if p_count else 0.0),
+            "variance": agg.m2 - prev.m2,
+        },
+    }
+    if count:
+        band_records = records[1:]
+        shares = [r / count for r in band_records]
+        for name, r, p in zip(_BANDS, band_records, shares, strict=True):
+            out[name] = {"records": r, "percent": p}
+        if p_count:
+            for name, r, p, pr in zip(_BANDS, band_records, shares, prev.records[1:], strict=True):
+                delta[name] = {"records": r - pr, "percent": p - pr / p_count}
+        else:
+            for name in _BANDS:
+                delta[name] = out[name].copy()
+    out["averageDailyRecords"] = count / days
+    delta["averageDailyRecords"] = count / days - p_count / days
+    if agg.weight:
+        mean = agg.glucose / agg.weight
+        sd = math.sqrt(max(0.0, agg.m2 / agg.weight))
+        p_mean = p_sd = 0.0
+        if prev.weight:
+            p_mean = prev.glucose / prev.weight
+            p_sd = math.sqrt(max(0.0, prev.m2 / prev.weight))
+        out["averageGlucoseMmol"] = mean
+        delta["averageGlucoseMmol"] = mean - p_mean
+        out["standardDeviation"] = sd
+        delta["standardDeviation"] = sd - p_sd
+        if mean > 0:
+            out["coefficientOfVariation"] = cv = sd / mean
+            delta["coefficientOfVariation"] = cv - (p_sd / p_mean if p_mean > 0 else 0)
+    out["delta"] = delta
     return out

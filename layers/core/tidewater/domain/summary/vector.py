@@ -68,6 +68,10 @@ class BucketColumns:
     floats: Floats  # (n, 12): glucose (9), variance, minimum, maximum
     # The day sums of these rows (`day_sums`), once made: an update hands them on.
     days: DaySums | None = None
+    # The arrays these are rows of, when those have spare rows to append into (`Room`),
+    # and where in them these rows end.
+    room: Room | None = None
+    stop: int = 0
 
     @property
     def first(self) -> Ints:
@@ -111,7 +115,47 @@ class BucketColumns:
         return self.floats[:, 11]
 
     def rows(self, lo: int, hi: int) -> BucketColumns:
-        return BucketColumns(self.hour[lo:hi], self.ints[lo:hi], self.floats[lo:hi])
+        out = BucketColumns(self.hour[lo:hi], self.ints[lo:hi], self.floats[lo:hi])
+        if self.room is not None and hi >= len(self.hour):  # (they end where these end)
+            out.room, out.stop = self.room, self.stop
+        return out
+
+
+# Spare rows of joined columns: hours appended go into them, no row copied (`Room`).
+SPARE_ROWS = 48
+
+
+@dataclass(slots=True, eq=False)
+class Room:
+    """Arrays of rows with spare ones at their end, of which columns are views.
+
+    Rows are appended after a view that ends at `used` (the rows written so far) into the
+    spare rows, and a longer view is handed back: no row is copied. Nothing is ever written
+    inside a view, so every view keeps what it held; a view that ends before `used` (rows
+    were appended after it already) is appended to by copying (`joined`). Columns are a
+    summary's, updated by one thread at a time.
+    """
+
+    hour: Ints
+    ints: Ints
+    floats: Floats
+    used: int
+
+    def append(self, tail: BucketColumns, made: BucketColumns) -> BucketColumns | None:
+        """`tail` (rows of this room) and then `made`; None unless `tail` ends at `used`
+        and `made` fits."""
+        used, k = self.used, len(made.hour)
+        if tail.room is not self or tail.stop != used or used + k > len(self.hour):
+            return None
+        stop = used + k
+        self.hour[used:stop] = made.hour
+        self.ints[used:stop] = made.ints
+        self.floats[used:stop] = made.floats
+        self.used = stop
+        first = used - len(tail.hour)
+        return BucketColumns(
+            self.hour[first:stop], self.ints[first:stop], self.floats[first:stop], None, self, stop
+        )
 
 
 def bucket_columns(
@@ -546,30 +590,44 @@ def replace_rows(
     old: BucketColumns, start: int, end: int, redone: list[tuple[int, int]], made: list[Bucket]
 ) -> BucketColumns:
     """Old rows in [start, end) outside the `redone` ranges (in time order, apart), with the
-    `made` buckets (in hour order, inside them): slices and one concatenation, no sort."""
-    h = old.hour
+    `made` buckets (in hour order, inside them): slices and one concatenation, no sort; hours
+    appended after the old ones go into the old arrays' spare rows when they have them."""
+    at = np.searchsorted(old.hour, [start, *(p for span in redone for p in span), end]).tolist()
     pieces: list[BucketColumns] = []
-    pos = start
     made_at = 0
-    for a, b in [*redone, (end, end)]:
-        pieces.append(old.rows(int(np.searchsorted(h, pos)), int(np.searchsorted(h, a))))
+    for k, (_, b) in enumerate([*redone, (end, end)]):
+        if at[2 * k] < at[2 * k + 1]:
+            pieces.append(old.rows(at[2 * k], at[2 * k + 1]))
         count = bisect.bisect_left(made, b, lo=made_at, key=_date) - made_at
         if count:
             pieces.append(from_buckets(made[made_at : made_at + count]))
             made_at += count
-        pos = b
-    return joined(pieces)
+    if len(pieces) == 2 and pieces[0].room is not None:
+        appended = pieces[0].room.append(*pieces)
+        if appended is not None:
+            return appended
+    return joined(pieces) if pieces else _empty_buckets()
 
 
 def joined(pieces: Sequence[BucketColumns]) -> BucketColumns:
-    """Columns of rows one after the other (each piece's hours after the previous')."""
-    if len(pieces) == 1:
-        return pieces[0]
-    return BucketColumns(
-        np.concatenate([p.hour for p in pieces]),
-        np.concatenate([p.ints for p in pieces]),
-        np.concatenate([p.floats for p in pieces]),
+    """Columns of rows one after the other (each piece's hours after the previous'); one
+    piece is itself, more are copied into arrays with spare rows (`with_room`)."""
+    return pieces[0] if len(pieces) == 1 else with_room(pieces)
+
+
+def with_room(pieces: Sequence[BucketColumns]) -> BucketColumns:
+    """The pieces' rows one after the other, in new arrays with spare rows (`Room`)."""
+    n = sum(len(p.hour) for p in pieces)
+    room = Room(
+        np.empty(n + SPARE_ROWS, np.int64),
+        np.empty((n + SPARE_ROWS, 21), np.int64),
+        np.empty((n + SPARE_ROWS, 12)),
+        n,
     )
+    np.concatenate([p.hour for p in pieces], out=room.hour[:n])
+    np.concatenate([p.ints for p in pieces], out=room.ints[:n])
+    np.concatenate([p.floats for p in pieces], out=room.floats[:n])
+    return BucketColumns(room.hour[:n], room.ints[:n], room.floats[:n], None, room, n)
 
 
 def day_spans(cols: BucketColumns) -> dict[int, tuple[int, int]]:
@@ -648,17 +706,13 @@ def _day_sums(cols: BucketColumns, cgm: bool) -> DaySums:
 
 def _one_day(cols: BucketColumns, day: int, cgm: bool) -> DaySums:
     """`_day_sums` of one day's buckets (the day an update completes) without the arrays of
-    many days: the same operations on floats in the same order, so the same bits (the
-    square as a product, as numpy squares)."""
-    g = cols.floats[:, 0].tolist()
-    w = (cols.ints[:, 3] if cgm else cols.ints[:, 12]).tolist()
-    weight = sum(w)
-    glucose = math.fsum(g)
+    many days: the same operations on floats in the same order, so the same bits."""
+    g = cols.floats[:, 0]
+    w = cols.ints[:, 3] if cgm else cols.ints[:, 12]
+    weight = int(w.sum())
+    glucose = math.fsum(g.tolist())
     mean = glucose / (weight if weight > 0 else 1)
-    spread = []
-    for gi, wi in zip(g, w, strict=True):
-        d = gi / wi - mean
-        spread.append(wi * (d * d))
+    spread = (w * (g / w - mean) ** 2).tolist()
     m2 = math.fsum(cols.floats[:, 9].tolist()) + math.fsum(spread)
     counts = np.empty((1, _COUNTS), np.int64)
     counts[0, :18] = cols.counts.sum(axis=0)
@@ -684,6 +738,43 @@ def _pool(g: Floats, w: Ints, bounds: list[int], m2: list[float]) -> tuple[Float
     spread = (w * (g / w - np.repeat(mean, np.diff(b))) ** 2).tolist()
     pooled = [math.fsum(m2[a:z]) + math.fsum(spread[a:z]) for a, z in pairwise(bounds)]
     return glucose, weight, np.array(pooled)
+
+
+# A day's sums as stored beside its buckets (`store.buckets`): 22 little-endian numbers.
+DAY_RECORD = np.dtype(
+    [("glucose", "<f8"), ("weight", "<i8"), ("m2", "<f8"), ("counts", "<i8", (_COUNTS,))]
+)
+
+
+def day_records(cols: BucketColumns, starts: Sequence[int], cgm: bool) -> list[bytes]:
+    """The sums of each day of `starts` (that has buckets) as stored: those `cols.days` has
+    (made for the periods), the others pooled from their rows (the window's part days)."""
+    held = cols.days
+    index = {} if held is None else {d: i for i, d in enumerate(held.day.tolist())}
+    out = np.empty(len(starts), DAY_RECORD)
+    for k, start in enumerate(starts):
+        i = index.get(start)
+        if held is None or i is None:
+            lo, hi = np.searchsorted(cols.hour, (start, start + DAY_MS)).tolist()
+            one, i = _one_day(cols.rows(lo, hi), start, cgm), 0
+        else:
+            one = held
+        out[k] = (one.glucose[i], one.weight[i], one.m2[i], one.counts[i])
+    raw = out.tobytes()
+    size = DAY_RECORD.itemsize
+    return [raw[k * size : (k + 1) * size] for k in range(len(starts))]
+
+
+def stored_day_sums(starts: list[int], records: bytes) -> DaySums:
+    """The day sums of stored days (`day_records`, joined in day order)."""
+    rows = np.frombuffer(records, DAY_RECORD)
+    return DaySums(
+        np.array(starts, np.int64),
+        rows["glucose"].astype(np.float64),
+        rows["weight"].astype(np.int64),
+        rows["m2"].astype(np.float64),
+        rows["counts"].astype(np.int64),
+    )
 
 
 def days_of(cols: BucketColumns, cgm: bool, end: int) -> DaySums:
@@ -728,86 +819,93 @@ def _day_rows(days: DaySums, lo: int, hi: int) -> DaySums:
 
 
 @dataclass(slots=True)
-class SegmentSums:
-    """Sums over a run of buckets: `glucose` (Σ mmol·weight, exactly rounded), `weight`,
-    the pooled M2, and the per-range minutes and records."""
+class Segments:
+    """Sums over each segment of the window, newest first: `glucose` (Σ mmol·weight, exactly
+    rounded), `weight`, the mean, the pooled M2, and `counts`: minutes by range (9), records
+    by range (9), buckets; `running[k]` is the counts of segments 0..k together."""
 
-    glucose: float
-    weight: int
-    mean: float
-    m2: float
-    minutes: list[int]
-    records: list[int]
-    hours: int
+    glucose: list[float]
+    weight: list[int]
+    mean: list[float]
+    m2: list[float]
+    counts: list[list[int]]
+    running: list[list[int]]
 
 
-def segment_sums(
-    cols: BucketColumns, days: DaySums, edges: Sequence[int], cgm: bool
-) -> list[SegmentSums]:
+def segment_sums(cols: BucketColumns, days: DaySums, edges: Sequence[int], cgm: bool) -> Segments:
     """Sums of the buckets with edges[i+1] <= hour < edges[i], for each i (edges descend, a
     whole number of days apart): each segment's part-day buckets and whole days, pooled.
 
-    The items (part-day buckets, then whole days, each segment's in a run) are gathered
-    once, field by field, and their counts summed in one prefix: a few numpy calls for all
-    the segments, whatever the length of the history.
+    Whole days are read in place (their counts from a prefix over the days); the part-day
+    buckets, a few hours at each edge, are gathered once. A few numpy calls for all the
+    segments, whatever the length of the history.
     """
     r = edges[0] % DAY_MS
-    segments = list(pairwise(edges))
-    rows: list[int] = []  # the part-day bucket rows, segment by segment
-    row_cuts = [0]
+    pairs = list(pairwise(edges))
+    at_weight = 0 if cgm else 9  # minutes (CGM) or records (BGM) of `total`
     if r:
-        points = [p for hi, lo in segments for p in (lo, lo - r + DAY_MS, hi - r, hi)]
+        day_points = [p for hi, lo in pairs for p in (lo - r + DAY_MS, hi - r)]
+    else:
+        day_points = [p for hi, lo in pairs for p in (lo, hi)]
+    whole = np.searchsorted(days.day, day_points).tolist()
+    firsts, stops = whole[::2], whole[1::2]
+    prefix = np.zeros((len(days.day) + 1, _COUNTS), np.int64)
+    np.cumsum(days.counts, axis=0, out=prefix[1:])
+    sums = prefix[stops] - prefix[firsts]
+    day_glucose, day_m2 = days.glucose.tolist(), days.m2.tolist()
+    row_runs = [(0, 0)] * len(pairs)
+    row_glucose: list[float] = []
+    row_m2: list[float] = []
+    if r:
+        points = [p for hi, lo in pairs for p in (lo, lo - r + DAY_MS, hi - r, hi)]
         at = np.searchsorted(cols.hour, points).tolist()
+        rows: list[int] = []
+        row_runs = []
         for k in range(0, len(at), 4):
+            first = len(rows)
             rows += range(at[k], at[k + 1])
             rows += range(at[k + 2], at[k + 3])
-            row_cuts.append(len(rows))
-        day_points = [p for hi, lo in segments for p in (lo - r + DAY_MS, hi - r)]
-    else:
-        row_cuts *= len(edges)
-        day_points = [p for hi, lo in segments for p in (lo, hi)]
-    whole = np.searchsorted(days.day, day_points).tolist()
-    day_list: list[int] = []
-    day_cuts = [0]
-    for k in range(0, len(whole), 2):
-        day_list += range(whole[k], whole[k + 1])
-        day_cuts.append(len(day_list))
-    nr = len(rows)
-    ri, di = np.array(rows, np.int64), np.array(day_list, np.int64)
-    # Counts of every item (9 minutes, 9 records, 1 bucket each) → each segment's sums.
-    counts = np.ones((nr + len(day_list), _COUNTS), np.int64)
-    counts[:nr, :18], counts[nr:] = cols.ints[ri, 3:21], days.counts[di]
-    prefix = np.zeros((len(counts) + 1, _COUNTS), np.int64)
-    np.cumsum(counts, axis=0, out=prefix[1:])
-    sums = np.diff(prefix[row_cuts], axis=0) + np.diff(prefix[[nr + c for c in day_cuts]], axis=0)
-    per_segment = sums.tolist()
-    weight = [c[0] if cgm else c[9] for c in per_segment]
-    part = cols.floats[ri]
-    g = np.concatenate((part[:, 0], days.glucose[di]))
-    w = counts[:, 0] if cgm else counts[:, 9]
-    gl = g.tolist()
-    ml = np.concatenate((part[:, 9], days.m2[di])).tolist()
-    bounds = [
-        (a, b, nr + c, nr + d)
-        for (a, b), (c, d) in zip(pairwise(row_cuts), pairwise(day_cuts), strict=True)
+            row_runs.append((first, len(rows)))
+        if rows:
+            ri = np.array(rows, np.int64)
+            part_ints, part = cols.ints[ri], cols.floats[ri]
+            row_prefix = np.zeros((len(rows) + 1, 18), np.int64)
+            np.cumsum(part_ints[:, 3:21], axis=0, out=row_prefix[1:])
+            cuts = row_prefix[[0, *(b for _, b in row_runs)]]
+            sums[:, :18] += cuts[1:] - cuts[:-1]
+            sums[:, 18] += [b - a for a, b in row_runs]
+            row_glucose, row_m2 = part[:, 0].tolist(), part[:, 9].tolist()
+    counts = sums.tolist()
+    weight = [c[at_weight] for c in counts]
+    glucose = [
+        math.fsum(day_glucose[c:d] + row_glucose[a:b])
+        for c, d, (a, b) in zip(firsts, stops, row_runs, strict=True)
     ]
-    glucose = [math.fsum(gl[a:b] + gl[c:d]) for a, b, c, d in bounds]
     mean = [t / wt if wt else 0.0 for t, wt in zip(glucose, weight, strict=True)]
-    sizes = [b - a for a, b in pairwise(row_cuts)] + [b - a for a, b in pairwise(day_cuts)]
-    spread = (w * (g / w - np.repeat(mean + mean, sizes)) ** 2).tolist()
-    out = []
-    for k, (a, b, c, d) in enumerate(bounds):
-        sums_k = per_segment[k]
-        m, rr, h = sums_k[:9], sums_k[9:18], sums_k[18]
-        if not weight[k]:
-            out.append(SegmentSums(0.0, 0, 0.0, 0.0, m, rr, h))
-            continue
-        m2 = math.fsum(ml[a:b] + ml[c:d]) + math.fsum(spread[a:b] + spread[c:d])
-        out.append(SegmentSums(glucose[k], weight[k], mean[k], m2, m, rr, h))
-    return out
+    # Σ w·(item mean - segment mean)², item by item: each day's (and part-day bucket's)
+    # segment mean beside it (0 for the days at the edges, which no segment holds whole).
+    day_mean = np.zeros(len(day_glucose))
+    for c, d, m in zip(firsts, stops, mean, strict=True):
+        day_mean[c:d] = m
+    w = days.weight
+    day_spread = (w * (days.glucose / w - day_mean) ** 2).tolist()
+    row_spread: list[float] = []
+    if row_glucose:
+        w = part_ints[:, 3 + at_weight]
+        row_mean = np.repeat(mean, [b - a for a, b in row_runs])
+        row_spread = (w * (part[:, 0] / w - row_mean) ** 2).tolist()
+    m2 = [
+        math.fsum(day_m2[c:d] + row_m2[a:b]) + math.fsum(day_spread[c:d] + row_spread[a:b])
+        if wt
+        else 0.0
+        for c, d, (a, b), wt in zip(firsts, stops, row_runs, weight, strict=True)
+    ]
+    glucose = [g if wt else 0.0 for g, wt in zip(glucose, weight, strict=True)]
+    return Segments(glucose, weight, mean, m2, counts, np.cumsum(sums, axis=0).tolist())
 
 
 def days_with_data(cols: BucketColumns, end: int, start: int) -> list[int]:
-    """Day d (0 = the 24 hours ending with the newest hour) → 1 if any bucket, else 0."""
-    at = np.searchsorted(cols.hour, np.arange(end, start - 1, -DAY_MS)).tolist()
-    return [int(a > b) for a, b in pairwise(at)]
+    """k → how many of the k newest days hold any bucket (day 0 is the 24 hours ending with
+    the newest hour)."""
+    at = np.searchsorted(cols.hour, np.arange(end, start - 1, -DAY_MS))
+    return [0, *np.cumsum(at[:-1] > at[1:]).tolist()]

@@ -249,6 +249,49 @@ def test_an_hour_appended_to_buckets_read_goes_into_their_spare_rows_and_leaves_
     assert compute_periods(second) == compute_periods(build_buckets(other, CGM))
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_hours_appended_after_the_newest_equal_a_full_build(data: st.DataObject) -> None:
+    """The summariser's usual update: readings of hours after every stored one, right after
+    them (a blackout reaching across) or days on (the window's start moving past stored
+    hours, or past all of them)."""
+    kind = data.draw(st.sampled_from([CGM, BGM]))
+    old = data.draw(series(kind))
+    if not old:
+        return
+    newest = max(s.time_ms for s in old)
+    first = (
+        newest
+        - newest % HOUR_MS
+        + HOUR_MS
+        + data.draw(
+            st.sampled_from(
+                [0, 0, 5 * SEC, 2 * HOUR_MS, 59 * DAY, 60 * DAY - 2 * HOUR_MS, 61 * DAY]
+            )
+        )
+    )
+    hours = data.draw(st.integers(1, 3))
+    # Often within the newest stored reading's blackout (a Libre's 15 minutes, an hour).
+    early = st.integers(first, first + 20 * 60 * SEC)
+    anywhere = st.integers(first, first + hours * HOUR_MS - 1)
+    added = [
+        data.draw(reading(t, kind))
+        for t in data.draw(st.lists(st.one_of(early, anywhere), max_size=15))
+    ]
+    incremental_equals_full(old, [(first, first + hours * HOUR_MS)], old + added, kind)
+
+
+def test_an_hour_appended_keeps_the_blackout_of_the_newest_stored_reading() -> None:
+    """A Libre reading at :55 covers 15 minutes: one at :05 of the next hour is not counted,
+    whether the buckets are built at once or the hour is appended to those stored."""
+    libre = "AbbottFreeStyleLibre-2"
+    old = [Sample(BASE + 55 * 60 * SEC, 6.0, "mmol/L", 6.0, 15, libre, CGM)]
+    new = [*old, Sample(BASE + 65 * 60 * SEC, 9.0, "mmol/L", 9.0, 15, libre, CGM)]
+    full = build_buckets(new, CGM)
+    assert list(full.hours) == [BASE] and full.last_ms == BASE + 65 * 60 * SEC  # (masked)
+    incremental_equals_full(old, [(BASE + HOUR_MS, BASE + 2 * HOUR_MS)], new, CGM)
+
+
 def test_appending_an_hour_loads_only_that_hour() -> None:
     samples = [
         Sample(BASE + i * 300 * SEC, 6.0, "mmol/L", 6.0, 5, "DexG6-1", CGM) for i in range(600)

@@ -55,6 +55,10 @@ def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: L
         last = max((t for t in (unchanged, newest_loaded) if t is not None), default=None)
     if last is None:
         return Buckets(kind)
+    if len(spans) == 1 and loaded[0] and spans[0][0] >= hour_of(old_last) + HOUR_MS:
+        appended = _appended(current, spans[0], source, last)
+        if appended is not None:
+            return appended
 
     cols = current.columns
     columns_only = current.columns_only  # (no Bucket object is made of the old hours then)
@@ -119,6 +123,44 @@ def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: L
     kept = _kept(old, old_hours, runs)
     kept.update(new)
     return Buckets(kind, kept, last, made_cols, (current, differ))
+
+
+def _appended(
+    current: Buckets, span: tuple[int, int], source: _Source, last: int
+) -> Buckets | None:
+    """The update of buckets held as columns by samples of hours after every stored one
+    (an upload of the newest hours: the summariser's usual case), as the loop above makes
+    it, without it: the stored hours the new window holds are kept, and the new hours are
+    folded with the blackout of the newest stored bucket. None when the window's first hour
+    kept was masked from the hour before it (which the window leaves now): the loop redoes
+    it."""
+    cols = current.columns
+    if not current.columns_only or cols is None or not len(cols.hour):
+        return None
+    assert current.last_ms is not None
+    ints = cols.ints
+    end = hour_of(last) + HOUR_MS
+    start = end - WINDOW_HOURS * HOUR_MS
+    n = len(cols.hour)
+    i = int(cols.hour.searchsorted(start))
+    if i == n or (i and _effective(_mask(ints[i - 1]), start) != NO_MASK):
+        return None
+    a, b = span
+    made, _ = accumulate(source.get(a, b), _mask(ints[n - 1]))
+    old_start = hour_of(current.last_ms) + HOUR_MS - WINDOW_HOURS * HOUR_MS
+    old_end = hour_of(current.last_ms) + HOUR_MS
+    # (The hours after the span are after the newest sample: end <= b.)
+    redone = [(max(a, start), min(b, end))]
+    differ = [(a, b) for a, b in [*redone, (old_start, start), (old_end, end)] if a < b]
+    made_cols = _columns(
+        current, {bucket.date: bucket for bucket in made}, start, end, redone, differ
+    )
+    return Buckets(current.kind, None, last, made_cols, (current, differ))
+
+
+def _mask(row: Any) -> int:
+    """The blackout an old bucket's last counted sample casts (its row of `ints`)."""
+    return int(row[1]) + int(row[2]) * MINUTE_MS - TOLERANCE_MS
 
 
 def _finder(hours: Sequence[int]) -> Callable[[int, int], int]:

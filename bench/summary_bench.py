@@ -432,19 +432,24 @@ def incremental() -> None:
     memory (its arrays have no spare rows: the update copies them).
 
     The hour appended is the last of a UTC day: the update pools that day (the dearest of
-    the day's 24 hours).
+    the day's 24 hours). The last line appends 12:00-13:00 instead (the history ends at
+    noon): no day is completed, and every period's edges cut days in two.
     """
     figures = [one_hour(days) for days in (1, 7, 14, 30, 60)]
     print(f"summary.incremental_one_hour: {' | '.join(f[0] for f in figures)}")
     print(f"summary.incremental_one_hour_own_loop: {' | '.join(f[1] for f in figures)}")
     print(f"summary.incremental_one_hour_in_memory: {' | '.join(f[2] for f in figures)}")
+    noon = [one_hour(days, 11)[1] for days in (1, 7, 14, 30, 60)]
+    print(f"summary.incremental_one_hour_at_noon_own_loop: {' | '.join(noon)}")
 
 
-def one_hour(days: int) -> tuple[str, str, str]:
+def one_hour(days: int, short: int = 0) -> tuple[str, str, str]:
+    """The figures of one history (see `incremental`), its `short` last hours left out."""
     from tidewater.store.buckets import _day, _day_columns, _pack_day, stored_buckets
     from tidewater.store.datums import _decoded, sample_page
 
     cgm, _ = readings(days)
+    cgm = [s for s in cgm if s.time_ms < END - short * HOUR_MS]
     items = sample_items(cgm)
     pages = answers(items)
     times = [s.time_ms for s in cgm]

@@ -231,6 +231,11 @@ def test_the_whole_days_sums_are_stored_beside_their_buckets_and_read_as_they_we
     assert again[kind] == made and again[kind].columns.days is None
     assert compute_periods(again[kind]) == periods
 
+    # A form of day this version does not know is refused, not read as another.
+    BucketsModel("u-sums", first, packed=zlib.compress(b"\x00C9" + without[3:])).save()
+    with pytest.raises(ValueError, match="cannot read"):
+        repo.load("u-sums")
+
 
 def assert_same_columns(got: Any, want: Any) -> None:
     """Bucket columns equal bit for bit: the same dtypes, shapes and bytes."""

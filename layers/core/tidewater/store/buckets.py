@@ -178,6 +178,7 @@ def stored_buckets(
 # field by field (the same field's values side by side compress best); then (from mark
 # "C2") the day's sums (`vector.DAY_RECORD`, 22 numbers).
 _COLUMNS = b"\x00C"
+_COLUMNS_ONLY = b"\x00C1"
 _WITH_SUMS = b"\x00C2"
 _MARK = len(_WITH_SUMS)
 _WIDTH = 8 * (1 + 21 + 12)  # bytes a bucket
@@ -193,11 +194,14 @@ def _day_columns(raw: bytes) -> tuple[BucketColumns, bytes | None]:
     """A day's columns, and its sums when stored with them."""
     from tidewater.domain.summary import vector
 
+    body = len(raw)
     record = None
     if raw.startswith(_WITH_SUMS):
-        size = vector.DAY_RECORD.itemsize
-        raw, record = raw[:-size], raw[-size:]
-    n = (len(raw) - _MARK) // _WIDTH
+        body -= vector.DAY_RECORD.itemsize
+        record = raw[body:]
+    elif not raw.startswith(_COLUMNS_ONLY):
+        raise ValueError(f"a day stored as {raw[:_MARK]!r}, a form this version cannot read")
+    n = (body - _MARK) // _WIDTH
     ints = vector.np.frombuffer(raw, "<i8", 22 * n, _MARK)
     floats = vector.np.frombuffer(raw, "<f8", 12 * n, _MARK + 8 * 22 * n)
     # Views of the bytes, the fields as columns: joining the days (`stored_buckets`) copies

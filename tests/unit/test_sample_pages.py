@@ -14,7 +14,8 @@ from tidewater.domain.samples import PACKED
 from tidewater.store.datums import _decoded, sample_page
 
 SAMPLES = [
-    PACKED.pack(1_704_067_200_000 + 300_000 * i, 5.5 + i, 99.0 + i, True, 5) for i in range(7)
+    PACKED.pack(1_704_067_200_000 + 300_000 * i, 5.5 + i % 20, 99.0 + i, True, 5)
+    for i in range(100)
 ]
 LAST = {"userId": {"S": "Items"}, "sk": {"S": 'cbg#2024-01-01T00:00:00.000Z#"]'}}
 
@@ -32,11 +33,14 @@ def item(packed: bytes) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("compact", [True, False])
-@pytest.mark.parametrize("count", [1, 2, 7])
-def test_an_answer_s_samples_are_its_items_values_in_order(compact: bool, count: int) -> None:
-    page = sample_page(answer([item(p) for p in SAMPLES[:count]], compact))
+@pytest.mark.parametrize("count", [1, 2, 7, 64, 65, 100])  # (a few are sliced, more not)
+@pytest.mark.parametrize("last", [True, False])
+def test_an_answer_s_samples_are_its_items_values_in_order(
+    compact: bool, count: int, last: bool
+) -> None:
+    page = sample_page(answer([item(p) for p in SAMPLES[:count]], compact, last))
     assert page is not None
-    assert page.last == LAST
+    assert page.last == (LAST if last else None)
     assert _decoded([page.text]) == b"".join(SAMPLES[:count])
 
 
@@ -63,14 +67,17 @@ def shorter(packed: bytes) -> dict[str, Any]:
         "shorter",
     ],
 )
-def test_an_item_of_another_form_leaves_the_page_to_the_bodies(compact: bool, odd: Any) -> None:
-    items = [item(p) for p in SAMPLES]
+@pytest.mark.parametrize("count", [7, 100])
+def test_an_item_of_another_form_leaves_the_page_to_the_bodies(
+    compact: bool, odd: Any, count: int
+) -> None:
+    items = [item(p) for p in SAMPLES[:count]]
     items[3] = shorter(SAMPLES[3]) if odd == "shorter" else odd
     assert sample_page(answer(items, compact)) is None
 
 
 def test_a_count_that_is_not_the_items_leaves_the_page_to_the_bodies() -> None:
-    items = [item(p) for p in SAMPLES]
+    items = [item(p) for p in SAMPLES[:7]]
     assert sample_page(answer(items, True, Count=6)) is None
     assert sample_page(b'{"Count": 0}') is None
 

@@ -444,7 +444,9 @@ def sample_page(answer: bytes) -> SamplePage | None:
     outside = answer[:a] + answer[z:]
     final = _FINAL_PAGE.fullmatch(outside)  # (the usual last page, read without json)
     try:
-        rest = {"Count": int(final[1]), "Items": []} if final else json.loads(outside)
+        rest: dict[str, Any] = (
+            {"Count": int(final[1]), "Items": []} if final else json.loads(outside)
+        )
     except ValueError:
         return None
     count = rest.get("Count")

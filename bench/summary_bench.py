@@ -33,7 +33,6 @@ import statistics
 import subprocess
 import sys
 import time
-import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -445,7 +444,7 @@ def incremental() -> None:
 
 def one_hour(days: int, short: int = 0) -> tuple[str, str, str]:
     """The figures of one history (see `incremental`), its `short` last hours left out."""
-    from tidewater.store.buckets import _day, _day_columns, _pack_day, stored_buckets
+    from tidewater.store.buckets import packed_days, stored_buckets
     from tidewater.store.datums import _decoded, sample_page
 
     cgm, _ = readings(days)
@@ -460,14 +459,10 @@ def one_hour(days: int, short: int = 0) -> tuple[str, str, str]:
     compute_periods(before)
     # The previous summary's days as the store keeps them (`BucketsRepository.save`).
     spans = vector.day_spans(before.columns)
-    records = vector.day_records(before.columns, list(spans), True)
-    kept = [
-        (_day(day), zlib.decompress(_pack_day(before.columns.rows(*spans[day]), record)))
-        for day, record in zip(spans, records, strict=True)
-    ]
+    kept = packed_days(before.columns, CGM, spans, list(spans))
 
     def as_stored() -> Buckets:
-        return stored_buckets(CGM, [(d, *_day_columns(raw)) for d, raw in kept], before.last_ms)
+        return stored_buckets(CGM, kept, before.last_ms)
 
     @functools.cache
     def answer(i: int, j: int) -> bytes:  # (the store's answer, made once: not ours to time)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import zlib
 from typing import Any
 
 from hypothesis import HealthCheck, event, given, settings
@@ -135,12 +134,7 @@ def incremental_equals_full(
     compute_periods(held)
     carried = update_buckets(held, ranges, load)
     assert carried == full
-    if carried.columns is not None and carried.columns.days is not None:
-        fresh = vector.from_buckets([full.hours[h] for h in sorted(full.hours)])
-        assert_same_columns(carried.columns, fresh)
-        assert full.last_ms is not None
-        end = full.last_ms - full.last_ms % HOUR_MS + HOUR_MS
-        assert_same_columns(carried.columns.days, vector.day_sums(fresh, kind == CGM, end))
+    assert_columns_of(carried, full)
     assert compute_periods(carried) == compute_periods(full)
 
     # As the store hands them: the days' columns in arrays with spare rows, the whole days'
@@ -160,17 +154,23 @@ def incremental_equals_full(
     first = update_buckets(read, ranges, load)
     assert first == full
     assert compute_periods(first) == compute_periods(full)
-    if first.columns is not None and first.columns.days is not None:
-        fresh = vector.from_buckets([full.hours[h] for h in sorted(full.hours)])
-        assert_same_columns(first.columns, fresh)
-        assert full.last_ms is not None
-        end = full.last_ms - full.last_ms % HOUR_MS + HOUR_MS
-        assert_same_columns(first.columns.days, vector.day_sums(fresh, kind == CGM, end))
+    assert_columns_of(first, full)
     if read.columns is not None:
         held_now = (read.columns.hour, read.columns.ints, read.columns.floats)
         assert all(a.tobytes() == b.tobytes() for a, b in zip(held_now, before, strict=True))
     assert update_buckets(read, ranges, load) == full
     assert first == full
+
+
+def assert_columns_of(updated: Buckets, full: Buckets) -> None:
+    """The columns and day sums an update hands on are a full build's, field for field."""
+    if updated.columns is None or updated.columns.days is None:
+        return
+    fresh = vector.from_buckets([full.hours[h] for h in sorted(full.hours)])
+    assert_same_columns(updated.columns, fresh)
+    assert full.last_ms is not None
+    end = full.last_ms - full.last_ms % HOUR_MS + HOUR_MS
+    assert_same_columns(updated.columns.days, vector.day_sums(fresh, full.kind == CGM, end))
 
 
 def as_the_store_hands_them(buckets: Buckets) -> Buckets:
@@ -179,15 +179,8 @@ def as_the_store_hands_them(buckets: Buckets) -> Buckets:
 
     cols = vector.columns_of(buckets)
     spans = vector.day_spans(cols)
-    records = vector.day_records(cols, list(spans), buckets.kind == CGM)
-    days = [
-        (
-            store._day(day),
-            *store._day_columns(zlib.decompress(store._pack_day(cols.rows(*spans[day]), record))),
-        )
-        for day, record in zip(spans, records, strict=True)
-    ]
-    return store.stored_buckets(buckets.kind, days, buckets.last_ms)
+    packed = store.packed_days(cols, buckets.kind, spans, list(spans))
+    return store.stored_buckets(buckets.kind, packed, buckets.last_ms)
 
 
 def assert_same_columns(got: Any, want: Any) -> None:

@@ -53,25 +53,19 @@ class BucketsRepository:
         each stored chunk's fingerprint, so that `save` writes only the days that changed.
         Days stored as columns are read as columns (no Bucket object is made until the
         hours are read); days stored before, as rows or bucket dicts, through buckets."""
-        from tidewater.domain.summary import vector  # numpy: the summariser's alone
-
-        days: dict[str, list[tuple[str, BucketColumns, bytes | None]]] = defaultdict(list)
+        days: dict[str, dict[str, bytes]] = defaultdict(dict)
         last: dict[str, int | None] = {}
         stored: dict[str, StoredDays] = defaultdict(StoredDays)
         for chunk, packed in self._chunks(user_id):
             kind, _, day = chunk.partition("#")
             stored[kind][day] = _fingerprint(packed)
-            raw = zlib.decompress(packed)
             if day == META:
-                last[kind] = json.loads(raw).get("lastMs")
-            elif raw.startswith(_COLUMNS):
-                days[kind].append((day, *_day_columns(raw)))
+                last[kind] = json.loads(zlib.decompress(packed)).get("lastMs")
             else:
-                cols = vector.from_buckets(_buckets_of(kind, json.loads(raw)))
-                days[kind].append((day, cols, None))
+                days[kind][day] = packed
         found: dict[str, Buckets] = {}
         for kind in set(days) | set(last):
-            found[kind] = stored_buckets(kind, days.get(kind, []), last.get(kind))
+            found[kind] = stored_buckets(kind, days.get(kind, {}), last.get(kind))
             stored[kind].loaded = found[kind]
         return found, stored
 
@@ -113,12 +107,7 @@ class BucketsRepository:
             changed = {day for day in spans if _touches(day, derived[1])}
         else:  # made afresh (or by hand): every day is packed, the unchanged not written
             changed = set(spans)
-        packing = sorted(changed)
-        records = vector.day_records(cols, packing, buckets.kind == CGM)
-        wanted = {
-            _day(day): _pack_day(cols.rows(*spans[day]), record)
-            for day, record in zip(packing, records, strict=True)
-        }
+        wanted = packed_days(cols, buckets.kind, spans, sorted(changed))
         if buckets.last_ms is not None:
             wanted[META] = _pack({"lastMs": buckets.last_ms})
         expires = ((buckets.last_ms or 0) + KEEP_MS) // 1000
@@ -149,28 +138,50 @@ def _buckets_of(kind: str, payload: dict[str, Any]) -> list[Bucket]:
     return [Bucket.from_dict(entry) for entry in payload["buckets"]]
 
 
-def stored_buckets(
-    kind: str, days: list[tuple[str, BucketColumns, bytes | None]], last_ms: int | None
-) -> Buckets:
-    """A kind's buckets from its stored days (day, columns, the day's sums or None), in
-    arrays with room for the hours an update appends (`vector.with_room`). The day sums of the
-    window's whole days are handed on as stored when every one of them has its own (days
-    stored before sums were have none: the periods then pool them again)."""
+def packed_days(
+    cols: BucketColumns, kind: str, spans: Mapping[int, tuple[int, int]], starts: list[int]
+) -> dict[str, bytes]:
+    """The days of `starts` (their rows in `spans`, `vector.day_spans`) as they are stored:
+    the day (`2026-11-21`) → its columns and sums, packed."""
+    from tidewater.domain.summary import vector
+
+    records = vector.day_records(cols, starts, kind == CGM)
+    return {
+        _day(day): _pack_day(cols.rows(*spans[day]), record)
+        for day, record in zip(starts, records, strict=True)
+    }
+
+
+def stored_buckets(kind: str, days: Mapping[str, bytes], last_ms: int | None) -> Buckets:
+    """A kind's buckets from its stored days (the day → packed, as `packed_days` makes them
+    or as written before), in arrays with room for the hours an update appends
+    (`vector.with_room`). The day sums of the window's whole days are handed on as stored
+    when every one of them has its own (days stored before sums were have none: the periods
+    then pool them again)."""
     from tidewater.domain.summary import vector
 
     if not days:
         return Buckets(kind, {}, last_ms)
-    days = sorted(days, key=_first)
-    cols = vector.with_room([piece for _, piece, _ in days])
+    read = [(day, *_day_read(kind, zlib.decompress(days[day]))) for day in sorted(days)]
+    cols = vector.with_room([piece for _, piece, _ in read])
     if last_ms is not None:
         first, stop = vector.whole_days(last_ms - last_ms % HOUR_MS + HOUR_MS)
-        starts = [int(piece.hour[0]) // DAY_MS * DAY_MS for _, piece, _ in days]
+        starts = [int(piece.hour[0]) // DAY_MS * DAY_MS for _, piece, _ in read]
         inside = [k for k, start in enumerate(starts) if first <= start < stop]
-        records = [days[k][2] for k in inside]
+        records = [read[k][2] for k in inside]
         if all(record is not None for record in records):
             joined_records = b"".join(record for record in records if record is not None)
             cols.days = vector.stored_day_sums([starts[k] for k in inside], joined_records)
     return Buckets(kind, None, last_ms, cols)
+
+
+def _day_read(kind: str, raw: bytes) -> tuple[BucketColumns, bytes | None]:
+    """A stored day's columns and, when stored with them, its sums."""
+    if raw.startswith(_COLUMNS):
+        return _day_columns(raw)
+    from tidewater.domain.summary import vector
+
+    return vector.from_buckets(_buckets_of(kind, json.loads(raw))), None
 
 
 # A day stored as columns: this mark (JSON days begin with "{"), then its hours (int64),
@@ -208,10 +219,6 @@ def _day_columns(raw: bytes) -> tuple[BucketColumns, bytes | None]:
     # them once, into rows.
     cols = vector.BucketColumns(ints[:n], ints[n:].reshape(21, n).T, floats.reshape(12, n).T)
     return cols, record
-
-
-def _first(day: tuple[str, BucketColumns, bytes | None]) -> str:
-    return day[0]
 
 
 class StoredDays(dict[str, str]):

@@ -71,10 +71,7 @@ def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: L
 
     def mask_of(k: int) -> int:
         """The blackout the old hour old_hours[k]'s last counted sample casts."""
-        if columns_only:
-            row = cols.ints[k]
-            return int(row[1]) + int(row[2]) * MINUTE_MS - TOLERANCE_MS
-        return old[int(old_hours[k])].mask
+        return _mask(cols.ints[k]) if columns_only else old[int(old_hours[k])].mask
 
     end = hour_of(last) + HOUR_MS
     start = end - WINDOW_HOURS * HOUR_MS
@@ -112,11 +109,7 @@ def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: L
             new.update((b.date, b) for b in made)
             redone.append((pos, pos + HOUR_MS))
             pos += HOUR_MS
-    # Buckets differ from the old ones only where they were made afresh and where the window
-    # moved.
-    old_end = hour_of(old_last) + HOUR_MS
-    moved = [(min(old_start, start), max(old_start, start)), (min(old_end, end), max(old_end, end))]
-    differ = [(a, b) for a, b in [*redone, *moved] if a < b]
+    differ = _differ(redone, old_last, end)
     made_cols = _columns(current, new, start, end, redone, differ)
     if columns_only:
         return Buckets(kind, None, last, made_cols, (current, differ))
@@ -147,15 +140,22 @@ def _appended(
         return None
     a, b = span
     made, _ = accumulate(source.get(a, b), _mask(ints[n - 1]))
-    old_start = hour_of(current.last_ms) + HOUR_MS - WINDOW_HOURS * HOUR_MS
-    old_end = hour_of(current.last_ms) + HOUR_MS
     # (The hours after the span are after the newest sample: end <= b.)
     redone = [(max(a, start), min(b, end))]
-    differ = [(a, b) for a, b in [*redone, (old_start, start), (old_end, end)] if a < b]
+    differ = _differ(redone, current.last_ms, end)
     made_cols = _columns(
         current, {bucket.date: bucket for bucket in made}, start, end, redone, differ
     )
     return Buckets(current.kind, None, last, made_cols, (current, differ))
+
+
+def _differ(redone: list[tuple[int, int]], old_last: int, end: int) -> list[tuple[int, int]]:
+    """Where the new buckets (their window ending at `end`) can differ from the old ones
+    (newest sample `old_last`): where they were made afresh, and where the window moved."""
+    old_end = hour_of(old_last) + HOUR_MS
+    old_start, start = old_end - WINDOW_HOURS * HOUR_MS, end - WINDOW_HOURS * HOUR_MS
+    moved = [(min(old_start, start), max(old_start, start)), (min(old_end, end), max(old_end, end))]
+    return [(a, b) for a, b in [*redone, *moved] if a < b]
 
 
 def _mask(row: Any) -> int:

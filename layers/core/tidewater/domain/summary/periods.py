@@ -139,29 +139,20 @@ def _cgm_period(
     # Readings at the window's edge may spill past it: use is capped at 100 %.
     use = min(1.0, total / (days * MINUTES_PER_DAY))
     p_use = min(1.0, p_total / (days * MINUTES_PER_DAY))
-    out: dict[str, Any] = {
-        "daysInPeriod": days,
-        "daysWithData": with_data,
-        "hoursWithData": agg.hours,
-        "total": {
-            "glucose": agg.glucose,
-            "minutes": total,
-            "records": count,
-            "percent": use,
-            "variance": agg.m2,
-        },
+    out, delta = _heads(agg, prev, days, with_data, with_data_before)
+    out["total"] = {
+        "glucose": agg.glucose,
+        "minutes": total,
+        "records": count,
+        "percent": use,
+        "variance": agg.m2,
     }
-    delta: dict[str, Any] = {
-        "daysInPeriod": 0,
-        "daysWithData": with_data - with_data_before,
-        "hoursWithData": agg.hours - prev.hours,
-        "total": {
-            "glucose": agg.glucose - prev.glucose,
-            "minutes": total - p_total,
-            "records": count - p_count,
-            "percent": use - p_use,
-            "variance": agg.m2 - prev.m2,
-        },
+    delta["total"] = {
+        "glucose": agg.glucose - prev.glucose,
+        "minutes": total - p_total,
+        "records": count - p_count,
+        "percent": use - p_use,
+        "variance": agg.m2 - prev.m2,
     }
     if _cgm_ranged(use, total, days):
         band_minutes, band_records = minutes[1:], records[1:]
@@ -175,32 +166,8 @@ def _cgm_period(
             ):
                 delta[name] = {"minutes": m - pm, "records": r - pr, "percent": p - pm / p_total}
         else:
-            for name in _BANDS:
-                delta[name] = out[name].copy()
-    out["averageDailyRecords"] = count / days
-    delta["averageDailyRecords"] = count / days - p_count / days
-    if agg.weight:
-        mean = agg.glucose / agg.weight
-        sd = math.sqrt(max(0.0, agg.m2 / agg.weight))
-        p_mean = p_sd = 0.0
-        if prev.weight:
-            p_mean = prev.glucose / prev.weight
-            p_sd = math.sqrt(max(0.0, prev.m2 / prev.weight))
-        out["averageGlucoseMmol"] = mean
-        delta["averageGlucoseMmol"] = mean - p_mean
-        if use > MIN_CGM_USE:
-            gmi = glucose_management_indicator(mean)
-            out["glucoseManagementIndicator"] = gmi
-            # Both sides are rounded to 0.1: keep the difference free of binary noise.
-            p_gmi = (
-                glucose_management_indicator(p_mean) if prev.weight and p_use > MIN_CGM_USE else 0
-            )
-            delta["glucoseManagementIndicator"] = round_half_away(gmi - p_gmi)
-        out["standardDeviation"] = sd
-        delta["standardDeviation"] = sd - p_sd
-        if mean > 0:
-            out["coefficientOfVariation"] = cv = sd / mean
-            delta["coefficientOfVariation"] = cv - (p_sd / p_mean if p_mean > 0 else 0)
+            _copied(out, delta)
+    _averages(out, delta, agg, prev, days, (use > MIN_CGM_USE, p_use > MIN_CGM_USE))
     out["timeCGMUsePercent"] = use
     delta["timeCGMUsePercent"] = use - p_use
     out["delta"] = delta
@@ -218,22 +185,18 @@ def _bgm_period(
     records = agg.records
     count, p_count = records[0], prev.records[0]
     percent = 1.0 if count else 0.0
-    out: dict[str, Any] = {
-        "daysInPeriod": days,
-        "daysWithData": with_data,
-        "hoursWithData": agg.hours,
-        "total": {"glucose": agg.glucose, "records": count, "percent": percent, "variance": agg.m2},
+    out, delta = _heads(agg, prev, days, with_data, with_data_before)
+    out["total"] = {
+        "glucose": agg.glucose,
+        "records": count,
+        "percent": percent,
+        "variance": agg.m2,
     }
-    delta: dict[str, Any] = {
-        "daysInPeriod": 0,
-        "daysWithData": with_data - with_data_before,
-        "hoursWithData": agg.hours - prev.hours,
-        "total": {
-            "glucose": agg.glucose - prev.glucose,
-            "records": count - p_count,
-            "percent": percent - (1.0 if p_count else 0.0),
-            "variance": agg.m2 - prev.m2,
-        },
+    delta["total"] = {
+        "glucose": agg.glucose - prev.glucose,
+        "records": count - p_count,
+        "percent": percent - (1.0 if p_count else 0.0),
+        "variance": agg.m2 - prev.m2,
     }
     if count:
         band_records = records[1:]
@@ -244,23 +207,61 @@ def _bgm_period(
             for name, r, p, pr in zip(_BANDS, band_records, shares, prev.records[1:], strict=True):
                 delta[name] = {"records": r - pr, "percent": p - pr / p_count}
         else:
-            for name in _BANDS:
-                delta[name] = out[name].copy()
-    out["averageDailyRecords"] = count / days
-    delta["averageDailyRecords"] = count / days - p_count / days
-    if agg.weight:
-        mean = agg.glucose / agg.weight
-        sd = math.sqrt(max(0.0, agg.m2 / agg.weight))
-        p_mean = p_sd = 0.0
-        if prev.weight:
-            p_mean = prev.glucose / prev.weight
-            p_sd = math.sqrt(max(0.0, prev.m2 / prev.weight))
-        out["averageGlucoseMmol"] = mean
-        delta["averageGlucoseMmol"] = mean - p_mean
-        out["standardDeviation"] = sd
-        delta["standardDeviation"] = sd - p_sd
-        if mean > 0:
-            out["coefficientOfVariation"] = cv = sd / mean
-            delta["coefficientOfVariation"] = cv - (p_sd / p_mean if p_mean > 0 else 0)
+            _copied(out, delta)
+    _averages(out, delta, agg, prev, days, None)
     out["delta"] = delta
     return out
+
+
+def _heads(
+    agg: _Aggregate, prev: _Aggregate, days: int, with_data: int, with_data_before: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A period's first numbers, and their delta."""
+    out = {"daysInPeriod": days, "daysWithData": with_data, "hoursWithData": agg.hours}
+    delta = {
+        "daysInPeriod": 0,
+        "daysWithData": with_data - with_data_before,
+        "hoursWithData": agg.hours - prev.hours,
+    }
+    return out, delta
+
+
+def _copied(out: dict[str, Any], delta: dict[str, Any]) -> None:
+    """The ranges' delta when the previous period reports none: the ranges themselves."""
+    for name in _BANDS:
+        delta[name] = out[name].copy()
+
+
+def _averages(
+    out: dict[str, Any],
+    delta: dict[str, Any],
+    agg: _Aggregate,
+    prev: _Aggregate,
+    days: int,
+    gmi: tuple[bool, bool] | None,
+) -> None:
+    """Daily records, and with any weight the mean, GMI (CGM: `gmi` says whether each period
+    has enough use), SD and CV, each with its delta."""
+    count, p_count = agg.records[0], prev.records[0]
+    out["averageDailyRecords"] = count / days
+    delta["averageDailyRecords"] = count / days - p_count / days
+    if not agg.weight:
+        return
+    mean = agg.glucose / agg.weight
+    sd = math.sqrt(max(0.0, agg.m2 / agg.weight))
+    p_mean = p_sd = 0.0
+    if prev.weight:
+        p_mean = prev.glucose / prev.weight
+        p_sd = math.sqrt(max(0.0, prev.m2 / prev.weight))
+    out["averageGlucoseMmol"] = mean
+    delta["averageGlucoseMmol"] = mean - p_mean
+    if gmi is not None and gmi[0]:
+        out["glucoseManagementIndicator"] = now = glucose_management_indicator(mean)
+        before = glucose_management_indicator(p_mean) if prev.weight and gmi[1] else 0
+        # Both sides are rounded to 0.1: keep the difference free of binary noise.
+        delta["glucoseManagementIndicator"] = round_half_away(now - before)
+    out["standardDeviation"] = sd
+    delta["standardDeviation"] = sd - p_sd
+    if mean > 0:
+        out["coefficientOfVariation"] = cv = sd / mean
+        delta["coefficientOfVariation"] = cv - (p_sd / p_mean if p_mean > 0 else 0)

@@ -444,7 +444,7 @@ def incremental() -> None:
 
 def one_hour(days: int, short: int = 0) -> tuple[str, str, str]:
     """The figures of one history (see `incremental`), its `short` last hours left out."""
-    from tidewater.store.buckets import packed_days, stored_buckets
+    from tidewater.store.buckets import packed_kind, stored_kind
     from tidewater.store.datums import _decoded, sample_page
 
     cgm, _ = readings(days)
@@ -457,12 +457,11 @@ def one_hour(days: int, short: int = 0) -> tuple[str, str, str]:
     # The periods of the history were computed before (the previous summary): its columns
     # and day sums are made, and the update hands them on.
     compute_periods(before)
-    # The previous summary's days as the store keeps them (`BucketsRepository.save`).
-    spans = vector.day_spans(before.columns)
-    kept = packed_days(before.columns, CGM, spans, list(spans))
+    # The previous summary's days and `meta` as the store keeps them (`save`).
+    kept = packed_kind(before)
 
     def as_stored() -> Buckets:
-        return stored_buckets(CGM, kept, before.last_ms)
+        return stored_kind(CGM, kept)
 
     @functools.cache
     def answer(i: int, j: int) -> bytes:  # (the store's answer, made once: not ours to time)
@@ -485,7 +484,7 @@ def one_hour(days: int, short: int = 0) -> tuple[str, str, str]:
         compute_periods(update_buckets(stored, [(hour, hour + HOUR_MS)], load))
 
     stored = as_stored()
-    assert stored == before and stored.columns.days is not None
+    assert stored == before and stored.columns.sums is not None
     assert update_buckets(stored, [(hour, hour + HOUR_MS)], load) == build_buckets(cgm, CGM)
     assert update_buckets(before, [(hour, hour + HOUR_MS)], load) == build_buckets(cgm, CGM)
 

@@ -154,8 +154,9 @@ def test_buckets_stored_as_columns_read_back_as_they_were_and_older_days_still_r
     aws, kind: str
 ) -> None:
     """Days are written as their columns; they read back as columns (no Bucket made), bit
-    for bit. Days written before, as rows or as bucket dicts, read beside them as they did,
-    and a save of what was read writes nothing."""
+    for bit. Days written before, as rows or as bucket dicts, read beside them as they did.
+    A save of what was read writes only the `meta` (its sums now of the days as they are
+    stored), and then nothing."""
     import zlib
 
     from tidewater.store import buckets as store
@@ -187,20 +188,27 @@ def test_buckets_stored_as_columns_read_back_as_they_were_and_older_days_still_r
     again, stored = repo.load("u-days")
     assert_same_columns(again[kind].columns, made.columns)
     assert again[kind] == made
-    assert repo.save("u-days", again[kind], stored[kind]) == 0  # nothing changed, nothing written
+    assert again[kind].columns.sums is None  # (the days are not those `meta` summed)
+    assert repo.save("u-days", again[kind], stored[kind]) == 1
+    after, stored = repo.load("u-days")
+    assert after[kind] == made and after[kind].columns.sums is not None
+    assert repo.save("u-days", after[kind], stored[kind]) == 0  # nothing changed, nothing written
 
 
 @pytest.mark.parametrize("kind", ["cgm", "bgm"])
-def test_the_whole_days_sums_are_stored_beside_their_buckets_and_read_as_they_were(
+def test_the_window_sums_are_stored_in_meta_and_read_only_with_the_days_they_sum(
     aws, kind: str
 ) -> None:
-    """Each day is stored with its sums: read back, the window's whole days' sums are
-    those the periods would pool again, bit for bit, and the periods are a full build's.
-    A day stored without them (as columns before sums were, or as rows) leaves the sums to
-    be pooled again, with the same periods."""
+    """The window's exact segment sums are stored in the kind's `meta`: read back with the
+    very days they were made of, they are a fresh summing's and the periods a full build's.
+    A day written without its `meta` (a save cut short), or a `meta` without sums (written
+    by a version that kept none), leaves them to be summed again, with the same periods; a
+    day as an earlier version stored it (its day sums after the columns) is read too."""
+    import json
     import zlib
 
-    from tidewater.domain.summary import compute_periods, vector
+    from tests.unit.test_summary_properties import exact
+    from tidewater.domain.summary import compute_periods, segments
     from tidewater.store import buckets as store
     from tidewater.store.models import BucketsModel
 
@@ -210,29 +218,32 @@ def test_the_whole_days_sums_are_stored_beside_their_buckets_and_read_as_they_we
     repo.save("u-sums", made, {})
     loaded, _ = repo.load("u-sums")
     read = loaded[kind].columns
-    assert made.last_ms is not None and read.days is not None
+    assert made.last_ms is not None and read.sums is not None
     end = made.last_ms - made.last_ms % HOUR_MS + HOUR_MS
-    want = vector.day_sums(made.columns, kind == "cgm", end)
-    assert len(want.day) == 2  # the two whole days of three (the newest has 11 hours)
-    for name in want.__slots__:
-        got, wanted = getattr(read.days, name), getattr(want, name)
-        assert (got.dtype, got.shape, got.tobytes()) == (
-            wanted.dtype,
-            wanted.shape,
-            wanted.tobytes(),
-        )
+    assert exact(read.sums) == exact(segments.sums_of(made.columns, kind == "cgm", end))
     assert compute_periods(loaded[kind]) == periods
 
     items = {i.chunk: zlib.decompress(i.packed) for i in BucketsModel.query("u-sums")}
     first = sorted(k for k in items if not k.endswith(store.META))[0]
-    without = b"\x00C1" + items[first][3 : -vector.DAY_RECORD.itemsize]
-    BucketsModel("u-sums", first, packed=zlib.compress(without)).save()
+    # The first day rewritten (here as an earlier version wrote days: with its day sums),
+    # its `meta` not: the sums are not handed on.
+    earlier = b"\x00C2" + items[first][3:] + bytes(8 * 22)
+    BucketsModel("u-sums", first, packed=zlib.compress(earlier)).save()
     again, _ = repo.load("u-sums")
-    assert again[kind] == made and again[kind].columns.days is None
+    assert again[kind] == made and again[kind].columns.sums is None
     assert compute_periods(again[kind]) == periods
 
+    # A `meta` with the newest time alone (as written before sums were kept).
+    BucketsModel("u-sums", first, packed=zlib.compress(items[first])).save()
+    meta = f"{kind}#{store.META}"
+    BucketsModel("u-sums", meta, packed=store._pack({"lastMs": made.last_ms})).save()
+    plain, _ = repo.load("u-sums")
+    assert plain[kind] == made and plain[kind].columns.sums is None
+    assert compute_periods(plain[kind]) == periods
+    assert json.loads(items[meta])["of"]  # (what was stored had its days' fingerprint)
+
     # A form of day this version does not know is refused, not read as another.
-    BucketsModel("u-sums", first, packed=zlib.compress(b"\x00C9" + without[3:])).save()
+    BucketsModel("u-sums", first, packed=zlib.compress(b"\x00C9" + items[first][3:])).save()
     with pytest.raises(ValueError, match="cannot read"):
         repo.load("u-sums")
 
@@ -369,9 +380,7 @@ def test_an_update_of_buckets_read_makes_no_bucket_of_the_others_and_writes_one_
     monkeypatch.setattr(vector, "to_buckets", lambda c, k: made.append(len(c.hour)) or real(c, k))
     packed: list[Any] = []
     real_pack = store._pack_day
-    monkeypatch.setattr(
-        store, "_pack_day", lambda cols, sums: packed.append(cols) or real_pack(cols, sums)
-    )
+    monkeypatch.setattr(store, "_pack_day", lambda cols: packed.append(cols) or real_pack(cols))
 
     def load(a: int, b: int) -> list[Sample]:
         return [s for s in samples if a <= s.time_ms < b]
@@ -384,3 +393,5 @@ def test_an_update_of_buckets_read_makes_no_bucket_of_the_others_and_writes_one_
     ]
     again, _ = repo.load("u-update")
     assert again["cgm"] == build_buckets(samples, CGM)
+    # The sums the update moved on were stored with the day, and are read with it.
+    assert again["cgm"].columns.sums is not None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from fractions import Fraction
 from typing import Any
 
 from hypothesis import HealthCheck, event, given, settings
@@ -22,11 +23,24 @@ from tidewater.domain.summary import (
     buckets_from_packed,
     build_buckets,
     compute_periods,
+    segments,
     summarize,
     update_buckets,
     vector,
 )
 from tidewater.domain.timeutil import format_utc, from_epoch_ms
+
+
+def exact(sums: segments.Sums) -> tuple[int, list[tuple[Fraction, Fraction, Fraction, list[int]]]]:
+    """The rationals segment sums stand for, whatever their scales."""
+    g, m, lcm = sums.glucose_scale, sums.m2_scale, sums.lcm
+    return sums.end, [
+        (Fraction(a, 2**g), Fraction(b, 2**m), Fraction(c, 4**g * lcm), counts)
+        for a, b, c, counts in zip(
+            sums.glucose, sums.m2, sums.spread, sums.counts.tolist(), strict=True
+        )
+    ]
+
 
 BASE = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 SEC = 1_000
@@ -137,15 +151,15 @@ def incremental_equals_full(
     assert_columns_of(carried, full)
     assert compute_periods(carried) == compute_periods(full)
 
-    # As the store hands them: the days' columns in arrays with spare rows, the whole days'
-    # sums as stored beside them. What was read keeps what it held after the update has
+    # As the store hands them: the days' columns in arrays with spare rows, the window's
+    # sums as stored in `meta`. What was read keeps what it held after the update has
     # appended into its spare rows, and a second update of it (which finds them taken) is
     # right too.
     read = as_the_store_hands_them(held)
-    if read.columns is not None and read.columns.days is not None:
-        assert read.last_ms is not None
+    if read.columns is not None and read.last_ms is not None:
+        assert read.columns.sums is not None
         end = read.last_ms - read.last_ms % HOUR_MS + HOUR_MS
-        assert_same_columns(read.columns.days, vector.day_sums(read.columns, kind == CGM, end))
+        assert exact(read.columns.sums) == exact(segments.sums_of(read.columns, kind == CGM, end))
     before = (
         []
         if read.columns is None
@@ -163,31 +177,31 @@ def incremental_equals_full(
 
 
 def assert_columns_of(updated: Buckets, full: Buckets) -> None:
-    """The columns and day sums an update hands on are a full build's, field for field."""
-    if updated.columns is None or updated.columns.days is None:
+    """The columns and segment sums an update hands on are a full build's: the columns
+    field for field, the sums as exact values."""
+    if updated.columns is None:
         return
     fresh = vector.from_buckets([full.hours[h] for h in sorted(full.hours)])
     assert_same_columns(updated.columns, fresh)
+    if updated.columns.sums is None:
+        return
     assert full.last_ms is not None
     end = full.last_ms - full.last_ms % HOUR_MS + HOUR_MS
-    assert_same_columns(updated.columns.days, vector.day_sums(fresh, full.kind == CGM, end))
+    assert exact(updated.columns.sums) == exact(segments.sums_of(fresh, full.kind == CGM, end))
 
 
 def as_the_store_hands_them(buckets: Buckets) -> Buckets:
-    """Packed day by day as the store writes them, and read back (`store.buckets`)."""
+    """Packed as the store writes them (every day, and `meta`), and read back."""
     from tidewater.store import buckets as store
 
-    cols = vector.columns_of(buckets)
-    spans = vector.day_spans(cols)
-    packed = store.packed_days(cols, buckets.kind, spans, list(spans))
-    return store.stored_buckets(buckets.kind, packed, buckets.last_ms)
+    return store.stored_kind(buckets.kind, store.packed_kind(buckets))
 
 
 def assert_same_columns(got: Any, want: Any) -> None:
     """Every field equal bit for bit (the same dtype, shape and bytes)."""
     for name in want.__slots__:
         a, b = getattr(got, name), getattr(want, name)
-        if name in ("days", "room", "stop"):  # (what the rows are kept in, not what they are)
+        if name in ("sums", "room", "stop"):  # (what the rows are kept in, not what they are)
             continue
         assert a.dtype == b.dtype and a.shape == b.shape, name
         assert a.tobytes() == b.tobytes(), name

@@ -38,6 +38,10 @@ def _pack(payload: dict[str, Any]) -> bytes:
     return zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 6)
 
 
+def _window_end(last_ms: int) -> int:
+    return last_ms - last_ms % HOUR_MS + HOUR_MS
+
+
 def _day(day_ms: int) -> str:
     return utc_text(day_ms)[:10]
 
@@ -52,20 +56,18 @@ class BucketsRepository:
         """Both kinds' buckets (one Query, paginated past 1 MB: `_chunks`) and, per kind,
         each stored chunk's fingerprint, so that `save` writes only the days that changed.
         Days stored as columns are read as columns (no Bucket object is made until the
-        hours are read); days stored before, as rows or bucket dicts, through buckets."""
-        days: dict[str, dict[str, bytes]] = defaultdict(dict)
-        last: dict[str, int | None] = {}
+        hours are read); days stored before, as rows or bucket dicts, through buckets. The
+        window's exact segment sums are handed on when the kind's `meta` holds them for the
+        very days read."""
+        chunks: dict[str, dict[str, bytes]] = defaultdict(dict)
         stored: dict[str, StoredDays] = defaultdict(StoredDays)
         for chunk, packed in self._chunks(user_id):
             kind, _, day = chunk.partition("#")
             stored[kind][day] = _fingerprint(packed)
-            if day == META:
-                last[kind] = json.loads(zlib.decompress(packed)).get("lastMs")
-            else:
-                days[kind][day] = packed
+            chunks[kind][day] = packed
         found: dict[str, Buckets] = {}
-        for kind in set(days) | set(last):
-            found[kind] = stored_buckets(kind, days.get(kind, {}), last.get(kind))
+        for kind, kept in chunks.items():
+            found[kind] = stored_kind(kind, kept, stored[kind])
             stored[kind].loaded = found[kind]
         return found, stored
 
@@ -107,9 +109,11 @@ class BucketsRepository:
             changed = {day for day in spans if _touches(day, derived[1])}
         else:  # made afresh (or by hand): every day is packed, the unchanged not written
             changed = set(spans)
-        wanted = packed_days(cols, buckets.kind, spans, sorted(changed))
+        wanted = packed_days(cols, spans, sorted(changed))
         if buckets.last_ms is not None:
-            wanted[META] = _pack({"lastMs": buckets.last_ms})
+            # The days as they will be stored: those written, and the others as read.
+            kept = {d: _fingerprint(wanted[d]) if d in wanted else stored.get(d) for d in days}
+            wanted[META] = packed_meta(cols, buckets.kind, buckets.last_ms, kept)
         expires = ((buckets.last_ms or 0) + KEEP_MS) // 1000
         saves = [
             BucketsModel(
@@ -139,77 +143,107 @@ def _buckets_of(kind: str, payload: dict[str, Any]) -> list[Bucket]:
 
 
 def packed_days(
-    cols: BucketColumns, kind: str, spans: Mapping[int, tuple[int, int]], starts: list[int]
+    cols: BucketColumns, spans: Mapping[int, tuple[int, int]], starts: list[int]
 ) -> dict[str, bytes]:
     """The days of `starts` (their rows in `spans`, `vector.day_spans`) as they are stored:
-    the day (`2026-11-21`) → its columns and sums, packed."""
+    the day (`2026-11-21`) → its columns, packed."""
+    return {_day(day): _pack_day(cols.rows(*spans[day])) for day in starts}
+
+
+def packed_meta(
+    cols: BucketColumns, kind: str, last_ms: int, days: Mapping[str, str | None]
+) -> bytes:
+    """A kind's `meta` as stored: its newest sample's time and, when every day stored is
+    known (`days`: day → fingerprint), the window's exact segment sums with the fingerprint
+    of those days, so that a read hands them on only with the very buckets they sum."""
+    from tidewater.domain.summary import segments
+
+    meta: dict[str, Any] = {"lastMs": last_ms}
+    if all(days.values()):
+        meta["sums"] = segments.sums_for(cols, kind == CGM, _window_end(last_ms)).to_json()
+        meta["of"] = _days_fingerprint(days)
+    return _pack(meta)
+
+
+def packed_kind(buckets: Buckets) -> dict[str, bytes]:
+    """Every chunk of a kind as `save` writes buckets made afresh: its days and `meta`."""
     from tidewater.domain.summary import vector
 
-    records = vector.day_records(cols, starts, kind == CGM)
-    return {
-        _day(day): _pack_day(cols.rows(*spans[day]), record)
-        for day, record in zip(starts, records, strict=True)
-    }
+    cols = vector.columns_of(buckets)
+    spans = vector.day_spans(cols)
+    chunks = packed_days(cols, spans, list(spans))
+    if buckets.last_ms is not None:
+        fingerprints = {day: _fingerprint(packed) for day, packed in chunks.items()}
+        chunks[META] = packed_meta(cols, buckets.kind, buckets.last_ms, fingerprints)
+    return chunks
 
 
-def stored_buckets(kind: str, days: Mapping[str, bytes], last_ms: int | None) -> Buckets:
-    """A kind's buckets from its stored days (the day → packed, as `packed_days` makes them
-    or as written before), in arrays with room for the hours an update appends
-    (`vector.with_room`). The day sums of the window's whole days are handed on as stored
-    when every one of them has its own (days stored before sums were have none: the periods
-    then pool them again)."""
-    from tidewater.domain.summary import vector
+def stored_kind(
+    kind: str, chunks: Mapping[str, bytes], fingerprints: Mapping[str, str] | None = None
+) -> Buckets:
+    """A kind's buckets from its stored chunks (its days, as `packed_days` makes them or as
+    written before, and its `meta`; `fingerprints` of them if known), in arrays with room
+    for the hours an update appends (`vector.with_room`). The window's segment sums are
+    handed on when `meta` holds them for the very days read (else a day was written without
+    its `meta`, or by a version that kept none, and the periods sum the buckets again)."""
+    from tidewater.domain.summary import segments, vector
 
+    meta = json.loads(zlib.decompress(chunks[META])) if META in chunks else {}
+    last_ms = meta.get("lastMs")
+    days = sorted(day for day in chunks if day != META)
     if not days:
         return Buckets(kind, {}, last_ms)
-    read = [(day, *_day_read(kind, zlib.decompress(days[day]))) for day in sorted(days)]
-    cols = vector.with_room([piece for _, piece, _ in read])
-    if last_ms is not None:
-        first, stop = vector.whole_days(last_ms - last_ms % HOUR_MS + HOUR_MS)
-        starts = [int(piece.hour[0]) // DAY_MS * DAY_MS for _, piece, _ in read]
-        inside = [k for k, start in enumerate(starts) if first <= start < stop]
-        records = [read[k][2] for k in inside]
-        if all(record is not None for record in records):
-            joined_records = b"".join(record for record in records if record is not None)
-            cols.days = vector.stored_day_sums([starts[k] for k in inside], joined_records)
+    cols = vector.with_room([_day_read(kind, zlib.decompress(chunks[day])) for day in days])
+    if "sums" in meta and last_ms is not None:
+        if fingerprints is None:
+            fingerprints = {day: _fingerprint(chunks[day]) for day in days}
+        try:
+            sums = segments.Sums.from_json(meta["sums"])
+        except (KeyError, TypeError, ValueError):
+            sums = None
+        if (
+            sums is not None
+            and sums.end == _window_end(last_ms)
+            and meta.get("of") == _days_fingerprint(fingerprints)
+        ):
+            cols.sums = sums
     return Buckets(kind, None, last_ms, cols)
 
 
-def _day_read(kind: str, raw: bytes) -> tuple[BucketColumns, bytes | None]:
-    """A stored day's columns and, when stored with them, its sums."""
+def _day_read(kind: str, raw: bytes) -> BucketColumns:
+    """A stored day's columns."""
     if raw.startswith(_COLUMNS):
         return _day_columns(raw)
     from tidewater.domain.summary import vector
 
-    return vector.from_buckets(_buckets_of(kind, json.loads(raw))), None
+    return vector.from_buckets(_buckets_of(kind, json.loads(raw)))
 
 
 # A day stored as columns: this mark (JSON days begin with "{"), then its hours (int64),
 # the ints' columns (21 x int64) and the floats' columns (12 x float64), little-endian,
-# field by field (the same field's values side by side compress best); then (from mark
-# "C2") the day's sums (`vector.DAY_RECORD`, 22 numbers).
+# field by field (the same field's values side by side compress best). Days marked "C2"
+# (written by an earlier version) end with 22 numbers of day sums, which are left unread.
 _COLUMNS = b"\x00C"
 _COLUMNS_ONLY = b"\x00C1"
-_WITH_SUMS = b"\x00C2"
-_MARK = len(_WITH_SUMS)
+_WITH_DAY_SUMS = b"\x00C2"
+_DAY_SUMS_BYTES = 8 * 22
+_MARK = len(_COLUMNS_ONLY)
 _WIDTH = 8 * (1 + 21 + 12)  # bytes a bucket
 
 
-def _pack_day(cols: BucketColumns, record: bytes) -> bytes:
+def _pack_day(cols: BucketColumns) -> bytes:
     parts = (cols.hour, cols.ints.T, cols.floats.T)
     body = b"".join(part.astype(part.dtype.newbyteorder("<")).tobytes() for part in parts)
-    return zlib.compress(_WITH_SUMS + body + record, 6)
+    return zlib.compress(_COLUMNS_ONLY + body, 6)
 
 
-def _day_columns(raw: bytes) -> tuple[BucketColumns, bytes | None]:
-    """A day's columns, and its sums when stored with them."""
+def _day_columns(raw: bytes) -> BucketColumns:
+    """A day's columns."""
     from tidewater.domain.summary import vector
 
     body = len(raw)
-    record = None
-    if raw.startswith(_WITH_SUMS):
-        body -= vector.DAY_RECORD.itemsize
-        record = raw[body:]
+    if raw.startswith(_WITH_DAY_SUMS):
+        body -= _DAY_SUMS_BYTES
     elif not raw.startswith(_COLUMNS_ONLY):
         raise ValueError(f"a day stored as {raw[:_MARK]!r}, a form this version cannot read")
     n = (body - _MARK) // _WIDTH
@@ -217,8 +251,7 @@ def _day_columns(raw: bytes) -> tuple[BucketColumns, bytes | None]:
     floats = vector.np.frombuffer(raw, "<f8", 12 * n, _MARK + 8 * 22 * n)
     # Views of the bytes, the fields as columns: joining the days (`stored_buckets`) copies
     # them once, into rows.
-    cols = vector.BucketColumns(ints[:n], ints[n:].reshape(21, n).T, floats.reshape(12, n).T)
-    return cols, record
+    return vector.BucketColumns(ints[:n], ints[n:].reshape(21, n).T, floats.reshape(12, n).T)
 
 
 class StoredDays(dict[str, str]):
@@ -231,6 +264,12 @@ class StoredDays(dict[str, str]):
 
 def _touches(day: int, ranges: list[tuple[int, int]]) -> bool:
     return any(a < day + DAY_MS and day < b for a, b in ranges)
+
+
+def _days_fingerprint(days: Mapping[str, str | None]) -> str:
+    """One fingerprint of a kind's stored days (day → its fingerprint; `meta` left out)."""
+    text = ";".join(f"{day}={fp}" for day, fp in sorted(days.items()) if day != META)
+    return f"{zlib.crc32(text.encode()):08x}"
 
 
 def _fingerprint(packed: bytes) -> str:

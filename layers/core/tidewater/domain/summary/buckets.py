@@ -20,6 +20,9 @@ from tidewater.domain.timeutil import EPOCH, format_utc, from_epoch_ms
 
 HOUR_MS = 3_600_000
 WINDOW_HOURS = 1440
+# The window split at every period edge (hours back from its end): a period of 1, 7, 14 or
+# 30 days, or the one before it, is a union of consecutive segments.
+SEGMENT_BOUNDARIES = (0, 24, 48, 168, 336, 672, 720, WINDOW_HOURS)
 # Sensors report a few seconds early or late: the next 5-minute reading must still count.
 TOLERANCE_MS = 10_000
 NO_MASK = -(1 << 62)

@@ -205,13 +205,18 @@ def _columns(
     bucket again; None without old ones. The buckets differ only in the `differ` ranges."""
     if current.columns is None or len(current.columns.hour) != len(current):
         return None
-    from tidewater.domain.summary import vector  # numpy: only where summaries are computed
+    from tidewater.domain.summary import (
+        segments,
+        vector,  # numpy: only where summaries are computed
+    )
 
     made = [new[h] for a, b in redone for h in range(a, b, HOUR_MS) if h in new]
-    cols = vector.replace_rows(current.columns, start, end, redone, made)
-    days = current.columns.days
-    if days is not None:
-        cols.days = vector.replace_days(days, cols, differ, current.kind == CGM, end)
+    old_cols = current.columns
+    cols = vector.replace_rows(old_cols, start, end, redone, made)
+    sums = old_cols.sums
+    # (Sums of the window the old buckets end: an update moves them on.)
+    if sums is not None and sums.end == hour_of(current.last_ms or 0) + HOUR_MS:
+        cols.sums = segments.moved(sums, old_cols, cols, differ, current.kind == CGM, end)
     return cols
 
 

@@ -7,7 +7,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from tidewater.domain.samples import CGM
-from tidewater.domain.summary.buckets import HOUR_MS, RANGES, WINDOW_HOURS, Buckets, hour_of
+from tidewater.domain.summary.buckets import (
+    HOUR_MS,
+    RANGES,
+    WINDOW_HOURS,
+    Buckets,
+    hour_of,
+)
+from tidewater.domain.summary.buckets import (
+    SEGMENT_BOUNDARIES as _BOUNDARIES,
+)
 
 if TYPE_CHECKING:
     from tidewater.domain.summary.vector import BucketColumns
@@ -17,18 +26,10 @@ MINUTES_PER_DAY = 1440
 # GMI, and ranges of a 1-day period, need more than 70 % of the period's minutes covered.
 MIN_CGM_USE = 0.7
 
-# The window, split at every period edge (hours back from the newest hour), so that each
-# bucket is visited once: a period is the union of consecutive segments.
-_HOUR_BOUNDARIES = (0, 24, 48, 168, 336, 672, 720, WINDOW_HOURS)
-_CURRENT = {
-    days: [i for i, e in enumerate(_HOUR_BOUNDARIES[1:]) if e <= 24 * days] for days in PERIOD_DAYS
-}
-_PREVIOUS = {
-    days: [
-        i for i in range(len(_HOUR_BOUNDARIES) - 1) if 24 * days <= _HOUR_BOUNDARIES[i] < 48 * days
-    ]
-    for days in PERIOD_DAYS
-}
+# A period is a union of the window's segments (`segments.BOUNDARIES`, hours back from the
+# newest hour): the current ones all end with the newest hour; a previous one is a segment.
+_CURRENT = {days: _BOUNDARIES[1:].index(24 * days) + 1 for days in PERIOD_DAYS}
+_PREVIOUS = {days: _BOUNDARIES.index(24 * days) for days in PERIOD_DAYS}
 
 
 def glucose_management_indicator(mean_mmol: float) -> float:
@@ -58,15 +59,13 @@ def round_half_away(value: float, places: int = 1) -> float:
 
 
 class _Aggregate:
-    """What a period reports is made of: Σ mmol x weight, the weight, the mean, the pooled
-    M2, and the counts (minutes by range, records by range, buckets)."""
+    """What a period reports is made of: Σ mmol x weight, the weight, the pooled M2, and the
+    counts (minutes by range, records by range, buckets)."""
 
-    __slots__ = ("glucose", "hours", "m2", "mean", "minutes", "records", "weight")
+    __slots__ = ("glucose", "hours", "m2", "minutes", "records", "weight")
 
-    def __init__(
-        self, glucose: float, weight: int, mean: float, m2: float, counts: list[int]
-    ) -> None:
-        self.glucose, self.weight, self.mean, self.m2 = glucose, weight, mean, m2
+    def __init__(self, glucose: float, weight: int, m2: float, counts: list[int]) -> None:
+        self.glucose, self.weight, self.m2 = glucose, weight, m2
         self.minutes, self.records, self.hours = counts[:9], counts[9:18], counts[18]
 
 
@@ -85,39 +84,20 @@ def compute_periods(buckets: Buckets) -> dict[str, dict[str, Any]]:
 def periods_of(cols: BucketColumns, last_ms: int, cgm: bool) -> dict[str, dict[str, Any]]:
     """The periods of buckets as columns (`vector.BucketColumns`) whose newest sample is at
     `last_ms`."""
-    from tidewater.domain.summary import vector
+    from tidewater.domain.summary import segments, vector
 
     end = hour_of(last_ms) + HOUR_MS
-    edges = [end - e * HOUR_MS for e in _HOUR_BOUNDARIES]
-    seg = vector.segment_sums(cols, vector.days_of(cols, cgm, end), edges, cgm)
+    sums = segments.sums_for(cols, cgm, end)
     # Day d is the 24-hour block d days before the one ending with the newest hour.
-    with_data = vector.days_with_data(cols, end, edges[-1])
+    with_data = vector.days_with_data(cols, end, end - WINDOW_HOURS * HOUR_MS)
     write = _cgm_period if cgm else _bgm_period
+    current = segments.newest(sums, [_CURRENT[days] for days in PERIOD_DAYS], cgm)
     out = {}
-    # Current periods all end with the newest hour: each is the one before and more segments,
-    # merged newest first by Chan's parallel formula (the counts are running sums); a
-    # previous period is one segment.
-    glucose, weight, mean, m2 = 0.0, 0, 0.0, 0.0
-    merged = 0
-    for days in PERIOD_DAYS:
-        for i in range(merged, len(_CURRENT[days])):
-            glucose += seg.glucose[i]
-            w = seg.weight[i]
-            if not w:
-                continue
-            if not weight:
-                weight, mean, m2 = w, seg.mean[i], seg.m2[i]
-                continue
-            total = weight + w
-            delta = seg.mean[i] - mean
-            m2 += seg.m2[i] + delta * delta * weight * w / total
-            mean += delta * w / total
-            weight = total
-        merged = len(_CURRENT[days])
-        (k,) = _PREVIOUS[days]
+    for days, now in zip(PERIOD_DAYS, current, strict=True):
+        before = segments.pooled(sums, _PREVIOUS[days], cgm)
         out[f"{days}d"] = write(
-            _Aggregate(glucose, weight, mean, m2, seg.running[merged - 1]),
-            _Aggregate(seg.glucose[k], seg.weight[k], seg.mean[k], seg.m2[k], seg.counts[k]),
+            _Aggregate(*now),
+            _Aggregate(*before),
             days,
             with_data[days],
             with_data[2 * days] - with_data[days],

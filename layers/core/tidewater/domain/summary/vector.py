@@ -12,13 +12,12 @@ the same IEEE operations in the same order; padding adds weight 0, which changes
 from __future__ import annotations
 
 import bisect
-import math
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import chain, pairwise, repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,11 +26,13 @@ from tidewater.domain.samples import MINUTE_MS, Sample, cgm_duration
 from tidewater.domain.summary.buckets import (
     HOUR_MS,
     TOLERANCE_MS,
-    WINDOW_HOURS,
     Bucket,
     Buckets,
 )
 from tidewater.domain.units import MGDL, MGDL_PER_MMOLL, canonical_units
+
+if TYPE_CHECKING:
+    from tidewater.domain.summary.segments import Sums
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -66,8 +67,9 @@ class BucketColumns:
     hour: Ints
     ints: Ints  # (n, 21): first, last, last_duration, minutes (9), records (9)
     floats: Floats  # (n, 12): glucose (9), variance, minimum, maximum
-    # The day sums of these rows (`day_sums`), once made: an update hands them on.
-    days: DaySums | None = None
+    # The exact sums of the window's segments (`segments.Sums`), once made: an update moves
+    # them on.
+    sums: Sums | None = None
     # The arrays these are rows of, when those have spare rows to append into (`Room`),
     # and where in them these rows end.
     room: Room | None = None
@@ -645,263 +647,7 @@ def _date(bucket: Bucket) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# Buckets → day sums → the sums of each segment of the window
-#
-# A period's edges are all the same hour of the day (its end's), so a segment of the window is
-# the buckets of a part-day, whole UTC days, and the buckets of another part-day. Days are
-# pooled once (`day_sums`), and an update pools again only the days it changed
-# (`replace_days`): a period then costs its days and two part-days, not its hours. Only the
-# days the window holds whole are pooled (no segment takes a part-day as a day): an hour
-# appended, or the window's start moving on, changes no day unless it completes one.
-# Pooling is a function of the set of items pooled (every float sum is exactly rounded,
-# `math.fsum`; the ints are exact), so days handed on and days made afresh pool alike.
-
-
-@dataclass(slots=True)
-class DaySums:
-    """The buckets of each UTC day that the window holds whole and that has any, pooled (one
-    row per day, in time order)."""
-
-    day: Ints  # the day's start, epoch ms
-    glucose: Floats  # Σ bucket glucose (exactly rounded)
-    weight: Ints  # minutes (CGM) or records (BGM)
-    m2: Floats  # pooled: Σ bucket M2 + Σ w·(bucket mean - day mean)², both exactly rounded
-    counts: Ints  # (days, 19): minutes by range (9), records by range (9), buckets
-
-
-_DAY_FIELDS = DaySums.__slots__
-_COUNTS = 2 * 9 + 1
-
-
-def whole_days(end: int) -> tuple[int, int]:
-    """[first, stop): the UTC days wholly inside the window that ends at `end` (an hour)."""
-    r = end % DAY_MS
-    start = end - WINDOW_HOURS * HOUR_MS
-    return (start - r + DAY_MS if r else start), end - r
-
-
-def day_sums(cols: BucketColumns, cgm: bool, end: int) -> DaySums:
-    """The day sums of buckets in hour order, of the window that ends at `end`."""
-    lo, hi = np.searchsorted(cols.hour, whole_days(end)).tolist()
-    return _day_sums(cols.rows(lo, hi) if lo or hi < len(cols.hour) else cols, cgm)
-
-
-def _day_sums(cols: BucketColumns, cgm: bool) -> DaySums:
-    """The day sums of every day of buckets in hour order."""
-    n = len(cols.hour)
-    day = cols.hour - cols.hour % DAY_MS
-    if not n:
-        i = np.zeros(0, np.int64)
-        return DaySums(i, np.zeros(0), i, np.zeros(0), np.zeros((0, _COUNTS), np.int64))
-    if day[0] == day[-1]:
-        return _one_day(cols, int(day[0]), cgm)
-    starts = np.flatnonzero(np.concatenate(([True], day[1:] != day[:-1])))
-    bounds = [*starts.tolist(), n]
-    w = cols.minutes[:, 0] if cgm else cols.records[:, 0]
-    glucose, weight, m2 = _pool(cols.glucose[:, 0], w, bounds, cols.variance.tolist())
-    counts = np.ones((n, _COUNTS), np.int64)
-    counts[:, :18] = cols.counts
-    return DaySums(day[starts], glucose, weight, m2, np.add.reduceat(counts, starts, axis=0))
-
-
-def _one_day(cols: BucketColumns, day: int, cgm: bool) -> DaySums:
-    """`_day_sums` of one day's buckets (the day an update completes) without the arrays of
-    many days: the same operations on floats in the same order, so the same bits."""
-    g = cols.floats[:, 0]
-    w = cols.ints[:, 3] if cgm else cols.ints[:, 12]
-    weight = int(w.sum())
-    glucose = math.fsum(g.tolist())
-    mean = glucose / (weight if weight > 0 else 1)
-    spread = (w * (g / w - mean) ** 2).tolist()
-    m2 = math.fsum(cols.floats[:, 9].tolist()) + math.fsum(spread)
-    counts = np.empty((1, _COUNTS), np.int64)
-    counts[0, :18] = cols.counts.sum(axis=0)
-    counts[0, 18] = len(g)
-    return DaySums(
-        np.array([day], np.int64),
-        np.array([glucose]),
-        np.array([weight], np.int64),
-        np.array([m2]),
-        counts,
-    )
-
-
-def _pool(g: Floats, w: Ints, bounds: list[int], m2: list[float]) -> tuple[Floats, Ints, Floats]:
-    """Items (buckets or days) between consecutive bounds pooled: Σ glucose, Σ weight and the
-    pooled M2 (Chan's parallel formula for many parts at once: Σ M2 + Σ w·(mean - pooled)²)."""
-    cum = np.concatenate(([0], np.cumsum(w)))
-    b = np.asarray(bounds)
-    weight = cum[b[1:]] - cum[b[:-1]]
-    gl = g.tolist()
-    glucose = np.array([math.fsum(gl[a:z]) for a, z in pairwise(bounds)])
-    mean = glucose / np.where(weight > 0, weight, 1)
-    spread = (w * (g / w - np.repeat(mean, np.diff(b))) ** 2).tolist()
-    pooled = [math.fsum(m2[a:z]) + math.fsum(spread[a:z]) for a, z in pairwise(bounds)]
-    return glucose, weight, np.array(pooled)
-
-
-# A day's sums as stored beside its buckets (`store.buckets`): 22 little-endian numbers.
-DAY_RECORD = np.dtype(
-    [("glucose", "<f8"), ("weight", "<i8"), ("m2", "<f8"), ("counts", "<i8", (_COUNTS,))]
-)
-
-
-def day_records(cols: BucketColumns, starts: Sequence[int], cgm: bool) -> list[bytes]:
-    """The sums of each day of `starts` (that has buckets) as stored: those `cols.days` has
-    (made for the periods), the others pooled from their rows (the window's part days)."""
-    held = cols.days
-    index = {} if held is None else {d: i for i, d in enumerate(held.day.tolist())}
-    out = np.empty(len(starts), DAY_RECORD)
-    for k, start in enumerate(starts):
-        i = index.get(start)
-        if held is None or i is None:
-            lo, hi = np.searchsorted(cols.hour, (start, start + DAY_MS)).tolist()
-            one, i = _one_day(cols.rows(lo, hi), start, cgm), 0
-        else:
-            one = held
-        out[k] = (one.glucose[i], one.weight[i], one.m2[i], one.counts[i])
-    raw = out.tobytes()
-    size = DAY_RECORD.itemsize
-    return [raw[k * size : (k + 1) * size] for k in range(len(starts))]
-
-
-def stored_day_sums(starts: list[int], records: bytes) -> DaySums:
-    """The day sums of stored days (`day_records`, joined in day order)."""
-    rows = np.frombuffer(records, DAY_RECORD)
-    return DaySums(
-        np.array(starts, np.int64),
-        rows["glucose"].astype(np.float64),
-        rows["weight"].astype(np.int64),
-        rows["m2"].astype(np.float64),
-        rows["counts"].astype(np.int64),
-    )
-
-
-def days_of(cols: BucketColumns, cgm: bool, end: int) -> DaySums:
-    """The columns' day sums (of their window, which ends at `end`), made once."""
-    if cols.days is None:
-        cols.days = day_sums(cols, cgm, end)
-    return cols.days
-
-
-def replace_days(
-    old: DaySums, cols: BucketColumns, changed: list[tuple[int, int]], cgm: bool, end: int
-) -> DaySums:
-    """The day sums of `cols` (a window that ends at `end`), whose buckets differ from those
-    `old` was made of only in the `changed` ranges [a, b), where the windows differ too: the
-    other days are handed on, the whole days the ranges touch pooled again."""
-    first, stop = whole_days(end)
-    spans: list[tuple[int, int]] = []
-    for a, b in sorted((a - a % DAY_MS, b - 1 - (b - 1) % DAY_MS + DAY_MS) for a, b in changed):
-        a, b = max(a, first), min(b, stop)
-        if a >= b:
-            continue
-        if spans and a <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], max(b, spans[-1][1]))
-        else:
-            spans.append((a, b))
-    flat = [first, *(p for span in spans for p in span), stop]
-    at_old = np.searchsorted(old.day, flat).tolist()
-    if not spans:
-        lo, hi = at_old
-        return old if lo == 0 and hi == len(old.day) else _day_rows(old, lo, hi)
-    at_new = np.searchsorted(cols.hour, flat).tolist()
-    pieces = []
-    for k in range(len(spans)):
-        pieces.append(_day_rows(old, at_old[2 * k], at_old[2 * k + 1]))
-        pieces.append(_day_sums(cols.rows(at_new[2 * k + 1], at_new[2 * k + 2]), cgm))
-    pieces.append(_day_rows(old, at_old[-2], at_old[-1]))
-    return DaySums(*(np.concatenate([getattr(p, f) for p in pieces]) for f in _DAY_FIELDS))
-
-
-def _day_rows(days: DaySums, lo: int, hi: int) -> DaySums:
-    return DaySums(*(getattr(days, f)[lo:hi] for f in _DAY_FIELDS))
-
-
-@dataclass(slots=True)
-class Segments:
-    """Sums over each segment of the window, newest first: `glucose` (Σ mmol·weight, exactly
-    rounded), `weight`, the mean, the pooled M2, and `counts`: minutes by range (9), records
-    by range (9), buckets; `running[k]` is the counts of segments 0..k together."""
-
-    glucose: list[float]
-    weight: list[int]
-    mean: list[float]
-    m2: list[float]
-    counts: list[list[int]]
-    running: list[list[int]]
-
-
-def segment_sums(cols: BucketColumns, days: DaySums, edges: Sequence[int], cgm: bool) -> Segments:
-    """Sums of the buckets with edges[i+1] <= hour < edges[i], for each i (edges descend, a
-    whole number of days apart): each segment's part-day buckets and whole days, pooled.
-
-    Whole days are read in place (their counts from a prefix over the days); the part-day
-    buckets, a few hours at each edge, are gathered once. A few numpy calls for all the
-    segments, whatever the length of the history.
-    """
-    r = edges[0] % DAY_MS
-    pairs = list(pairwise(edges))
-    at_weight = 0 if cgm else 9  # minutes (CGM) or records (BGM) of `total`
-    if r:
-        day_points = [p for hi, lo in pairs for p in (lo - r + DAY_MS, hi - r)]
-    else:
-        day_points = [p for hi, lo in pairs for p in (lo, hi)]
-    whole = np.searchsorted(days.day, day_points).tolist()
-    firsts, stops = whole[::2], whole[1::2]
-    prefix = np.zeros((len(days.day) + 1, _COUNTS), np.int64)
-    np.cumsum(days.counts, axis=0, out=prefix[1:])
-    sums = prefix[stops] - prefix[firsts]
-    day_glucose, day_m2 = days.glucose.tolist(), days.m2.tolist()
-    row_runs = [(0, 0)] * len(pairs)
-    row_glucose: list[float] = []
-    row_m2: list[float] = []
-    if r:
-        points = [p for hi, lo in pairs for p in (lo, lo - r + DAY_MS, hi - r, hi)]
-        at = np.searchsorted(cols.hour, points).tolist()
-        rows: list[int] = []
-        row_runs = []
-        for k in range(0, len(at), 4):
-            first = len(rows)
-            rows += range(at[k], at[k + 1])
-            rows += range(at[k + 2], at[k + 3])
-            row_runs.append((first, len(rows)))
-        if rows:
-            ri = np.array(rows, np.int64)
-            part_ints, part = cols.ints[ri], cols.floats[ri]
-            row_prefix = np.zeros((len(rows) + 1, 18), np.int64)
-            np.cumsum(part_ints[:, 3:21], axis=0, out=row_prefix[1:])
-            cuts = row_prefix[[0, *(b for _, b in row_runs)]]
-            sums[:, :18] += cuts[1:] - cuts[:-1]
-            sums[:, 18] += [b - a for a, b in row_runs]
-            row_glucose, row_m2 = part[:, 0].tolist(), part[:, 9].tolist()
-    counts = sums.tolist()
-    weight = [c[at_weight] for c in counts]
-    glucose = [
-        math.fsum(day_glucose[c:d] + row_glucose[a:b])
-        for c, d, (a, b) in zip(firsts, stops, row_runs, strict=True)
-    ]
-    mean = [t / wt if wt else 0.0 for t, wt in zip(glucose, weight, strict=True)]
-    # Σ w·(item mean - segment mean)², item by item: each day's (and part-day bucket's)
-    # segment mean beside it (0 for the days at the edges, which no segment holds whole).
-    day_mean = np.zeros(len(day_glucose))
-    for c, d, m in zip(firsts, stops, mean, strict=True):
-        day_mean[c:d] = m
-    w = days.weight
-    day_spread = (w * (days.glucose / w - day_mean) ** 2).tolist()
-    row_spread: list[float] = []
-    if row_glucose:
-        w = part_ints[:, 3 + at_weight]
-        row_mean = np.repeat(mean, [b - a for a, b in row_runs])
-        row_spread = (w * (part[:, 0] / w - row_mean) ** 2).tolist()
-    m2 = [
-        math.fsum(day_m2[c:d] + row_m2[a:b]) + math.fsum(day_spread[c:d] + row_spread[a:b])
-        if wt
-        else 0.0
-        for c, d, (a, b), wt in zip(firsts, stops, row_runs, weight, strict=True)
-    ]
-    glucose = [g if wt else 0.0 for g, wt in zip(glucose, weight, strict=True)]
-    return Segments(glucose, weight, mean, m2, counts, np.cumsum(sums, axis=0).tolist())
+# Buckets → the periods' day counts
 
 
 def days_with_data(cols: BucketColumns, end: int, start: int) -> list[int]:

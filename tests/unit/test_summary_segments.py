@@ -1,0 +1,170 @@
+"""The window's segments, summed exactly: every period's Σ glucose and pooled M2 are the
+exact values rounded once (against rationals worked from the buckets), a spread far below
+its mean is not lost to cancellation, and an hour appended moves a few buckets, summing
+nothing afresh."""
+
+from __future__ import annotations
+
+import math
+import random
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from tests.unit.test_summary_properties import DAY, exact, series
+from tidewater.domain.summary import (
+    BGM,
+    CGM,
+    HOUR_MS,
+    Sample,
+    build_buckets,
+    compute_periods,
+    segments,
+    update_buckets,
+    vector,
+)
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def worked(cols: vector.BucketColumns, lo: int, hi: int, cgm: bool) -> tuple[float, int, float]:
+    """Σ glucose, weight and pooled M2 of rows [lo, hi) in rationals, from the definition:
+    Σ M2ᵢ + Σ wᵢ (meanᵢ - mean)², then rounded once."""
+    glucose = [Fraction(v) for v in cols.floats[lo:hi, 0].tolist()]
+    m2 = [Fraction(v) for v in cols.floats[lo:hi, 9].tolist()]
+    w = cols.ints[lo:hi, 3 if cgm else 12].tolist()
+    weight = sum(w)
+    if not weight:
+        return 0.0, 0, 0.0
+    mean = sum(glucose) / weight
+    spread = sum(k * (g / k - mean) ** 2 for g, k in zip(glucose, w, strict=True) if k)
+    return float(sum(glucose)), weight, float(sum(m2) + spread)
+
+
+@SETTINGS
+@given(series(CGM), series(BGM))
+def test_every_segment_and_period_is_its_exact_value_rounded_once(
+    cgm: list[Sample], bgm: list[Sample]
+) -> None:
+    for kind, samples in ((CGM, cgm), (BGM, bgm)):
+        built = build_buckets(samples, kind)
+        if built.last_ms is None:
+            continue
+        cols = vector.columns_of(built)
+        end = built.last_ms - built.last_ms % HOUR_MS + HOUR_MS
+        sums = segments.sums_of(cols, kind == CGM, end)
+        edges = segments.edges_of(end)
+        at = np.searchsorted(cols.hour, edges).tolist()
+        for k in range(segments.SEGMENTS):
+            got = segments.pooled(sums, k, kind == CGM)
+            assert got[:3] == worked(cols, at[k + 1], at[k], kind == CGM)
+            counts = cols.counts[at[k + 1] : at[k]].sum(axis=0).tolist()
+            assert got[3] == [*counts, at[k] - at[k + 1]]
+        stops = [1, 3, 4, 6]  # 1, 7, 14 and 30 days
+        for stop, got in zip(stops, segments.newest(sums, stops, kind == CGM), strict=True):
+            assert got[:3] == worked(cols, at[stop], at[0], kind == CGM)
+
+
+def _columns(means: list[float], weight: int) -> vector.BucketColumns:
+    """Hours of CGM at the given means, `weight` minutes each, no spread within an hour."""
+    n = len(means)
+    hour = np.arange(n, dtype=np.int64) * HOUR_MS + 20_000 * DAY
+    glucose = np.zeros((n, 9))
+    glucose[:, 0] = [m * weight for m in means]
+    minutes = np.zeros((n, 9), np.int64)
+    minutes[:, 0] = weight
+    records = np.zeros((n, 9), np.int64)
+    records[:, 0] = weight // 5
+    zero = np.zeros(n)
+    return vector.bucket_columns(
+        hour, (hour, hour, minutes[:, 0] // 12), glucose, minutes, records, (zero, zero, zero)
+    )
+
+
+def test_a_spread_far_below_its_mean_is_not_lost_to_cancellation() -> None:
+    """Hours 1e-7 mmol/L apart around 10 mmol/L: Σ w·mean² - (Σ w·mean)²/W in floats
+    cancels to noise; the sums keep the spread to the last bit of its exact value."""
+    means = [10.0 + i * 1e-7 for i in range(24)]
+    cols = _columns(means, 60)
+    end = int(cols.hour[-1]) + HOUR_MS
+    sums = segments.sums_of(cols, True, end)
+    _, weight, m2 = segments.pooled(sums, 0, True)[:3]
+    assert weight == 24 * 60
+    want = worked(cols, 0, 24, True)[2]
+    assert m2 == want and m2 > 0
+    # (What the sum of squares in floats gives instead: off by far more than a rounding.)
+    g = [m * 60 for m in means]
+    naive = math.fsum(v * v / 60 for v in g) - math.fsum(g) ** 2 / weight
+    assert abs(naive - want) > 1e-3 * want
+
+
+def test_an_hour_appended_moves_a_few_buckets_and_sums_nothing_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(3)
+    t0 = 1_704_067_200_000
+    samples = [
+        Sample(t0 + i * 300_000 + rng.randint(-4000, 4000), v / 18.01559, "mg/dL", v, 5, "D", CGM)
+        for i in range(70 * 288)
+        for v in [rng.randint(40, 400)]
+    ]
+    for newest in (10, 23):  # an hour that completes no day, and one that does
+        cut = t0 + 65 * DAY + newest * HOUR_MS
+        before = build_buckets([s for s in samples if s.time_ms < cut], CGM)
+        compute_periods(before)  # the columns and sums the update moves on
+        summed, moved = _counted(monkeypatch)
+        after = [s for s in samples if s.time_ms < cut + HOUR_MS]
+        updated = update_buckets(before, [(cut, cut + HOUR_MS)], _loader(after))
+        periods = compute_periods(updated)
+        assert summed == []
+        # Off: the oldest hour of each segment; on: the newest (the new hour the first's);
+        # and, when the window's new first hour is redone (the hour it left masked part of
+        # it), that hour off and on.
+        assert sum(moved) <= 2 * segments.SEGMENTS + 2
+        monkeypatch.undo()
+        assert periods == compute_periods(build_buckets(after, CGM))
+
+
+def _counted(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list[int]]:
+    """(buckets summed afresh, buckets moved), as the sums are made."""
+    summed: list[int] = []
+    moved: list[int] = []
+    real_sums, real_rows = segments.sums_of, segments._rows
+
+    def summing(cols: vector.BucketColumns, *args: Any) -> segments.Sums:
+        summed.append(len(cols.hour))
+        return real_sums(cols, *args)
+
+    def rows(cols: vector.BucketColumns, spans: Any) -> tuple[list[int], list[int]]:
+        found = real_rows(cols, spans)
+        moved.append(len(found[1]))
+        return found
+
+    monkeypatch.setattr(segments, "sums_of", summing)
+    monkeypatch.setattr(segments, "_rows", rows)
+    return summed, moved
+
+
+def _loader(samples: list[Sample]) -> Any:
+    return lambda a, b: [s for s in samples if a <= s.time_ms < b]
+
+
+def test_sums_read_back_are_the_sums_written_and_another_shape_is_refused() -> None:
+    rng = random.Random(5)
+    samples = [
+        Sample(1_704_067_200_000 + i * 300_000, v / 18.01559, "mg/dL", v, 5, "D", CGM)
+        for i in range(3 * 288)
+        for v in [rng.randint(40, 400)]
+    ]
+    built = build_buckets(samples, CGM)
+    assert built.last_ms is not None
+    cols = vector.columns_of(built)
+    sums = segments.sums_of(cols, True, built.last_ms - built.last_ms % HOUR_MS + HOUR_MS)
+    again = segments.Sums.from_json(sums.to_json())
+    assert exact(again) == exact(sums)
+    broken = {**sums.to_json(), "glucose": [1, 2]}
+    with pytest.raises(ValueError, match="another shape"):
+        segments.Sums.from_json(broken)

@@ -35,9 +35,9 @@ def exact(sums: segments.Sums) -> tuple[int, list[tuple[Fraction, Fraction, Frac
     """The rationals segment sums stand for, whatever their scales."""
     g, m, lcm = sums.glucose_scale, sums.m2_scale, sums.lcm
     return sums.end, [
-        (Fraction(a, 2**g), Fraction(b, 2**m), Fraction(c, 4**g * lcm), counts)
-        for a, b, c, counts in zip(
-            sums.glucose, sums.m2, sums.spread, sums.counts.tolist(), strict=True
+        (Fraction(a, 2**g), Fraction(b, 2**m), Fraction(c, 4**g * lcm), [*counts, n])
+        for a, b, c, counts, n in zip(
+            sums.glucose, sums.m2, sums.spread, sums.counts.tolist(), sums.buckets, strict=True
         )
     ]
 

@@ -24,25 +24,28 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tidewater.domain.summary.buckets import HOUR_MS, SEGMENT_BOUNDARIES
+from tidewater.domain.summary.buckets import HOUR_MS, SEGMENT_BOUNDARIES, WINDOW_HOURS
 
 if TYPE_CHECKING:
     from tidewater.domain.summary.vector import BucketColumns, Floats, Ints
 
 BOUNDARIES = SEGMENT_BOUNDARIES
 SEGMENTS = len(BOUNDARIES) - 1
-COUNTS = 2 * 9 + 1  # minutes by range (9), records by range (9), buckets
 # An update that moves more buckets than this sums the window afresh.
 MOST_MOVED = 96
+_COUNTED = slice(3, 21)  # of a bucket's ints: minutes by range (9), records by range (9)
+_VALUES = [0, 9]  # of a bucket's floats: glucose, M2
 
 
 @dataclass(slots=True, frozen=True)
 class Sums:
-    """Exact sums of the buckets of each segment of the window that ends at `end`."""
+    """Exact sums of the buckets of each segment of the window that ends at `end` (segment 0
+    the newest)."""
 
     end: int
     glucose_scale: int  # Σ glucose = glucose / 2**glucose_scale
@@ -51,7 +54,8 @@ class Sums:
     glucose: tuple[int, ...]
     m2: tuple[int, ...]
     spread: tuple[int, ...]
-    counts: Ints  # (SEGMENTS, COUNTS), never written after it is made
+    counts: Ints  # (SEGMENTS, 18): minutes by range, records by range; never written to
+    buckets: tuple[int, ...]
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -61,17 +65,22 @@ class Sums:
             "m2": list(self.m2),
             "spread": list(self.spread),
             "counts": self.counts.tolist(),
+            "buckets": list(self.buckets),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Sums:
         """Sums as `to_json` wrote them; ValueError (or KeyError, TypeError) if they are not."""
         glucose_scale, m2_scale, lcm = (int(v) for v in data["scales"])
-        glucose, m2, spread = (tuple(int(v) for v in data[k]) for k in ("glucose", "m2", "spread"))
+        glucose, m2, spread, buckets = (
+            tuple(int(v) for v in data[k]) for k in ("glucose", "m2", "spread", "buckets")
+        )
         counts = np.array(data["counts"], np.int64)
-        if counts.shape != (SEGMENTS, COUNTS) or {len(glucose), len(m2), len(spread)} != {SEGMENTS}:
+        lengths = {len(glucose), len(m2), len(spread), len(buckets)}
+        if counts.shape != (SEGMENTS, 18) or lengths != {SEGMENTS}:
             raise ValueError("segment sums of another shape")
-        return cls(int(data["end"]), glucose_scale, m2_scale, lcm, glucose, m2, spread, counts)
+        end = int(data["end"])
+        return cls(end, glucose_scale, m2_scale, lcm, glucose, m2, spread, counts, buckets)
 
 
 def edges_of(end: int) -> list[int]:
@@ -79,23 +88,18 @@ def edges_of(end: int) -> list[int]:
     return [end - b * HOUR_MS for b in BOUNDARIES]
 
 
-def _weights(cols: BucketColumns, lo: int, hi: int, cgm: bool) -> Ints:
-    return cols.ints[lo:hi, 3 if cgm else 12]
-
-
 def sums_of(cols: BucketColumns, cgm: bool, end: int) -> Sums:
     """The sums of every segment of the window that ends at `end`, from its buckets."""
-    edges = edges_of(end)[::-1]
-    at = np.searchsorted(cols.hour, edges).tolist()
+    at = np.searchsorted(cols.hour, edges_of(end)[::-1]).tolist()
     lo, hi = at[0], at[-1]
     bounds = [a - lo for a in at]
-    prefix = np.zeros((hi - lo + 1, COUNTS), np.int64)
-    np.cumsum(cols.ints[lo:hi, 3:21], axis=0, out=prefix[1:, :18])
-    prefix[:, 18] = np.arange(hi - lo + 1)
+    prefix = np.zeros((hi - lo + 1, 18), np.int64)
+    np.cumsum(cols.ints[lo:hi, _COUNTED], axis=0, out=prefix[1:])
     counts = (prefix[bounds[1:]] - prefix[bounds[:-1]])[::-1].copy()
+    buckets = tuple(b - a for a, b in pairwise(at))[::-1]
     gscale, g = _exact(cols.floats[lo:hi, 0])
     mscale, m = _exact(cols.floats[lo:hi, 9])
-    w = _weights(cols, lo, hi, cgm).tolist()
+    w = cols.ints[lo:hi, 3 if cgm else 12].tolist()
     lcm = math.lcm(*set(w) - {0})
     share = {k: lcm // k if k else 0 for k in set(w)}
     glucose, m2, spread = [], [], []
@@ -103,7 +107,7 @@ def sums_of(cols: BucketColumns, cgm: bool, end: int) -> Sums:
         glucose.append(sum(g[a:b]))
         m2.append(sum(m[a:b]))
         spread.append(sum(n * n * share[k] for n, k in zip(g[a:b], w[a:b], strict=True)))
-    return Sums(end, gscale, mscale, lcm, tuple(glucose), tuple(m2), tuple(spread), counts)
+    return Sums(end, gscale, mscale, lcm, tuple(glucose), tuple(m2), tuple(spread), counts, buckets)
 
 
 def _exact(values: Floats, scale: int = 0) -> tuple[int, list[int]]:
@@ -117,11 +121,17 @@ def _exact(values: Floats, scale: int = 0) -> tuple[int, list[int]]:
         scale = max(scale, 53 - int(nonzero.min()))
         if scale + int(nonzero.max()) < 1000:  # scaled, every value is a float integer
             return scale, [int(v) for v in np.ldexp(values, scale).tolist()]
-    out = []
-    for v in values.tolist():
-        n, d = v.as_integer_ratio()
-        out.append(n << (scale - d.bit_length() + 1))
-    return scale, out
+    return _ratios(values.tolist(), scale)
+
+
+def _ratios(values: list[float], scale: int) -> tuple[int, list[int]]:
+    """`_exact` of values as a list (a few: no numpy)."""
+    pairs = [v.as_integer_ratio() for v in values]
+    scale = max(scale, *(d.bit_length() - 1 for _, d in pairs))
+    return scale, [n << (scale - d.bit_length() + 1) for n, d in pairs]
+
+
+Move = tuple[int | None, int | None]  # a bucket taken off one segment, added to another
 
 
 def moved(
@@ -136,8 +146,14 @@ def moved(
     buckets differ only in the `differ` ranges. Each segment takes off the old buckets it no
     longer holds as they were and adds the new ones it holds now. None when that is more
     buckets than summing afresh would cost (`MOST_MOVED`)."""
-    old_edges, new_edges = edges_of(old.end)[::-1], edges_of(end)[::-1]
     changed = _merged(differ)
+    start, old_start = end - WINDOW_HOURS * HOUR_MS, old.end - WINDOW_HOURS * HOUR_MS
+    if end == old.end + HOUR_MS and all(
+        (old_start <= a and b <= start + HOUR_MS) or (old.end <= a and b <= end) for a, b in changed
+    ):
+        redone = any(a < start + HOUR_MS and start < b for a, b in changed)
+        return _an_hour_on(old, before, after, cgm, redone)
+    old_edges, new_edges = edges_of(old.end)[::-1], edges_of(end)[::-1]
     gone: list[tuple[int, int, int]] = []  # (segment, first hour, stop)
     come: list[tuple[int, int, int]] = []
     for k in range(SEGMENTS):
@@ -154,17 +170,95 @@ def moved(
         come += [(seg, a, b) for a, b in ((na, c), (d, nb), *inside) if a < b]
     off_segments, off = _rows(before, gone)
     on_segments, on = _rows(after, come)
-    count = len(off) + len(on)
-    if count > MOST_MOVED:
+    if len(off) + len(on) > MOST_MOVED:
         return None
+    moves: list[Move] = [(seg, None) for seg in off_segments]
+    moves += [(None, seg) for seg in on_segments]
+    return _apply(old, before, off, after, on, moves, cgm, end)
+
+
+def _an_hour_on(
+    old: Sums, before: BucketColumns, after: BucketColumns, cgm: bool, first_redone: bool
+) -> Sums:
+    """`moved` of the usual update: the window moved on by an hour, the buckets differing
+    only in the hour appended (and in the window's new first hour when `first_redone`).
+    Each segment's oldest hour passes to the next segment (the last one's leaves the
+    window), and the new hour enters the first: one search of each columns."""
+    end = old.end + HOUR_MS
+    last = SEGMENTS - 1
+    passing = [old.end - b * HOUR_MS for b in BOUNDARIES[1:]]
+    start = passing[-1] + HOUR_MS
+    if first_redone:  # (its old bucket leaves the last segment, its new one enters it)
+        passing.append(start)
+    at = before.hour.searchsorted([p for h in passing for p in (h, h + HOUR_MS)]).tolist()
+    off: list[int] = []
+    moves: list[Move] = []
+    for j in range(len(passing)):
+        if at[2 * j] < at[2 * j + 1]:
+            off.append(at[2 * j])
+            moves.append((min(j, last), j + 1 if j < last else None))
+    ends = [old.end, end, start, start + HOUR_MS] if first_redone else [old.end, end]
+    new = after.hour.searchsorted(ends).tolist()
+    on = [*range(new[0], new[1])]
+    moves += [(None, 0)] * len(on)
+    if first_redone:
+        on += range(new[2], new[3])
+        moves += [(None, last)] * (new[3] - new[2])
+    return _apply(old, before, off, after, on, moves, cgm, end)
+
+
+def _apply(
+    old: Sums,
+    before: BucketColumns,
+    off: list[int],
+    after: BucketColumns,
+    on: list[int],
+    moves: list[Move],
+    cgm: bool,
+    end: int,
+) -> Sums:
+    """`old` with the buckets of rows `off` of `before`, then of rows `on` of `after`, each
+    taken off the segment `moves[i][0]` and added to `moves[i][1]` (None: neither)."""
+    count = len(moves)
     if not count:
         return dataclasses.replace(old, end=end)
-    ints = np.concatenate((before.ints[off], after.ints[on]))
-    floats = np.concatenate((before.floats[off], after.floats[on]))
+    room = before.room
+    if room is not None and after.room is room:  # rows of the same arrays: gathered at once
+        b0, a0 = before.stop - len(before.hour), after.stop - len(after.hour)
+        at = [b0 + r for r in off] + [a0 + r for r in on]
+        ints, floats = room.ints[at], room.floats[at]
+    else:
+        ints = np.concatenate((before.ints[off], after.ints[on]))
+        floats = np.concatenate((before.floats[off], after.floats[on]))
     w = ints[:, 3 if cgm else 12].tolist()
-    gscale, g = _ratios(floats[:, 0].tolist(), old.glucose_scale)
-    mscale, m = _ratios(floats[:, 9].tolist(), old.m2_scale)
+    values = floats[:, _VALUES].tolist()
+    gscale, g = _ratios([v[0] for v in values], old.glucose_scale)
+    mscale, m = _ratios([v[1] for v in values], old.m2_scale)
     lcm = math.lcm(old.lcm, *set(w) - {0})
+    glucose, m2, spread = _rescaled(old, gscale, mscale, lcm)
+    buckets = list(old.buckets)
+    by_segment = [[0] * count for _ in range(SEGMENTS)]
+    for i, ((frm, to), n, v, k) in enumerate(zip(moves, g, m, w, strict=True)):
+        q = n * n * (lcm // k) if k else 0
+        if frm is not None:
+            glucose[frm] -= n
+            m2[frm] -= v
+            spread[frm] -= q
+            buckets[frm] -= 1
+            by_segment[frm][i] = -1
+        if to is not None:
+            glucose[to] += n
+            m2[to] += v
+            spread[to] += q
+            buckets[to] += 1
+            by_segment[to][i] = 1
+    counts = old.counts + np.array(by_segment, np.int64) @ ints[:, _COUNTED]
+    g_, m_, q_, b_ = tuple(glucose), tuple(m2), tuple(spread), tuple(buckets)
+    return Sums(end, gscale, mscale, lcm, g_, m_, q_, counts, b_)
+
+
+def _rescaled(old: Sums, gscale: int, mscale: int, lcm: int) -> tuple[list[int], ...]:
+    """The old sums' glucose, M2 and spread over the new scales and lcm."""
     glucose, m2, spread = list(old.glucose), list(old.m2), list(old.spread)
     if gscale != old.glucose_scale:
         glucose = [v << (gscale - old.glucose_scale) for v in glucose]
@@ -173,28 +267,7 @@ def moved(
     grow = (lcm // old.lcm) << 2 * (gscale - old.glucose_scale)
     if grow != 1:
         spread = [v * grow for v in spread]
-    segments = off_segments + on_segments
-    signs = np.ones(count, np.int64)
-    signs[: len(off)] = -1
-    for i, (seg, n, v, k) in enumerate(zip(segments, g, m, w, strict=True)):
-        sign = -1 if i < len(off) else 1
-        glucose[seg] += sign * n
-        m2[seg] += sign * v
-        if k:
-            spread[seg] += sign * n * n * (lcm // k)
-    by_segment = np.zeros((SEGMENTS, count), np.int64)
-    by_segment[segments, np.arange(count)] = signs
-    rows = np.ones((count, COUNTS), np.int64)
-    rows[:, :18] = ints[:, 3:21]
-    counts = old.counts + by_segment @ rows
-    return Sums(end, gscale, mscale, lcm, tuple(glucose), tuple(m2), tuple(spread), counts)
-
-
-def _ratios(values: list[float], scale: int) -> tuple[int, list[int]]:
-    """`_exact` of a few values, without numpy."""
-    pairs = [v.as_integer_ratio() for v in values]
-    scale = max(scale, *(d.bit_length() - 1 for _, d in pairs))
-    return scale, [n << (scale - d.bit_length() + 1) for n, d in pairs]
+    return glucose, m2, spread
 
 
 def _merged(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -221,7 +294,7 @@ def _rows(cols: BucketColumns, spans: list[tuple[int, int, int]]) -> tuple[list[
 
 
 # A union of segments as the periods read it: Σ glucose, its weight, the pooled M2 (each the
-# exact value rounded once) and the counts.
+# exact value rounded once) and the counts (minutes by range, records by range, buckets).
 Pooled = tuple[float, int, float, list[int]]
 
 
@@ -236,21 +309,22 @@ def sums_for(cols: BucketColumns, cgm: bool, end: int) -> Sums:
 
 def pooled(sums: Sums, k: int, cgm: bool) -> Pooled:
     """Segment k (0 the newest)."""
-    return _rounded(sums, sums.glucose[k], sums.m2[k], sums.spread[k], sums.counts[k].tolist(), cgm)
+    counts = [*sums.counts[k].tolist(), sums.buckets[k]]
+    return _rounded(sums, sums.glucose[k], sums.m2[k], sums.spread[k], counts, cgm)
 
 
 def newest(sums: Sums, stops: Sequence[int], cgm: bool) -> list[Pooled]:
     """The unions of segments [0, stop) for each stop (ascending)."""
     running = np.cumsum(sums.counts, axis=0).tolist()
     out = []
-    g = m = q = 0
-    at = 0
+    g = m = q = buckets = at = 0
     for stop in stops:
         g += sum(sums.glucose[at:stop])
         m += sum(sums.m2[at:stop])
         q += sum(sums.spread[at:stop])
+        buckets += sum(sums.buckets[at:stop])
         at = stop
-        out.append(_rounded(sums, g, m, q, running[stop - 1], cgm))
+        out.append(_rounded(sums, g, m, q, [*running[stop - 1], buckets], cgm))
     return out
 
 

@@ -53,7 +53,6 @@ from tidewater.domain.summary import (
     summarize,
     summarize_buckets,
     update_buckets,
-    vector,
 )
 from tidewater.domain.summary.fold import accumulate, window_start
 from tidewater.domain.summary.periods import MIN_CGM_USE, PERIOD_DAYS

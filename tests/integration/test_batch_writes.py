@@ -361,8 +361,9 @@ def test_an_update_of_buckets_read_makes_no_bucket_of_the_others_and_writes_one_
     aws, monkeypatch
 ) -> None:
     """Read as columns, updated with a new hour and saved, the buckets of the hours kept are
-    never made into Bucket objects, and only the new hour's day (and the meta) is packed and
-    written; what is read again is a full build of all the samples."""
+    never made into Bucket objects, only the days the update needs are read, and only the
+    new hour's day (and the meta) is packed and written; what is read again is a full build
+    of all the samples."""
     from tidewater.domain.summary import CGM, Sample, build_buckets, update_buckets, vector
     from tidewater.store import buckets as store
 
@@ -374,7 +375,13 @@ def test_an_update_of_buckets_read_makes_no_bucket_of_the_others_and_writes_one_
     ]
     hour = (START_MS + 599 * 300_000) // HOUR_MS * HOUR_MS
     repo.save("u-update", build_buckets([s for s in samples if s.time_ms < hour], CGM), {})
+    days_read: list[bytes] = []
+    real_read = store._read_day
+    monkeypatch.setattr(
+        store, "_read_day", lambda kind, packed: days_read.append(packed) or real_read(kind, packed)
+    )
     loaded, stored = repo.load("u-update")
+    assert days_read == []  # (the hours are in `meta`: no day is read until its rows are)
     made: list[int] = []
     real = vector.to_buckets
     monkeypatch.setattr(vector, "to_buckets", lambda c, k: made.append(len(c.hour)) or real(c, k))
@@ -388,6 +395,9 @@ def test_an_update_of_buckets_read_makes_no_bucket_of_the_others_and_writes_one_
     updated = update_buckets(loaded["cgm"], [(hour, hour + HOUR_MS)], load)
     assert repo.save("u-update", updated, stored["cgm"]) == 2
     assert made == [] and len(packed) == 1
+    # Of the three stored days, the update read the newest (its last bucket's blackout) and
+    # the days of the hours its segments pass on: never a day twice.
+    assert 1 <= len(days_read) == len(set(days_read)) <= 3
     assert list(packed[0].hour) == [
         h for h in updated.hours if h // 86_400_000 == hour // 86_400_000
     ]

@@ -168,3 +168,40 @@ def test_sums_read_back_are_the_sums_written_and_another_shape_is_refused() -> N
     broken = {**sums.to_json(), "glucose": [1, 2]}
     with pytest.raises(ValueError, match="another shape"):
         segments.Sums.from_json(broken)
+
+
+def test_an_hour_appended_to_stored_days_reads_only_the_days_it_needs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Of 61 stored days, an hour appended reads the newest (its last bucket's blackout),
+    the first of the window (the blackout it casts into the window) and the days of the
+    hours the segments pass on (one each): the others stay packed, and the update, its
+    periods and what is saved are a full build's."""
+    from tidewater.store import buckets as store
+
+    rng = random.Random(11)
+    t0 = 1_704_067_200_000
+    samples = [
+        Sample(t0 + i * 300_000 + 97_000, v / 18.01559, "mg/dL", v, 5, "D", CGM)
+        for i in range(70 * 288)
+        for v in [rng.randint(40, 400)]
+    ]
+    cut = t0 + 65 * DAY + 10 * HOUR_MS
+    before = build_buckets([s for s in samples if s.time_ms < cut], CGM)
+    chunks = store.packed_kind(before)
+    read: list[bytes] = []
+    real = store._read_day
+
+    def reading(kind: str, packed: bytes) -> vector.BucketColumns:
+        read.append(packed)
+        return real(kind, packed)
+
+    monkeypatch.setattr(store, "_read_day", reading)
+    stored = store.stored_kind(CGM, chunks)
+    after = [s for s in samples if s.time_ms < cut + HOUR_MS]
+    updated = update_buckets(stored, [(cut, cut + HOUR_MS)], _loader(after))
+    periods = compute_periods(updated)
+    assert len(chunks) - 1 == 61 and len(set(read)) == len(read) <= 9
+    full = build_buckets(after, CGM)
+    assert periods == compute_periods(full)
+    assert updated == full

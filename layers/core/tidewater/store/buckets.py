@@ -9,10 +9,11 @@ are read as they are until they are next written.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import zlib
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tidewater.domain.summary import CGM, HOUR_MS, Bucket, Buckets
@@ -23,6 +24,7 @@ from tidewater.store.models import BucketsModel
 from tidewater.store.overload import unavailable_when_busy
 
 if TYPE_CHECKING:
+    from tidewater.domain.summary.segments import Sums
     from tidewater.domain.summary.vector import BucketColumns
 
 DAY_MS = 24 * HOUR_MS
@@ -154,13 +156,18 @@ def packed_meta(
     cols: BucketColumns, kind: str, last_ms: int, days: Mapping[str, str | None]
 ) -> bytes:
     """A kind's `meta` as stored: its newest sample's time and, when every day stored is
-    known (`days`: day → fingerprint), the window's exact segment sums with the fingerprint
-    of those days, so that a read hands them on only with the very buckets they sum."""
-    from tidewater.domain.summary import segments
+    known (`days`: day → fingerprint), the window's exact segment sums and which hours have
+    a bucket, with the fingerprint of those days: a read hands them on only with the very
+    buckets they are of, and then reads a day's buckets only when they are needed."""
+    from tidewater.domain.summary import segments, vector
 
     meta: dict[str, Any] = {"lastMs": last_ms}
     if all(days.values()):
-        meta["sums"] = segments.sums_for(cols, kind == CGM, _window_end(last_ms)).to_json()
+        end = _window_end(last_ms)
+        meta["sums"] = segments.sums_for(cols, kind == CGM, end).to_json()
+        hours = vector.hours_mask(cols.hour, end)
+        if hours is not None:
+            meta["hours"] = base64.b64encode(hours).decode()
         meta["of"] = _days_fingerprint(days)
     return _pack(meta)
 
@@ -186,28 +193,71 @@ def stored_kind(
     for the hours an update appends (`vector.with_room`). The window's segment sums are
     handed on when `meta` holds them for the very days read (else a day was written without
     its `meta`, or by a version that kept none, and the periods sum the buckets again)."""
-    from tidewater.domain.summary import segments, vector
+    from tidewater.domain.summary import vector
 
     meta = json.loads(zlib.decompress(chunks[META])) if META in chunks else {}
     last_ms = meta.get("lastMs")
     days = sorted(day for day in chunks if day != META)
     if not days:
         return Buckets(kind, {}, last_ms)
-    cols = vector.with_room([_day_read(kind, zlib.decompress(chunks[day])) for day in days])
-    if "sums" in meta and last_ms is not None:
-        if fingerprints is None:
-            fingerprints = {day: _fingerprint(chunks[day]) for day in days}
-        try:
-            sums = segments.Sums.from_json(meta["sums"])
-        except (KeyError, TypeError, ValueError):
-            sums = None
-        if (
-            sums is not None
-            and sums.end == _window_end(last_ms)
-            and meta.get("of") == _days_fingerprint(fingerprints)
-        ):
-            cols.sums = sums
+    sums = _meta_sums(meta, days, chunks, fingerprints)
+    cols = None
+    if sums is not None and "hours" in meta:
+        cols = _unread(kind, meta["hours"], sums, days, chunks)
+    if cols is None:
+        cols = vector.with_room([_day_read(kind, zlib.decompress(chunks[day])) for day in days])
+    cols.sums = sums
     return Buckets(kind, None, last_ms, cols)
+
+
+def _meta_sums(
+    meta: Mapping[str, Any],
+    days: list[str],
+    chunks: Mapping[str, bytes],
+    fingerprints: Mapping[str, str] | None,
+) -> Sums | None:
+    """The segment sums of `meta` if they are of these very days and of its window."""
+    from tidewater.domain.summary import segments
+
+    last_ms = meta.get("lastMs")
+    if "sums" not in meta or not isinstance(last_ms, int):
+        return None
+    if fingerprints is None:
+        fingerprints = {day: _fingerprint(chunks[day]) for day in days}
+    if meta.get("of") != _days_fingerprint({day: fingerprints[day] for day in days}):
+        return None
+    try:
+        sums = segments.Sums.from_json(meta["sums"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return sums if sums.end == _window_end(last_ms) else None
+
+
+def _unread(
+    kind: str, hours_text: str, sums: Sums, days: list[str], chunks: Mapping[str, bytes]
+) -> BucketColumns | None:
+    """The days' columns with their hours from `meta` and every day unread until its rows
+    are read (`vector.Unread`); None if the hours are not those of these days."""
+    from tidewater.domain.summary import vector
+
+    try:
+        hours = vector.mask_hours(base64.b64decode(hours_text, validate=True), sums.end)
+    except (TypeError, ValueError):  # (binascii.Error is a ValueError)
+        return None
+    if hours is None or len(hours) != sum(sums.buckets):
+        return None
+    spans = vector.day_spans_of(hours)
+    if [_day(day) for day in spans] != days:
+        return None
+    reads: list[tuple[int, int, Callable[[], BucketColumns]]] = [
+        (lo, hi, functools.partial(_read_day, kind, chunks[_day(day)]))
+        for day, (lo, hi) in spans.items()
+    ]
+    return vector.unread_columns(hours, reads)
+
+
+def _read_day(kind: str, packed: bytes) -> BucketColumns:
+    return _day_read(kind, zlib.decompress(packed))
 
 
 def _day_read(kind: str, raw: bytes) -> BucketColumns:

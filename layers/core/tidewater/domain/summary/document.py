@@ -109,7 +109,7 @@ def summarize_buckets(buckets: Buckets) -> dict[str, Any]:
 def _summary(cols: BucketColumns, last_ms: int, kind: str) -> dict[str, Any]:
     return {
         "dates": {
-            "firstData": format_utc(from_epoch_ms(int(cols.first[0]))),
+            "firstData": format_utc(from_epoch_ms(int(cols.rows(0, 1).first[0]))),
             "lastData": format_utc(from_epoch_ms(last_ms)),
         },
         "periods": periods_of(cols, last_ms, kind == CGM),

@@ -71,7 +71,19 @@ def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: L
 
     def mask_of(k: int) -> int:
         """The blackout the old hour old_hours[k]'s last counted sample casts."""
-        return _mask(cols.ints[k]) if columns_only else old[int(old_hours[k])].mask
+        if columns_only:  # (its row alone read: of stored days not read yet, its day)
+            return _mask(cols.rows(k, k + 1).ints[0])
+        return old[int(old_hours[k])].mask
+
+    def stored_at(k: int, hour: int) -> Bucket | None:
+        """The old bucket of `hour` (old_hours[k] when there is one)."""
+        if k == len(old_hours) or old_hours[k] != hour:
+            return None
+        if not columns_only:
+            return old[hour]
+        from tidewater.domain.summary import vector
+
+        return vector.to_buckets(cols.rows(k, k + 1), kind)[hour]
 
     end = hour_of(last) + HOUR_MS
     start = end - WINDOW_HOURS * HOUR_MS
@@ -106,8 +118,15 @@ def update_buckets(current: Buckets, changed: Iterable[tuple[int, int]], load: L
             pos = stop
         else:
             made, mask = accumulate(source.get(pos, pos + HOUR_MS), mask)
-            new.update((b.date, b) for b in made)
-            redone.append((pos, pos + HOUR_MS))
+            stored = stored_at(i, pos)
+            if made == ([] if stored is None else [stored]):
+                # Made afresh as it was (the blackout that changed masked none of its
+                # samples): the stored bucket holds, and nothing changed here.
+                if stored is not None:
+                    runs.append((i, i + 1))
+            else:
+                new.update((b.date, b) for b in made)
+                redone.append((pos, pos + HOUR_MS))
             pos += HOUR_MS
     differ = _differ(redone, old_last, end)
     made_cols = _columns(current, new, start, end, redone, differ)
@@ -131,15 +150,15 @@ def _appended(
     if not current.columns_only or cols is None or not len(cols.hour):
         return None
     assert current.last_ms is not None
-    ints = cols.ints
     end = hour_of(last) + HOUR_MS
     start = end - WINDOW_HOURS * HOUR_MS
     n = len(cols.hour)
     i = int(cols.hour.searchsorted(start))
-    if i == n or (i and _effective(_mask(ints[i - 1]), start) != NO_MASK):
+    # (One row read each: of stored days not read yet, only theirs are.)
+    if i == n or (i and _effective(_mask(cols.rows(i - 1, i).ints[0]), start) != NO_MASK):
         return None
     a, b = span
-    made, _ = accumulate(source.get(a, b), _mask(ints[n - 1]))
+    made, _ = accumulate(source.get(a, b), _mask(cols.rows(n - 1, n).ints[0]))
     # (The hours after the span are after the newest sample: end <= b.)
     redone = [(max(a, start), min(b, end))]
     differ = _differ(redone, current.last_ms, end)

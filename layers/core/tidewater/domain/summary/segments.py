@@ -226,10 +226,12 @@ def _apply(
     if room is not None and after.room is room:  # rows of the same arrays: gathered at once
         b0, a0 = before.stop - len(before.hour), after.stop - len(after.hour)
         at = [b0 + r for r in off] + [a0 + r for r in on]
+        for unread in {id(c.unread): c.unread for c in (before, after) if c.unread}.values():
+            unread.read_rows(at)  # (the days of these rows, if stored days are unread)
         ints, floats = room.ints[at], room.floats[at]
     else:
-        ints = np.concatenate((before.ints[off], after.ints[on]))
-        floats = np.concatenate((before.floats[off], after.floats[on]))
+        (bi, bf), (ai, af) = before.gathered(off), after.gathered(on)
+        ints, floats = np.concatenate((bi, ai)), np.concatenate((bf, af))
     w = ints[:, 3 if cgm else 12].tolist()
     values = floats[:, _VALUES].tolist()
     gscale, g = _ratios([v[0] for v in values], old.glucose_scale)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import chain, pairwise, repeat
@@ -26,6 +26,7 @@ from tidewater.domain.samples import MINUTE_MS, Sample, cgm_duration
 from tidewater.domain.summary.buckets import (
     HOUR_MS,
     TOLERANCE_MS,
+    WINDOW_HOURS,
     Bucket,
     Buckets,
 )
@@ -62,11 +63,13 @@ class BucketColumns:
     The fields are stacked, ints beside ints and floats beside floats, so that slicing,
     joining or gathering rows is one numpy call per array, not one per field (an update
     joins a few slices; a period gathers its part-day rows); the fields are views of them.
+    Rows read from the store may be `unread` until their ints or floats are first read
+    (`Unread`): the hours are known, the rest of a stored day is read when it is needed.
     """
 
     hour: Ints
-    ints: Ints  # (n, 21): first, last, last_duration, minutes (9), records (9)
-    floats: Floats  # (n, 12): glucose (9), variance, minimum, maximum
+    _ints: Ints  # (n, 21): first, last, last_duration, minutes (9), records (9)
+    _floats: Floats  # (n, 12): glucose (9), variance, minimum, maximum
     # The exact sums of the window's segments (`segments.Sums`), once made: an update moves
     # them on.
     sums: Sums | None = None
@@ -74,6 +77,26 @@ class BucketColumns:
     # and where in them these rows end.
     room: Room | None = None
     stop: int = 0
+    # Stored days not read yet, of the arrays these are rows of from row `at` on.
+    unread: Unread | None = None
+    at: int = 0
+
+    @property
+    def ints(self) -> Ints:
+        if self.unread is not None:
+            self._read()
+        return self._ints
+
+    @property
+    def floats(self) -> Floats:
+        if self.unread is not None:
+            self._read()
+        return self._floats
+
+    def _read(self) -> None:
+        assert self.unread is not None
+        self.unread.read(self.at, self.at + len(self.hour))
+        self.unread = None  # (these rows are read, for good)
 
     @property
     def first(self) -> Ints:
@@ -117,10 +140,59 @@ class BucketColumns:
         return self.floats[:, 11]
 
     def rows(self, lo: int, hi: int) -> BucketColumns:
-        out = BucketColumns(self.hour[lo:hi], self.ints[lo:hi], self.floats[lo:hi])
+        out = BucketColumns(self.hour[lo:hi], self._ints[lo:hi], self._floats[lo:hi])
         if self.room is not None and hi >= len(self.hour):  # (they end where these end)
             out.room, out.stop = self.room, self.stop
+        if self.unread is not None:
+            out.unread, out.at = self.unread, self.at + lo
         return out
+
+    def gathered(self, rows: list[int]) -> tuple[Ints, Floats]:
+        """The ints and floats of the given rows (read first where they are unread)."""
+        if self.unread is not None:
+            self.unread.read_rows([self.at + r for r in rows])
+        return self._ints[rows], self._floats[rows]
+
+
+@dataclass(slots=True, eq=False)
+class Unread:
+    """Rows of arrays (`hour` known) whose ints and floats are not read yet: each stored
+    day's rows [lo, hi) are filled by `read()` (the day's columns) the first time a view
+    over any of them reads its ints or floats, and never again."""
+
+    hour: Ints
+    ints: Ints
+    floats: Floats
+    days: list[tuple[int, int, Callable[[], BucketColumns]]]  # in row order, not read yet
+
+    def read(self, lo: int, hi: int) -> None:
+        """Read the days with rows in [lo, hi)."""
+        if self.days:
+            starts = [a for a, _, _ in self.days]
+            first = max(0, bisect.bisect_right(starts, lo) - 1)
+            end = bisect.bisect_left(starts, hi)
+            self._read({k for k in range(first, end) if self.days[k][1] > lo})
+
+    def read_rows(self, rows: list[int]) -> None:
+        """Read the days of the given rows."""
+        if self.days:
+            starts = [a for a, _, _ in self.days]
+            at = [(bisect.bisect_right(starts, r) - 1, r) for r in rows]
+            self._read({k for k, r in at if k >= 0 and r < self.days[k][1]})
+
+    def _read(self, marked: set[int]) -> None:
+        """Read the days of these indices (of `days`)."""
+        for k in marked:
+            self._fill(*self.days[k])
+        if marked:
+            self.days = [day for k, day in enumerate(self.days) if k not in marked]
+
+    def _fill(self, lo: int, hi: int, read: Callable[[], BucketColumns]) -> None:
+        got = read()
+        if got.hour.tobytes() != self.hour[lo:hi].tobytes():
+            raise ValueError("a stored day's hours are not those its kind's meta holds")
+        self.ints[lo:hi] = got.ints
+        self.floats[lo:hi] = got.floats
 
 
 # Spare rows of joined columns: hours appended go into them, no row copied (`Room`).
@@ -155,9 +227,12 @@ class Room:
         self.floats[used:stop] = made.floats
         self.used = stop
         first = used - len(tail.hour)
-        return BucketColumns(
+        out = BucketColumns(
             self.hour[first:stop], self.ints[first:stop], self.floats[first:stop], None, self, stop
         )
+        if tail.unread is not None:
+            out.unread, out.at = tail.unread, tail.at
+        return out
 
 
 def bucket_columns(
@@ -632,12 +707,55 @@ def with_room(pieces: Sequence[BucketColumns]) -> BucketColumns:
     return BucketColumns(room.hour[:n], room.ints[:n], room.floats[:n], None, room, n)
 
 
+def unread_columns(
+    hours: Ints, days: list[tuple[int, int, Callable[[], BucketColumns]]]
+) -> BucketColumns:
+    """Columns of these hours in arrays with spare rows (`Room`), every row unread: the
+    `days` (rows [lo, hi) and how to read them) are read when their rows are (`Unread`)."""
+    n = len(hours)
+    room = Room(
+        np.empty(n + SPARE_ROWS, np.int64),
+        np.empty((n + SPARE_ROWS, 21), np.int64),
+        np.empty((n + SPARE_ROWS, 12)),
+        n,
+    )
+    room.hour[:n] = hours
+    unread = Unread(room.hour, room.ints, room.floats, days)
+    return BucketColumns(room.hour[:n], room.ints[:n], room.floats[:n], None, room, n, unread)
+
+
+def hours_mask(hours: Ints, end: int) -> bytes | None:
+    """Which hours of the window that ends at `end` are these (bit i: the hour i + 1 hours
+    before `end`), packed; None if one is not an hour of that window."""
+    back = (end - hours) // HOUR_MS - 1
+    if len(hours) and (
+        int(back.min()) < 0 or int(back.max()) >= WINDOW_HOURS or (hours % HOUR_MS).any()
+    ):
+        return None
+    bits = np.zeros(WINDOW_HOURS, np.uint8)
+    bits[back] = 1
+    return np.packbits(bits).tobytes()
+
+
+def mask_hours(mask: bytes, end: int) -> Ints | None:
+    """The hours of `hours_mask`, in time order; None if it is not one."""
+    if len(mask) != (WINDOW_HOURS + 7) // 8:
+        return None
+    back = np.flatnonzero(np.unpackbits(np.frombuffer(mask, np.uint8))[:WINDOW_HOURS])
+    return (end - (back[::-1] + 1) * HOUR_MS).astype(np.int64)
+
+
 def day_spans(cols: BucketColumns) -> dict[int, tuple[int, int]]:
     """Day start → the rows [lo, hi) of its buckets."""
-    n = len(cols.hour)
+    return day_spans_of(cols.hour)
+
+
+def day_spans_of(hour: Ints) -> dict[int, tuple[int, int]]:
+    """Day start → the rows [lo, hi) of these hours (in time order)."""
+    n = len(hour)
     if not n:
         return {}
-    day = cols.hour - cols.hour % DAY_MS
+    day = hour - hour % DAY_MS
     bounds = [*np.flatnonzero(np.concatenate(([True], day[1:] != day[:-1]))).tolist(), n]
     return {int(day[a]): (a, b) for a, b in pairwise(bounds)}
 

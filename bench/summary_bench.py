@@ -53,6 +53,7 @@ from tidewater.domain.summary import (
     summarize,
     summarize_buckets,
     update_buckets,
+    vector,
 )
 from tidewater.domain.summary.fold import accumulate, window_start
 from tidewater.domain.summary.periods import MIN_CGM_USE, PERIOD_DAYS
@@ -419,29 +420,35 @@ def incremental() -> None:
     answers of the packed samples (the update's loader, decoded from the wire's bytes as the
     store decodes them), the full one all of the window's.
 
-    The update starts from the buckets as the store hands them (`store.buckets.
-    stored_buckets`: the days' columns joined in arrays with room for the hours appended,
-    and the whole days' sums as stored beside them), made afresh for each run, untimed: the
-    store's reading is the scale bench's. The first line runs it interleaved with the full
-    summary, which has read the history's samples and so emptied the caches of more the
-    longer the history; the second in its own loop, the caches holding what the case itself
-    last read, as a summariser updating account after account does (for the code). The
-    third updates, in its own loop, the Buckets object of the previous summary held in
-    memory (its arrays have no spare rows: the update copies them).
+    The update starts from the buckets as the store hands them (`store.buckets.stored_kind`
+    of the previous summary's days and `meta`: arrays with room for the hours appended, the
+    window's segment sums, every day unread until its rows are), made afresh for each run,
+    untimed: the update reads (decompresses) the days it needs, timed.
+    - `incremental_one_hour`: interleaved with the full summary, which has read the
+      history's samples and so emptied the caches of more the longer the history;
+    - `_own_loop`: in its own loop, the caches holding what the case itself last read (the
+      store's reading of the days: a summariser updating account after account);
+    - `_engine`: the engine alone: the buckets as read, every day read, updated run after
+      run (their spare rows handed back), so the caches hold what the update reads;
+    - `_in_memory`: the Buckets object of the previous summary held in memory (its arrays
+      have no spare rows: the update copies them);
+    - `store_read_and_one_hour`: the store's reading of the days and `meta` timed too, with
+      the days read when needed, against every day read up front (as before `meta` held
+      which hours have a bucket).
 
-    The hour appended is the last of a UTC day: the update pools that day (the dearest of
-    the day's 24 hours). The last line appends 12:00-13:00 instead (the history ends at
-    noon): no day is completed, and every period's edges cut days in two.
+    The hour appended is the last of a UTC day. The last line appends 12:00-13:00 instead
+    (the history ends at noon): every period's edges cut days in two.
     """
     figures = [one_hour(days) for days in (1, 7, 14, 30, 60)]
-    print(f"summary.incremental_one_hour: {' | '.join(f[0] for f in figures)}")
-    print(f"summary.incremental_one_hour_own_loop: {' | '.join(f[1] for f in figures)}")
-    print(f"summary.incremental_one_hour_in_memory: {' | '.join(f[2] for f in figures)}")
+    names = ("", "_own_loop", "_engine", "_in_memory")
+    for k, name in enumerate(names):
+        print(f"summary.incremental_one_hour{name}: {' | '.join(f[k] for f in figures)}")
+    print(f"summary.store_read_and_one_hour: {' | '.join(f[4] for f in figures)}")
     noon = [one_hour(days, 11)[1] for days in (1, 7, 14, 30, 60)]
     print(f"summary.incremental_one_hour_at_noon_own_loop: {' | '.join(noon)}")
 
 
-def one_hour(days: int, short: int = 0) -> tuple[str, str, str]:
+def one_hour(days: int, short: int = 0) -> tuple[str, ...]:
     """The figures of one history (see `incremental`), its `short` last hours left out."""
     from tidewater.store.buckets import packed_kind, stored_kind
     from tidewater.store.datums import _decoded, sample_page
@@ -454,13 +461,18 @@ def one_hour(days: int, short: int = 0) -> tuple[str, str, str]:
     hour = window_start(times[-1]) + 1439 * HOUR_MS
     before = build_buckets([s for s in cgm if s.time_ms < hour], CGM)
     # The periods of the history were computed before (the previous summary): its columns
-    # and day sums are made, and the update hands them on.
+    # and segment sums are made, and the update moves them on.
     compute_periods(before)
     # The previous summary's days and `meta` as the store keeps them (`save`).
     kept = packed_kind(before)
 
     def as_stored() -> Buckets:
         return stored_kind(CGM, kept)
+
+    def every_day_read() -> Buckets:
+        stored = as_stored()
+        assert stored.columns is not None and stored.columns.ints is not None
+        return stored
 
     @functools.cache
     def answer(i: int, j: int) -> bytes:  # (the store's answer, made once: not ours to time)
@@ -482,9 +494,19 @@ def one_hour(days: int, short: int = 0) -> tuple[str, str, str]:
     def update(stored: Buckets) -> None:
         compute_periods(update_buckets(stored, [(hour, hour + HOUR_MS)], load))
 
-    stored = as_stored()
-    assert stored == before and stored.columns.sums is not None
-    assert update_buckets(stored, [(hour, hour + HOUR_MS)], load) == build_buckets(cgm, CGM)
+    read = every_day_read()
+    cols = read.columns
+    assert read == before and cols is not None and cols.room is not None
+    room, used = cols.room, cols.room.used
+
+    def again() -> Buckets:
+        """The buckets read, as they were before the update appended into their room."""
+        room.used = used
+        same = vector.BucketColumns(cols.hour, cols.ints, cols.floats, cols.sums, room, cols.stop)
+        return Buckets(CGM, None, before.last_ms, same)
+
+    assert update_buckets(as_stored(), [(hour, hour + HOUR_MS)], load) == build_buckets(cgm, CGM)
+    assert update_buckets(again(), [(hour, hour + HOUR_MS)], load) == build_buckets(cgm, CGM)
     assert update_buckets(before, [(hour, hour + HOUR_MS)], load) == build_buckets(cgm, CGM)
 
     def figure(ms: dict[str, float]) -> str:
@@ -496,9 +518,20 @@ def one_hour(days: int, short: int = 0) -> tuple[str, str, str]:
     gc.freeze()
     interleaved = cpu_ms({"ours": (as_stored, update), "full": full}, runs=41)
     alone = {**cpu_ms({"ours": (as_stored, update)}, runs=41), **cpu_ms({"full": full})}
+    engine = {**alone, **cpu_ms({"ours": (again, update)}, runs=41)}
     in_memory = {**alone, **cpu_ms({"ours": lambda: update(before)}, runs=41)}
+    reads = cpu_ms(
+        {
+            "ours": lambda: update(as_stored()),
+            "every_day": lambda: update(every_day_read()),
+        },
+        runs=41,
+    )
     gc.unfreeze()
-    return figure(interleaved), figure(alone), figure(in_memory)
+    store = (
+        f"{days}d {reads['ours']:.3f} ms ({reads['every_day'] / reads['ours']:.1f}x every day read)"
+    )
+    return figure(interleaved), figure(alone), figure(engine), figure(in_memory), store
 
 
 def numpy_import(saved_ms: float) -> None:

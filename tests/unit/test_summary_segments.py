@@ -205,3 +205,36 @@ def test_an_hour_appended_to_stored_days_reads_only_the_days_it_needs(
     full = build_buckets(after, CGM)
     assert periods == compute_periods(full)
     assert updated == full
+
+
+@SETTINGS
+@given(series(CGM), series(BGM))
+def test_the_sums_in_numpy_are_the_sums_bucket_by_bucket(
+    cgm: list[Sample], bgm: list[Sample]
+) -> None:
+    """A first summary sums in limbs of int64 (`_summed`); bucket by bucket in Python ints
+    (`_summed_one_by_one`, where a value is too wide for limbs) gives the same integers."""
+    for kind, samples in ((CGM, cgm), (BGM, bgm)):
+        built = build_buckets(samples, kind)
+        if built.last_ms is None:
+            continue
+        cols = vector.columns_of(built)
+        end = built.last_ms - built.last_ms % HOUR_MS + HOUR_MS
+        fast = segments.sums_of(cols, kind == CGM, end)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(segments, "_summed", lambda *args: None)
+            slow = segments.sums_of(cols, kind == CGM, end)
+        assert fast.to_json() == slow.to_json()
+
+
+def test_values_too_wide_for_limbs_are_summed_bucket_by_bucket_exactly() -> None:
+    """Weights whose lcm is past what limbs hold, and a spread of 1e-300 beside 10 mmol/L
+    hours: summed bucket by bucket, still the exact values rounded once."""
+    cols = _columns([10.0 + (i % 3) for i in range(24)], 60)
+    cols.ints[:, 3] = [1 + i for i in range(24)]  # minutes 1..24: lcm 2^4·3^2·5·7·11·13·17·19·23
+    cols.floats[:, 0] = [(10.0 + (i % 3)) * (1 + i) for i in range(24)]
+    cols.floats[5, 9] = 1e-300
+    end = int(cols.hour[-1]) + HOUR_MS
+    sums = segments.sums_of(cols, True, end)
+    assert sums.lcm >= segments._MOST_SHARE
+    assert segments.pooled(sums, 0, True)[:3] == worked(cols, 0, 24, True)

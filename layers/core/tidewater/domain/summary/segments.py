@@ -92,14 +92,31 @@ def sums_of(cols: BucketColumns, cgm: bool, end: int) -> Sums:
     """The sums of every segment of the window that ends at `end`, from its buckets."""
     at = np.searchsorted(cols.hour, edges_of(end)[::-1]).tolist()
     lo, hi = at[0], at[-1]
-    bounds = [a - lo for a in at]
-    prefix = np.zeros((hi - lo + 1, 18), np.int64)
-    np.cumsum(cols.ints[lo:hi, _COUNTED], axis=0, out=prefix[1:])
-    counts = (prefix[bounds[1:]] - prefix[bounds[:-1]])[::-1].copy()
     buckets = tuple(b - a for a, b in pairwise(at))[::-1]
-    gscale, g = _exact(cols.floats[lo:hi, 0])
-    mscale, m = _exact(cols.floats[lo:hi, 9])
-    w = cols.ints[lo:hi, 3 if cgm else 12].tolist()
+    # The segments that hold rows, oldest first: (the first row, the segment).
+    runs = [(a - lo, SEGMENTS - 1 - k) for k, (a, b) in enumerate(pairwise(at)) if a < b]
+    counts = np.zeros((SEGMENTS, 18), np.int64)
+    if runs:
+        starts, segments = zip(*runs, strict=True)
+        counts[list(segments)] = np.add.reduceat(cols.ints[lo:hi, _COUNTED], starts, axis=0)
+    g, m = cols.floats[lo:hi, 0], cols.floats[lo:hi, 9]
+    w = cols.ints[lo:hi, 3 if cgm else 12]
+    made = _summed(g, m, w, runs) or _summed_one_by_one(g, m, w, [a - lo for a in at])
+    gscale, mscale, lcm, glucose, m2, spread = made
+    return Sums(end, gscale, mscale, lcm, glucose, m2, spread, counts, buckets)
+
+
+_Summed = tuple[int, int, int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+
+
+def _summed_one_by_one(
+    g_values: Floats, m_values: Floats, weights: Ints, bounds: list[int]
+) -> _Summed:
+    """(glucose scale, M2 scale, lcm, and each segment's Σ glucose, Σ M2 and spread), every
+    bucket's values made Python ints."""
+    gscale, g = _exact(g_values)
+    mscale, m = _exact(m_values)
+    w = weights.tolist()
     lcm = math.lcm(*set(w) - {0})
     share = {k: lcm // k if k else 0 for k in set(w)}
     glucose, m2, spread = [], [], []
@@ -107,7 +124,77 @@ def sums_of(cols: BucketColumns, cgm: bool, end: int) -> Sums:
         glucose.append(sum(g[a:b]))
         m2.append(sum(m[a:b]))
         spread.append(sum(n * n * share[k] for n, k in zip(g[a:b], w[a:b], strict=True)))
-    return Sums(end, gscale, mscale, lcm, tuple(glucose), tuple(m2), tuple(spread), counts, buckets)
+    return gscale, mscale, lcm, tuple(glucose), tuple(m2), tuple(spread)
+
+
+_LIMB = 16  # bits: a limb's products, times a weight's share, summed, stay in int64
+_MASK = (1 << _LIMB) - 1
+_MOST_SHARE = 1 << 18  # (4 limbs' position sums < 2^34 each, a window's < 2^45)
+
+
+def _summed(
+    g_values: Floats, m_values: Floats, weights: Ints, runs: list[tuple[int, int]]
+) -> _Summed | None:
+    """`_summed_one_by_one` in a few numpy calls: each scaled value split into int64 limbs
+    (every split, product and sum exact) and summed segment by segment; the spread's
+    squares limb by limb, each times its weight's share of the lcm. None when a value is
+    too wide for that, or the lcm too large (the caller sums one by one)."""
+    if not runs:
+        return 0, 0, 1, (0,) * SEGMENTS, (0,) * SEGMENTS, (0,) * SEGMENTS
+    gscale, g = _scaled(g_values, 63)
+    mscale, m = _scaled(m_values, 94)
+    distinct = set(np.unique(weights).tolist()) - {0}
+    lcm = math.lcm(*distinct)
+    if g is None or m is None or lcm >= _MOST_SHARE:
+        return None
+    glucose = _segment_sums(np.stack((g >> 32, g & 0xFFFFFFFF), axis=1), runs, 32)
+    m_hi = np.floor(m / 2.0**32)
+    m_limbs = np.stack((m_hi, m - m_hi * 2.0**32), axis=1).astype(np.int64)
+    m2 = _segment_sums(m_limbs, runs, 32)
+    # g² by positions of 16 bits: (a·2^48 + b·2^32 + c·2^16 + d)², each position's sum of
+    # limb products times the bucket's share of the lcm (0 for a weight of 0).
+    a, b, c, d = (g >> 3 * _LIMB) & _MASK, (g >> 2 * _LIMB) & _MASK, (g >> _LIMB) & _MASK, g & _MASK
+    share = np.where(weights > 0, lcm // np.maximum(weights, 1), 0)
+    positions = np.stack(
+        (
+            a * a,
+            2 * a * b,
+            2 * a * c + b * b,
+            2 * (a * d + b * c),
+            2 * b * d + c * c,
+            2 * c * d,
+            d * d,
+        ),
+        axis=1,
+    )
+    spread = _segment_sums(positions * share[:, None], runs, _LIMB)
+    return gscale, mscale, lcm, glucose, m2, spread
+
+
+def _scaled(values: Floats, width: int) -> tuple[int, Any]:
+    """(s, the values times 2^s) with every scaled value an integer (exactly: s from the
+    values' exponents) and below 2^width: as int64 for width 63, else as floats; (s, None)
+    if a value would not fit."""
+    mantissa, exponent = np.frexp(values)
+    nonzero = exponent[mantissa != 0]
+    if not len(nonzero):
+        return 0, np.zeros(len(values), np.int64 if width <= 63 else np.float64)
+    scale = max(0, 53 - int(nonzero.min()))
+    if scale + int(nonzero.max()) > width or (values < 0).any():
+        return scale, None
+    scaled = np.ldexp(values, scale)
+    return scale, scaled.astype(np.int64) if width <= 63 else scaled
+
+
+def _segment_sums(limbs: Ints, runs: list[tuple[int, int]], bits: int) -> tuple[int, ...]:
+    """Each segment's Σ of the values given as limbs, most significant first, `bits` apart
+    (`runs`: the first row and the segment of each that holds rows, in row order)."""
+    out = [0] * SEGMENTS
+    starts, segments = zip(*runs, strict=True)
+    width = limbs.shape[1]
+    for seg, row in zip(segments, np.add.reduceat(limbs, starts, axis=0).tolist(), strict=True):
+        out[seg] = sum(v << (bits * (width - 1 - i)) for i, v in enumerate(row))
+    return tuple(out)
 
 
 def _exact(values: Floats, scale: int = 0) -> tuple[int, list[int]]:

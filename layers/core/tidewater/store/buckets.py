@@ -3,7 +3,9 @@
 A day is written as its columns (`_pack_day`: the engine's arrays, field by field), which
 decode into the engine's columns without a number parsed or a Bucket made; days written
 before as rows (`{"rows": [Bucket.to_row(), ...]}`) or bucket dicts (`{"buckets": [...]}`)
-are read as they are until they are next written.
+are read as they are until they are next written. A kind's `meta` holds its newest
+sample's time, the window's exact segment sums and which hours have a bucket: read with the
+very days it was written with, the days stay packed until their rows are read.
 """
 
 from __future__ import annotations

@@ -238,3 +238,25 @@ def test_values_too_wide_for_limbs_are_summed_bucket_by_bucket_exactly() -> None
     sums = segments.sums_of(cols, True, end)
     assert sums.lcm >= segments._MOST_SHARE
     assert segments.pooled(sums, 0, True)[:3] == worked(cols, 0, 24, True)
+
+
+def test_the_widest_values_limbs_hold_are_summed_exactly() -> None:
+    """Hours whose M2, scaled, are as wide as the limbs take (1e6 beside 2^-10: 82 bits):
+    summed in limbs (not one by one), they are the exact values still, and the same
+    integers as bucket by bucket."""
+    cols = _columns([10.0 + (i % 5) for i in range(1440)], 60)
+    cols.floats[:, 9] = [1e6 if i % 2 else 2.0**-10 for i in range(1440)]
+    end = int(cols.hour[-1]) + HOUR_MS
+    in_limbs: list[bool] = []
+    real = segments._summed
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(segments, "_summed", lambda *a: in_limbs.append(True) or real(*a))
+        fast = segments.sums_of(cols, True, end)
+        assert in_limbs and real(cols.floats[:, 0], cols.floats[:, 9], cols.ints[:, 3], [(0, 6)])
+        patch.setattr(segments, "_summed", lambda *args: None)
+        slow = segments.sums_of(cols, True, end)
+    assert fast.to_json() == slow.to_json()
+    edges = segments.edges_of(end)
+    at = np.searchsorted(cols.hour, edges).tolist()
+    for k in range(segments.SEGMENTS):
+        assert segments.pooled(fast, k, True)[:3] == worked(cols, at[k + 1], at[k], True)

@@ -141,8 +141,10 @@ def _summed(
     too wide for that, or the lcm too large (the caller sums one by one)."""
     if not runs:
         return 0, 0, 1, (0,) * SEGMENTS, (0,) * SEGMENTS, (0,) * SEGMENTS
+    # Below 2^63, and 2^84 (limbs of 32 bits and 52 at most: a window's 1,440 sums of
+    # either stay below 2^63).
     gscale, g = _scaled(g_values, 63)
-    mscale, m = _scaled(m_values, 94)
+    mscale, m = _scaled(m_values, 84)
     distinct = set(np.unique(weights).tolist()) - {0}
     lcm = math.lcm(*distinct)
     if g is None or m is None or lcm >= _MOST_SHARE:

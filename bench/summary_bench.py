@@ -381,8 +381,14 @@ def from_buckets(cgm: list[Sample], bgm: list[Sample]) -> None:
 
     def periods(fresh: bool) -> None:
         for b in built:
-            # Fresh: as the store hands buckets back (no columns yet).
-            compute_periods(Buckets(b.kind, b.hours, b.last_ms) if fresh else b)
+            # The buckets' columns, their segments summed afresh each run (not those the
+            # run before left with them). Fresh: Bucket objects alone (no columns yet).
+            if fresh:
+                compute_periods(Buckets(b.kind, b.hours, b.last_ms))
+            else:
+                assert b.columns is not None
+                b.columns.sums = None
+                compute_periods(b)
 
     prepared = [
         (np.array([s.time_ms for s in group]), np.array([s.mmol for s in group]),

@@ -136,67 +136,60 @@ def _summed(
     g_values: Floats, m_values: Floats, weights: Ints, runs: list[tuple[int, int]]
 ) -> _Summed | None:
     """`_summed_one_by_one` in a few numpy calls: each scaled value split into int64 limbs
-    (every split, product and sum exact) and summed segment by segment; the spread's
-    squares limb by limb, each times its weight's share of the lcm. None when a value is
-    too wide for that, or the lcm too large (the caller sums one by one)."""
+    (every split, product and sum exact), one table of them summed segment by segment: Σ
+    glucose and Σ M2 as two limbs of 32 bits, and the spread's squares by position of 16
+    bits, each times its weight's share of the lcm. None when a value is too wide for that,
+    or the lcm too large (the caller sums one by one)."""
     if not runs:
         return 0, 0, 1, (0,) * SEGMENTS, (0,) * SEGMENTS, (0,) * SEGMENTS
     # Below 2^63, and 2^84 (limbs of 32 bits and 52 at most: a window's 1,440 sums of
     # either stay below 2^63).
     gscale, g = _scaled(g_values, 63)
     mscale, m = _scaled(m_values, 84)
-    distinct = set(np.unique(weights).tolist()) - {0}
-    lcm = math.lcm(*distinct)
+    lcm = math.lcm(*set(np.unique(weights).tolist()) - {0})
     if g is None or m is None or lcm >= _MOST_SHARE:
         return None
-    glucose = _segment_sums(np.stack((g >> 32, g & 0xFFFFFFFF), axis=1), runs, 32)
-    m_hi = np.floor(m / 2.0**32)
-    m_limbs = np.stack((m_hi, m - m_hi * 2.0**32), axis=1).astype(np.int64)
-    m2 = _segment_sums(m_limbs, runs, 32)
+    n = len(g)
+    table = np.empty((n, 11), np.int64)
+    table[:, 0] = g >> 32
+    table[:, 1] = g & 0xFFFFFFFF
+    m_hi = np.floor(m * 2.0**-32)
+    table[:, 2] = m_hi
+    table[:, 3] = m - m_hi * 2.0**32
     # g² by positions of 16 bits: (a·2^48 + b·2^32 + c·2^16 + d)², each position's sum of
     # limb products times the bucket's share of the lcm (0 for a weight of 0).
     a, b, c, d = (g >> 3 * _LIMB) & _MASK, (g >> 2 * _LIMB) & _MASK, (g >> _LIMB) & _MASK, g & _MASK
+    table[:, 4] = a * a
+    table[:, 5] = 2 * a * b
+    table[:, 6] = 2 * a * c + b * b
+    table[:, 7] = 2 * (a * d + b * c)
+    table[:, 8] = 2 * b * d + c * c
+    table[:, 9] = 2 * c * d
+    table[:, 10] = d * d
     share = np.where(weights > 0, lcm // np.maximum(weights, 1), 0)
-    positions = np.stack(
-        (
-            a * a,
-            2 * a * b,
-            2 * a * c + b * b,
-            2 * (a * d + b * c),
-            2 * b * d + c * c,
-            2 * c * d,
-            d * d,
-        ),
-        axis=1,
-    )
-    spread = _segment_sums(positions * share[:, None], runs, _LIMB)
-    return gscale, mscale, lcm, glucose, m2, spread
+    table[:, 4:] *= share[:, None]
+    glucose, m2, spread = [0] * SEGMENTS, [0] * SEGMENTS, [0] * SEGMENTS
+    starts, segments = zip(*runs, strict=True)
+    for seg, row in zip(segments, np.add.reduceat(table, starts, axis=0).tolist(), strict=True):
+        glucose[seg] = (row[0] << 32) + row[1]
+        m2[seg] = (row[2] << 32) + row[3]
+        spread[seg] = sum(v << (_LIMB * (6 - p)) for p, v in enumerate(row[4:]))
+    return gscale, mscale, lcm, tuple(glucose), tuple(m2), tuple(spread)
 
 
 def _scaled(values: Floats, width: int) -> tuple[int, Any]:
     """(s, the values times 2^s) with every scaled value an integer (exactly: s from the
     values' exponents) and below 2^width: as int64 for width 63, else as floats; (s, None)
-    if a value would not fit."""
+    if a value would not fit (or is negative)."""
     mantissa, exponent = np.frexp(values)
     nonzero = exponent[mantissa != 0]
     if not len(nonzero):
         return 0, np.zeros(len(values), np.int64 if width <= 63 else np.float64)
     scale = max(0, 53 - int(nonzero.min()))
-    if scale + int(nonzero.max()) > width or (values < 0).any():
+    if scale + int(nonzero.max()) > width or mantissa.min() < 0:
         return scale, None
     scaled = np.ldexp(values, scale)
     return scale, scaled.astype(np.int64) if width <= 63 else scaled
-
-
-def _segment_sums(limbs: Ints, runs: list[tuple[int, int]], bits: int) -> tuple[int, ...]:
-    """Each segment's Σ of the values given as limbs, most significant first, `bits` apart
-    (`runs`: the first row and the segment of each that holds rows, in row order)."""
-    out = [0] * SEGMENTS
-    starts, segments = zip(*runs, strict=True)
-    width = limbs.shape[1]
-    for seg, row in zip(segments, np.add.reduceat(limbs, starts, axis=0).tolist(), strict=True):
-        out[seg] = sum(v << (bits * (width - 1 - i)) for i, v in enumerate(row))
-    return tuple(out)
 
 
 def _exact(values: Floats, scale: int = 0) -> tuple[int, list[int]]:

@@ -442,16 +442,17 @@ def incremental() -> None:
       the days read when needed, against every day read up front (as before `meta` held
       which hours have a bucket).
 
-    The hour appended is the last of a UTC day. The last line appends 12:00-13:00 instead
-    (the history ends at noon): every period's edges cut days in two.
+    The hour appended is the last of a UTC day. The last two lines append 12:00-13:00
+    instead (the history ends at noon): every period's edges cut days in two.
     """
     figures = [one_hour(days) for days in (1, 7, 14, 30, 60)]
     names = ("", "_own_loop", "_engine", "_in_memory")
     for k, name in enumerate(names):
         print(f"summary.incremental_one_hour{name}: {' | '.join(f[k] for f in figures)}")
     print(f"summary.store_read_and_one_hour: {' | '.join(f[4] for f in figures)}")
-    noon = [one_hour(days, 11)[1] for days in (1, 7, 14, 30, 60)]
-    print(f"summary.incremental_one_hour_at_noon_own_loop: {' | '.join(noon)}")
+    noon = [one_hour(days, 11) for days in (1, 7, 14, 30, 60)]
+    print(f"summary.incremental_one_hour_at_noon_own_loop: {' | '.join(f[1] for f in noon)}")
+    print(f"summary.incremental_one_hour_at_noon_engine: {' | '.join(f[2] for f in noon)}")
 
 
 def one_hour(days: int, short: int = 0) -> tuple[str, ...]:

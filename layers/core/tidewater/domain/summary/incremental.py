@@ -224,10 +224,8 @@ def _columns(
     bucket again; None without old ones. The buckets differ only in the `differ` ranges."""
     if current.columns is None or len(current.columns.hour) != len(current):
         return None
-    from tidewater.domain.summary import (
-        segments,
-        vector,  # numpy: only where summaries are computed
-    )
+    # numpy: only where summaries are computed
+    from tidewater.domain.summary import segments, vector
 
     made = [new[h] for a, b in redone for h in range(a, b, HOUR_MS) if h in new]
     old_cols = current.columns

@@ -10,12 +10,10 @@ from tidewater.domain.samples import CGM
 from tidewater.domain.summary.buckets import (
     HOUR_MS,
     RANGES,
+    SEGMENT_BOUNDARIES,
     WINDOW_HOURS,
     Buckets,
     hour_of,
-)
-from tidewater.domain.summary.buckets import (
-    SEGMENT_BOUNDARIES as _BOUNDARIES,
 )
 
 if TYPE_CHECKING:
@@ -26,10 +24,11 @@ MINUTES_PER_DAY = 1440
 # GMI, and ranges of a 1-day period, need more than 70 % of the period's minutes covered.
 MIN_CGM_USE = 0.7
 
-# A period is a union of the window's segments (`segments.BOUNDARIES`, hours back from the
-# newest hour): the current ones all end with the newest hour; a previous one is a segment.
-_CURRENT = {days: _BOUNDARIES[1:].index(24 * days) + 1 for days in PERIOD_DAYS}
-_PREVIOUS = {days: _BOUNDARIES.index(24 * days) for days in PERIOD_DAYS}
+# A period is a union of the window's segments (split at SEGMENT_BOUNDARIES, hours back from
+# the newest hour, `segments`): a current one is segments [0, _CURRENT[days]), all ending
+# with the newest hour; a previous one is the segment _PREVIOUS[days].
+_CURRENT = {days: SEGMENT_BOUNDARIES[1:].index(24 * days) + 1 for days in PERIOD_DAYS}
+_PREVIOUS = {days: SEGMENT_BOUNDARIES.index(24 * days) for days in PERIOD_DAYS}
 
 
 def glucose_management_indicator(mean_mmol: float) -> float:

@@ -62,7 +62,8 @@ class BucketColumns:
 
     The fields are stacked, ints beside ints and floats beside floats, so that slicing,
     joining or gathering rows is one numpy call per array, not one per field (an update
-    joins a few slices; a period gathers its part-day rows); the fields are views of them.
+    joins a few slices, and gathers the few rows whose segment changes); the fields are
+    views of them.
     Rows read from the store may be `unread` until their ints or floats are first read
     (`Unread`): the hours are known, the rest of a stored day is read when it is needed.
     """

@@ -168,6 +168,8 @@ def test_sums_read_back_are_the_sums_written_and_another_shape_is_refused() -> N
     broken = {**sums.to_json(), "glucose": [1, 2]}
     with pytest.raises(ValueError, match="another shape"):
         segments.Sums.from_json(broken)
+    with pytest.raises(ValueError, match="no power of two"):
+        segments.Sums.from_json({**sums.to_json(), "scales": [-1, 0, 1]})
 
 
 def test_an_hour_appended_to_stored_days_reads_only_the_days_it_needs(
@@ -260,3 +262,34 @@ def test_the_widest_values_limbs_hold_are_summed_exactly() -> None:
     at = np.searchsorted(cols.hour, edges).tolist()
     for k in range(segments.SEGMENTS):
         assert segments.pooled(fast, k, True)[:3] == worked(cols, at[k + 1], at[k], True)
+
+
+def test_a_meta_whose_hours_are_not_its_days_is_refused_not_read_wrong() -> None:
+    """`meta`'s hours say where each unread day's rows go: a day whose stored hours differ
+    (one hour moved within the day, the count and the fingerprints unchanged) is refused
+    when it is read, never written into the wrong rows."""
+    import base64
+    import json
+    import zlib
+
+    from tidewater.store import buckets as store
+
+    rng = random.Random(2)
+    samples = [
+        Sample(1_704_067_200_000 + i * 900_000, v / 18.01559, "mg/dL", v, 15, "D", CGM)
+        for i in range(3 * 96)
+        if (i // 4) % 5  # every fifth hour without a reading
+        for v in [rng.randint(40, 400)]
+    ]
+    chunks = store.packed_kind(build_buckets(samples, CGM))
+    meta = json.loads(zlib.decompress(chunks[store.META]))
+    bits = np.unpackbits(np.frombuffer(base64.b64decode(meta["hours"]), np.uint8))
+    have = np.flatnonzero(bits[:1440]).tolist()
+    moved = next(i for i in have if i + 1 not in have and (i + 1) % 24)  # (the same day)
+    bits[moved], bits[moved + 1] = 0, 1
+    meta["hours"] = base64.b64encode(np.packbits(bits).tobytes()).decode()
+    chunks[store.META] = store._pack(meta)
+    read = store.stored_kind(CGM, chunks)
+    assert read.columns is not None and read.columns.unread is not None
+    with pytest.raises(ValueError, match="not those its kind's meta holds"):
+        read.columns.ints  # noqa: B018 (reading the rows is the test)

@@ -79,6 +79,8 @@ class Sums:
         lengths = {len(glucose), len(m2), len(spread), len(buckets)}
         if counts.shape != (SEGMENTS, 18) or lengths != {SEGMENTS}:
             raise ValueError("segment sums of another shape")
+        if glucose_scale < 0 or m2_scale < 0 or lcm < 1:
+            raise ValueError("segment sums over no power of two or lcm")
         end = int(data["end"])
         return cls(end, glucose_scale, m2_scale, lcm, glucose, m2, spread, counts, buckets)
 

@@ -16,7 +16,7 @@ from tidewater.domain import clinic
 from tidewater.domain.datums.pipeline import prepare_batch
 from tidewater.domain.errors import Unavailable
 from tidewater.domain.summary import Bucket, Buckets
-from tidewater.domain.summary.buckets import HOUR_MS, RANGES
+from tidewater.domain.summary.buckets import HOUR_MS, RANGES, window_end
 from tidewater.domain.timeutil import format_utc
 from tidewater.services import ingest
 from tidewater.store.datums import DatumsRepository
@@ -219,7 +219,7 @@ def test_the_window_sums_are_stored_in_meta_and_read_only_with_the_days_they_sum
     loaded, _ = repo.load("u-sums")
     read = loaded[kind].columns
     assert made.last_ms is not None and read.sums is not None
-    end = made.last_ms - made.last_ms % HOUR_MS + HOUR_MS
+    end = window_end(made.last_ms)
     assert exact(read.sums) == exact(segments.sums_of(made.columns, kind == "cgm", end))
     assert compute_periods(loaded[kind]) == periods
 

@@ -28,6 +28,7 @@ from tidewater.domain.summary import (
     update_buckets,
     vector,
 )
+from tidewater.domain.summary.buckets import window_end
 from tidewater.domain.timeutil import format_utc, from_epoch_ms
 
 
@@ -158,7 +159,7 @@ def incremental_equals_full(
     read = as_the_store_hands_them(held)
     if read.columns is not None and read.last_ms is not None:
         assert read.columns.sums is not None and read.columns.unread is not None
-        end = read.last_ms - read.last_ms % HOUR_MS + HOUR_MS
+        end = window_end(read.last_ms)
         fresh = segments.sums_of(vector.columns_of(held), kind == CGM, end)
         assert exact(read.columns.sums) == exact(fresh)
     first = update_buckets(read, ranges, load)
@@ -181,7 +182,7 @@ def assert_columns_of(updated: Buckets, full: Buckets) -> None:
     if updated.columns.sums is None:
         return
     assert full.last_ms is not None
-    end = full.last_ms - full.last_ms % HOUR_MS + HOUR_MS
+    end = window_end(full.last_ms)
     assert exact(updated.columns.sums) == exact(segments.sums_of(fresh, full.kind == CGM, end))
 
 

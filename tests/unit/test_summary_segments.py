@@ -26,8 +26,19 @@ from tidewater.domain.summary import (
     update_buckets,
     vector,
 )
+from tidewater.domain.summary.buckets import window_end
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _windows(cgm: list[Sample], bgm: list[Sample]) -> list[tuple[str, vector.BucketColumns, int]]:
+    """(kind, bucket columns, window end) of each series that has a sample."""
+    out = []
+    for kind, samples in ((CGM, cgm), (BGM, bgm)):
+        built = build_buckets(samples, kind)
+        if built.last_ms is not None:
+            out.append((kind, vector.columns_of(built), window_end(built.last_ms)))
+    return out
 
 
 def worked(cols: vector.BucketColumns, lo: int, hi: int, cgm: bool) -> tuple[float, int, float]:
@@ -49,12 +60,7 @@ def worked(cols: vector.BucketColumns, lo: int, hi: int, cgm: bool) -> tuple[flo
 def test_every_segment_and_period_is_its_exact_value_rounded_once(
     cgm: list[Sample], bgm: list[Sample]
 ) -> None:
-    for kind, samples in ((CGM, cgm), (BGM, bgm)):
-        built = build_buckets(samples, kind)
-        if built.last_ms is None:
-            continue
-        cols = vector.columns_of(built)
-        end = built.last_ms - built.last_ms % HOUR_MS + HOUR_MS
+    for kind, cols, end in _windows(cgm, bgm):
         sums = segments.sums_of(cols, kind == CGM, end)
         edges = segments.edges_of(end)
         at = np.searchsorted(cols.hour, edges).tolist()
@@ -162,7 +168,7 @@ def test_sums_read_back_are_the_sums_written_and_another_shape_is_refused() -> N
     built = build_buckets(samples, CGM)
     assert built.last_ms is not None
     cols = vector.columns_of(built)
-    sums = segments.sums_of(cols, True, built.last_ms - built.last_ms % HOUR_MS + HOUR_MS)
+    sums = segments.sums_of(cols, True, window_end(built.last_ms))
     again = segments.Sums.from_json(sums.to_json())
     assert exact(again) == exact(sums)
     broken = {**sums.to_json(), "glucose": [1, 2]}
@@ -216,12 +222,7 @@ def test_the_sums_in_numpy_are_the_sums_bucket_by_bucket(
 ) -> None:
     """A first summary sums in limbs of int64 (`_summed`); bucket by bucket in Python ints
     (`_summed_one_by_one`, where a value is too wide for limbs) gives the same integers."""
-    for kind, samples in ((CGM, cgm), (BGM, bgm)):
-        built = build_buckets(samples, kind)
-        if built.last_ms is None:
-            continue
-        cols = vector.columns_of(built)
-        end = built.last_ms - built.last_ms % HOUR_MS + HOUR_MS
+    for kind, cols, end in _windows(cgm, bgm):
         fast = segments.sums_of(cols, kind == CGM, end)
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(segments, "_summed", lambda *args: None)

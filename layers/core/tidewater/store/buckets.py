@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tidewater.domain.summary import CGM, HOUR_MS, Bucket, Buckets
-from tidewater.domain.summary.buckets import utc_text
+from tidewater.domain.summary.buckets import utc_text, window_end
 from tidewater.store import keys
 from tidewater.store.batch import BatchWriter, QueryDecoding
 from tidewater.store.models import BucketsModel
@@ -40,10 +40,6 @@ _PACKED = BucketsModel.packed.attr_name
 
 def _pack(payload: dict[str, Any]) -> bytes:
     return zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 6)
-
-
-def _window_end(last_ms: int) -> int:
-    return last_ms - last_ms % HOUR_MS + HOUR_MS
 
 
 def _day(day_ms: int) -> str:
@@ -165,7 +161,7 @@ def packed_meta(
 
     meta: dict[str, Any] = {"lastMs": last_ms}
     if all(days.values()):
-        end = _window_end(last_ms)
+        end = window_end(last_ms)
         meta["sums"] = segments.sums_for(cols, kind == CGM, end).to_json()
         hours = vector.hours_mask(cols.hour, end)
         if hours is not None:
@@ -207,7 +203,7 @@ def stored_kind(
     if sums is not None and "hours" in meta:
         cols = _unread(kind, meta["hours"], sums, days, chunks)
     if cols is None:
-        cols = vector.with_room([_day_read(kind, zlib.decompress(chunks[day])) for day in days])
+        cols = vector.with_room([_read_day(kind, chunks[day]) for day in days])
     cols.sums = sums
     return Buckets(kind, None, last_ms, cols)
 
@@ -232,7 +228,7 @@ def _meta_sums(
         sums = segments.Sums.from_json(meta["sums"])
     except (KeyError, TypeError, ValueError):
         return None
-    return sums if sums.end == _window_end(last_ms) else None
+    return sums if sums.end == window_end(last_ms) else None
 
 
 def _unread(

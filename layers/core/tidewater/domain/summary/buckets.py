@@ -9,7 +9,7 @@ incremental update (which never sees older data) reproduces a full recompute exa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
@@ -47,6 +47,22 @@ _YEAR_10000_MS = 253_402_300_800_000
 
 def hour_of(time_ms: int) -> int:
     return time_ms - time_ms % HOUR_MS
+
+
+def window_end(last_ms: int) -> int:
+    """The end of the window whose newest sample is at `last_ms` (the next hour's start)."""
+    return hour_of(last_ms) + HOUR_MS
+
+
+def merged_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Ranges [a, b) merged where they touch or overlap, in order."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(ranges):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(b, out[-1][1]))
+        else:
+            out.append((a, b))
+    return out
 
 
 def utc_text(ms: int) -> str:

@@ -16,6 +16,8 @@ from tidewater.domain.summary.buckets import (
     Bucket,
     Buckets,
     hour_of,
+    merged_ranges,
+    window_end,
 )
 from tidewater.domain.summary.fold import accumulate, build_buckets, dedup, sample_time
 
@@ -232,20 +234,14 @@ def _columns(
     cols = vector.replace_rows(old_cols, start, end, redone, made)
     sums = old_cols.sums
     # (Sums of the window the old buckets end: an update moves them on.)
-    if sums is not None and sums.end == hour_of(current.last_ms or 0) + HOUR_MS:
+    if sums is not None and sums.end == window_end(current.last_ms or 0):
         cols.sums = segments.moved(sums, old_cols, cols, differ, current.kind == CGM, end)
     return cols
 
 
 def _hour_spans(changed: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """The changed ranges widened to whole hours, merged, in time order."""
-    spans: list[tuple[int, int]] = []
-    for a, b in sorted((hour_of(a), hour_of(b - 1) + HOUR_MS) for a, b in changed if a < b):
-        if spans and a <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], max(b, spans[-1][1]))
-        else:
-            spans.append((a, b))
-    return spans
+    return merged_ranges((hour_of(a), window_end(b - 1)) for a, b in changed if a < b)
 
 
 def _newest_unchanged(

@@ -13,7 +13,7 @@ from tidewater.domain.summary.buckets import (
     SEGMENT_BOUNDARIES,
     WINDOW_HOURS,
     Buckets,
-    hour_of,
+    window_end,
 )
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def periods_of(cols: BucketColumns, last_ms: int, cgm: bool) -> dict[str, dict[s
     `last_ms`."""
     from tidewater.domain.summary import segments, vector
 
-    end = hour_of(last_ms) + HOUR_MS
+    end = window_end(last_ms)
     sums = segments.sums_for(cols, cgm, end)
     # Day d is the 24-hour block d days before the one ending with the newest hour.
     with_data = vector.days_with_data(cols, end, end - WINDOW_HOURS * HOUR_MS)
@@ -119,20 +119,8 @@ def _cgm_period(
     use = min(1.0, total / (days * MINUTES_PER_DAY))
     p_use = min(1.0, p_total / (days * MINUTES_PER_DAY))
     out, delta = _heads(agg, prev, days, with_data, with_data_before)
-    out["total"] = {
-        "glucose": agg.glucose,
-        "minutes": total,
-        "records": count,
-        "percent": use,
-        "variance": agg.m2,
-    }
-    delta["total"] = {
-        "glucose": agg.glucose - prev.glucose,
-        "minutes": total - p_total,
-        "records": count - p_count,
-        "percent": use - p_use,
-        "variance": agg.m2 - prev.m2,
-    }
+    now = {"minutes": total, "records": count, "percent": use}
+    _total(out, delta, agg, prev, now, {"minutes": p_total, "records": p_count, "percent": p_use})
     if _cgm_ranged(use, total, days):
         band_minutes, band_records = minutes[1:], records[1:]
         shares = [m / total for m in band_minutes]
@@ -165,18 +153,8 @@ def _bgm_period(
     count, p_count = records[0], prev.records[0]
     percent = 1.0 if count else 0.0
     out, delta = _heads(agg, prev, days, with_data, with_data_before)
-    out["total"] = {
-        "glucose": agg.glucose,
-        "records": count,
-        "percent": percent,
-        "variance": agg.m2,
-    }
-    delta["total"] = {
-        "glucose": agg.glucose - prev.glucose,
-        "records": count - p_count,
-        "percent": percent - (1.0 if p_count else 0.0),
-        "variance": agg.m2 - prev.m2,
-    }
+    before = {"records": p_count, "percent": 1.0 if p_count else 0.0}
+    _total(out, delta, agg, prev, {"records": count, "percent": percent}, before)
     if count:
         band_records = records[1:]
         shares = [r / count for r in band_records]
@@ -203,6 +181,21 @@ def _heads(
         "hoursWithData": agg.hours - prev.hours,
     }
     return out, delta
+
+
+def _total(
+    out: dict[str, Any],
+    delta: dict[str, Any],
+    agg: _Aggregate,
+    prev: _Aggregate,
+    now: dict[str, Any],
+    before: dict[str, Any],
+) -> None:
+    """A period's `total`: Σ glucose, the counts `now` (`before`: the previous period's), and
+    the variance, with its delta."""
+    out["total"] = {"glucose": agg.glucose, **now, "variance": agg.m2}
+    moved = {name: value - before[name] for name, value in now.items()}
+    delta["total"] = {"glucose": agg.glucose - prev.glucose, **moved, "variance": agg.m2 - prev.m2}
 
 
 def _copied(out: dict[str, Any], delta: dict[str, Any]) -> None:

@@ -29,7 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tidewater.domain.summary.buckets import HOUR_MS, SEGMENT_BOUNDARIES, WINDOW_HOURS
+from tidewater.domain.summary.buckets import (
+    HOUR_MS,
+    SEGMENT_BOUNDARIES,
+    WINDOW_HOURS,
+    merged_ranges,
+)
 
 if TYPE_CHECKING:
     from tidewater.domain.summary.vector import BucketColumns, Floats, Ints
@@ -230,7 +235,7 @@ def moved(
     buckets differ only in the `differ` ranges. Each segment takes off the old buckets it no
     longer holds as they were and adds the new ones it holds now. None when that is more
     buckets than summing afresh would cost (`MOST_MOVED`)."""
-    changed = _merged(differ)
+    changed = merged_ranges(differ)
     start, old_start = end - WINDOW_HOURS * HOUR_MS, old.end - WINDOW_HOURS * HOUR_MS
     if end == old.end + HOUR_MS and all(
         (old_start <= a and b <= start + HOUR_MS) or (old.end <= a and b <= end) for a, b in changed
@@ -310,7 +315,7 @@ def _apply(
     if room is not None and after.room is room:  # rows of the same arrays: gathered at once
         b0, a0 = before.stop - len(before.hour), after.stop - len(after.hour)
         at = [b0 + r for r in off] + [a0 + r for r in on]
-        for unread in {id(c.unread): c.unread for c in (before, after) if c.unread}.values():
+        for unread in {c.unread for c in (before, after) if c.unread is not None}:
             unread.read_rows(at)  # (the days of these rows, if stored days are unread)
         ints, floats = room.ints[at], room.floats[at]
     else:
@@ -354,16 +359,6 @@ def _rescaled(old: Sums, gscale: int, mscale: int, lcm: int) -> tuple[list[int],
     if grow != 1:
         spread = [v * grow for v in spread]
     return glucose, m2, spread
-
-
-def _merged(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for a, b in sorted(ranges):
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(b, out[-1][1]))
-        else:
-            out.append((a, b))
-    return out
 
 
 def _rows(cols: BucketColumns, spans: list[tuple[int, int, int]]) -> tuple[list[int], list[int]]:

@@ -44,7 +44,6 @@ SEGMENTS = len(BOUNDARIES) - 1
 # An update that moves more buckets than this sums the window afresh.
 MOST_MOVED = 96
 _COUNTED = slice(3, 21)  # of a bucket's ints: minutes by range (9), records by range (9)
-_VALUES = [0, 9]  # of a bucket's floats: glucose, M2
 
 
 @dataclass(slots=True, frozen=True)
@@ -216,7 +215,7 @@ def _exact(values: Floats, scale: int = 0) -> tuple[int, list[int]]:
 def _ratios(values: list[float], scale: int) -> tuple[int, list[int]]:
     """`_exact` of values as a list (a few: no numpy)."""
     pairs = [v.as_integer_ratio() for v in values]
-    scale = max(scale, *(d.bit_length() - 1 for _, d in pairs))
+    scale = max(scale, max(d for _, d in pairs).bit_length() - 1)  # (d: a power of two)
     return scale, [n << (scale - d.bit_length() + 1) for n, d in pairs]
 
 
@@ -322,9 +321,8 @@ def _apply(
         (bi, bf), (ai, af) = before.gathered(off), after.gathered(on)
         ints, floats = np.concatenate((bi, ai)), np.concatenate((bf, af))
     w = ints[:, 3 if cgm else 12].tolist()
-    values = floats[:, _VALUES].tolist()
-    gscale, g = _ratios([v[0] for v in values], old.glucose_scale)
-    mscale, m = _ratios([v[1] for v in values], old.m2_scale)
+    gscale, g = _ratios(floats[:, 0].tolist(), old.glucose_scale)
+    mscale, m = _ratios(floats[:, 9].tolist(), old.m2_scale)
     lcm = math.lcm(old.lcm, *set(w) - {0})
     glucose, m2, spread = _rescaled(old, gscale, mscale, lcm)
     buckets = list(old.buckets)
